@@ -1,0 +1,41 @@
+// f32 GEMV, variant for CPU adapters (SwiftShader, lavapipe): y = W x, W row-major
+// (rows x cols), cols a multiple of 4. Rust reference: src/kernels/gemv_f32.rs
+// `gemv_f32_reference` (the same reference as gemv_f32.wgsl).
+//
+// One thread per row, no workgroup memory and no barriers. Software rasterisers run the
+// invocations of a workgroup as SIMD lanes or coroutines, where each barrier is a context
+// switch per invocation; this shape avoids them and lets each lane stream its own row. On a
+// real GPU the loads of neighbouring threads are a row apart (not coalesced): there the
+// workgroup-per-row variant wins.
+
+const WG_SIZE: u32 = 64u;
+
+struct Params {
+    rows: u32,
+    cols_vec4: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let row = (wg.x + wg.y * groups.x) * WG_SIZE + lid;
+    if (row >= params.rows) {
+        return;
+    }
+    let base = row * params.cols_vec4;
+    var acc = 0.0;
+    for (var c = 0u; c < params.cols_vec4; c++) {
+        acc += dot(w[base + c], x[c]);
+    }
+    y[row] = acc;
+}

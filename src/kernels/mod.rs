@@ -1,0 +1,5 @@
+//! Kernels shared by several labs (each: a WGSL file in `shaders/`, its Rust reference, the
+//! dispatch code). Lab-specific kernels live in their lab's folder.
+
+pub mod copy;
+pub mod gemv_f32;

@@ -1,0 +1,59 @@
+//! The labs. Each lab is one struct behind the [`Lab`] trait, in its own folder; the shell knows
+//! nothing of their insides. Adding a lab: its folder plus one line in [`all_labs`].
+
+pub mod device;
+
+use crate::gpu::Compute;
+use crate::selftest::Check;
+use crate::share::{Correction, Pairs};
+
+/// The paper (or standard) a lab makes tangible.
+#[derive(Clone, Copy, Debug)]
+pub struct Citation {
+    pub text: &'static str,
+    pub url: &'static str,
+}
+
+/// What the shell lends a lab for one frame.
+pub struct LabEnv<'a> {
+    pub compute: &'a Compute,
+    /// CPU time the lab may spend on background work this frame (training, benchmarks).
+    pub work_budget: web_time::Duration,
+}
+
+pub trait Lab {
+    /// Stable id used in links (`#lab=<id>`).
+    fn id(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn citation(&self) -> Citation;
+
+    /// The user-settable state as link pairs (see [`crate::share`]).
+    fn settings_pairs(&self) -> Pairs;
+    /// Restores settings from untrusted link pairs; returns what had to be corrected.
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction>;
+    fn reset_settings(&mut self);
+
+    /// Draws the lab and advances its background work by at most `env.work_budget`.
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
+
+    /// Whether background work is in progress (the shell keeps repainting while it is).
+    fn is_busy(&self) -> bool {
+        false
+    }
+
+    /// A small JSON status (e.g. the latest figures) published for scripts and browser tests;
+    /// `None` when there is nothing to say.
+    fn status_json(&self) -> Option<String> {
+        None
+    }
+
+    /// Self-test entries for this lab's kernels (GPU vs reference).
+    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+        Vec::new()
+    }
+}
+
+/// Every lab, in menu order. The first one is opened by a link without `lab=`.
+pub fn all_labs() -> Vec<Box<dyn Lab>> {
+    vec![Box::new(device::DeviceLab::default())]
+}

@@ -1,0 +1,19 @@
+//! paperlab: recent ML and decision-science papers made tangible, in the browser.
+//!
+//! Layers, bottom up: `rng` and `share` (plain Rust), `gpu` (the one compute context, kernels,
+//! read-back, timing), `kernels` (shared WGSL kernels with their Rust references), `selftest`,
+//! `labs` (one folder per lab), `app` (the shell), `platform`/`web` (browser specifics) and
+//! `cli` (native subcommands).
+
+pub mod app;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod gpu;
+pub mod kernels;
+pub mod labs;
+pub mod platform;
+pub mod rng;
+pub mod selftest;
+pub mod share;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,127 @@
+//! The few things that differ between the browser and the desktop: the address bar, the page
+//! elements that report status, and what a shareable link looks like.
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    use wasm_bindgen::JsCast;
+
+    fn window() -> Option<web_sys::Window> {
+        web_sys::window()
+    }
+
+    fn element(id: &str) -> Option<web_sys::HtmlElement> {
+        window()?
+            .document()?
+            .get_element_by_id(id)?
+            .dyn_into::<web_sys::HtmlElement>()
+            .ok()
+    }
+
+    pub fn location_fragment() -> Option<String> {
+        window()?.location().hash().ok()
+    }
+
+    pub fn replace_fragment(fragment: &str) {
+        let Some(window) = window() else { return };
+        let Ok(history) = window.history() else {
+            return;
+        };
+        // replaceState, not pushState: dragging a slider must not flood the back button.
+        if let Err(e) =
+            history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(fragment))
+        {
+            log::warn!("could not update the address bar: {e:?}");
+        }
+    }
+
+    pub fn shareable_link(fragment: &str) -> String {
+        let Some(location) = window().map(|w| w.location()) else {
+            return fragment.to_owned();
+        };
+        let origin = location.origin().unwrap_or_default();
+        let path = location.pathname().unwrap_or_default();
+        // The query (e.g. ?selftest=1) is for testing, not part of the view.
+        format!("{origin}{path}{fragment}")
+    }
+
+    pub fn publish_selftest(json: &str, passed: bool) {
+        if let Some(pre) = element("selftest-result") {
+            pre.set_inner_text(json);
+        }
+        if let Some(document) = window().and_then(|w| w.document()) {
+            document.set_title(if passed {
+                "paperlab selftest: PASS"
+            } else {
+                "paperlab selftest: FAIL"
+            });
+        }
+    }
+
+    pub fn adapter_hint() -> Option<String> {
+        let window: wasm_bindgen::JsValue = window()?.into();
+        let info = js_sys::Reflect::get(&window, &"paperlabAdapterInfo".into()).ok()?;
+        let text = info.as_string()?;
+        (!text.trim().is_empty()).then_some(text)
+    }
+
+    /// Machine-readable status for scripts and browser tests, in a hidden
+    /// `<pre id="status-NAME">` (created on first use).
+    pub fn publish_status(name: &str, json: &str) {
+        let Some(document) = window().and_then(|w| w.document()) else {
+            return;
+        };
+        let id = format!("status-{name}");
+        let element = match document.get_element_by_id(&id) {
+            Some(element) => element,
+            None => {
+                let Ok(element) = document.create_element("pre") else {
+                    return;
+                };
+                element.set_id(&id);
+                let _ = element.set_attribute("hidden", "");
+                if let Some(body) = document.body() {
+                    let _ = body.append_child(&element);
+                }
+                element
+            }
+        };
+        element.set_text_content(Some(json));
+    }
+
+    pub fn set_webgpu_notice(visible: bool) {
+        if let Some(notice) = element("webgpu-notice") {
+            let _ = notice
+                .style()
+                .set_property("display", if visible { "block" } else { "none" });
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    pub fn location_fragment() -> Option<String> {
+        None
+    }
+
+    pub fn replace_fragment(_fragment: &str) {}
+
+    /// The desktop app has no page address: the fragment alone, to paste after the hosted URL
+    /// or to pass to `paperlab --link`.
+    pub fn shareable_link(fragment: &str) -> String {
+        fragment.to_owned()
+    }
+
+    pub fn publish_selftest(json: &str, _passed: bool) {
+        println!("{json}");
+    }
+
+    pub fn adapter_hint() -> Option<String> {
+        None
+    }
+
+    pub fn publish_status(_name: &str, _json: &str) {}
+
+    pub fn set_webgpu_notice(_visible: bool) {}
+}
+
+pub use imp::*;

@@ -1,0 +1,194 @@
+// Browser tests of the built page (dist/) in headless Debian Chromium, driven by playwright-core.
+//
+//  (a) WebGPU (SwiftShader): ?selftest=1 passes on the GPU path; the Device page measures.
+//  (b) no WebGPU (WebGL2 + CPU fallback): the page loads, says so, passes on the CPU path.
+//  (c) served from a sub-path (/paperlab/): loads and passes.
+//  (d) share links: a link restores settings, a garbage link is corrected and reported.
+//  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
+//
+// Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
+
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const dist = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
+const shots = path.join(root, 'target', 'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const BASE_FLAGS = [
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-quic', '--disable-dev-shm-usage',
+  ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
+];
+// Verified on these machines: without the last three the canvas device is lost in most runs.
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader', '--use-angle=vulkan'];
+const SELFTEST_TIMEOUT_MS = 240_000;
+// Small sizes keep the Device page's own benchmark short while the self-test runs.
+const SMALL = 'rows=512&cols=512&copy_mib=4&reps=3';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.json': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json', '.ico': 'image/x-icon',
+};
+
+/// Serves dist/ at / and at /paperlab/ (as a static host serves a project site).
+function serve() {
+  const server = http.createServer((req, res) => {
+    let url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (url.startsWith('/paperlab/')) url = url.slice('/paperlab'.length);
+    else if (url === '/paperlab') { res.writeHead(301, { location: '/paperlab/' }); res.end(); return; }
+    if (url.endsWith('/')) url += 'index.html';
+    const file = path.join(dist, path.normalize(url));
+    if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404); res.end('not found'); return;
+    }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const failures = [];
+function check(name, ok, detail = '') {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+  if (!ok) failures.push(`${name}${detail ? `: ${detail}` : ''}`);
+}
+
+/// Opens `url`, collects console errors and page errors, returns helpers.
+async function openPage(browser, url, name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, context, consoleErrors, name };
+}
+
+async function status(page, name) {
+  const text = await page.evaluate((id) => document.getElementById(id)?.textContent ?? null, `status-${name}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function finish(p) {
+  const panic = await p.page.evaluate(() => {
+    const box = document.getElementById('panic-box');
+    return box && getComputedStyle(box).display !== 'none' ? box.textContent : null;
+  });
+  check(`${p.name}: no panic box`, panic === null, panic ?? '');
+  check(`${p.name}: no console error`, p.consoleErrors.length === 0, p.consoleErrors.slice(0, 3).join(' | '));
+  await p.page.screenshot({ path: path.join(shots, `${p.name}.png`) });
+  await p.context.close();
+}
+
+async function selftest(browser, url, name, expectedPath) {
+  const p = await openPage(browser, url, name);
+  try {
+    // Stop early when the page shows its panic box: waiting longer cannot help.
+    await p.page.waitForFunction(() => document.title.startsWith('paperlab selftest:')
+      || getComputedStyle(document.getElementById('panic-box')).display !== 'none', null,
+      { timeout: SELFTEST_TIMEOUT_MS, polling: 500 });
+    if (!(await p.page.title()).startsWith('paperlab selftest:')) throw new Error('panic box shown');
+  } catch (e) {
+    check(`${name}: self-test finished`, false, `title is '${await p.page.title()}'`);
+    await finish(p);
+    return;
+  }
+  const title = await p.page.title();
+  const report = JSON.parse(await p.page.$eval('#selftest-result', (el) => el.textContent));
+  const failed = report.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`);
+  check(`${name}: self-test PASS`, title === 'paperlab selftest: PASS', failed.join('; '));
+  const paths = [...new Set(report.checks.map((c) => c.path))];
+  check(`${name}: checks ran on the ${expectedPath} path`, paths.length === 1 && paths[0] === expectedPath,
+    `paths ${paths.join(',')}, compute '${report.compute}'`);
+  check(`${name}: at least 5 checks`, report.checks.length >= 5, `${report.checks.length}`);
+  const notice = await p.page.evaluate(() => getComputedStyle(document.getElementById('webgpu-notice')).display);
+  check(`${name}: WebGPU notice ${expectedPath === 'cpu' ? 'shown' : 'hidden'}`,
+    (notice !== 'none') === (expectedPath === 'cpu'), `display ${notice}`);
+  // Let the Device page's own benchmark finish too, so the screenshot shows figures.
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-device');
+      return (el && JSON.parse(el.textContent).finished)
+        || getComputedStyle(document.getElementById('panic-box')).display !== 'none';
+    }, null, { timeout: SELFTEST_TIMEOUT_MS, polling: 500 });
+    const device = await status(p.page, 'device');
+    check(`${name}: device benchmark verified`, device.all_verified && device.measurements > 0,
+      JSON.stringify(device.summary));
+    if (expectedPath === 'gpu') {
+      check(`${name}: copy GB/s measured`, device.summary.copy_gbps > 0, `${device.summary.copy_gbps}`);
+      check(`${name}: GEMV fraction of copy measured`, device.summary.gemv_f32_fraction_of_copy > 0,
+        `${device.summary.gemv_f32_fraction_of_copy}`);
+    } else {
+      check(`${name}: CPU copy GB/s measured`, device.summary.cpu_copy_gbps > 0, `${device.summary.cpu_copy_gbps}`);
+    }
+  } catch (e) {
+    check(`${name}: device benchmark finished`, false, String(e).slice(0, 200));
+  }
+  await p.page.waitForTimeout(300);
+  await finish(p);
+}
+
+async function links(browser, base) {
+  const link = '#lab=device&rows=2048&cols=1024&copy_mib=2&reps=3&seed=42&cpu=false&gemv=rowwise';
+  const good = await openPage(browser, `${base}${link}`, 'link-restore');
+  await good.page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+  const restored = await status(good.page, 'link');
+  check('link: settings restored', restored.fragment === link, restored.fragment);
+  check('link: no corrections', restored.corrections.length === 0, restored.corrections.join('; '));
+  const hash = await good.page.evaluate(() => location.hash);
+  check('link: address bar keeps the link', hash === restored.fragment, hash);
+  // Editing the address bar (as a user would) opens the new link without a reload.
+  await good.page.evaluate(() => { location.hash = '#lab=device&rows=128&cols=128&copy_mib=1&reps=3&seed=1&cpu=false'; });
+  await good.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).fragment.includes('rows=128'),
+    null, { timeout: 30_000 });
+  check('link: an edited fragment is followed', true);
+  await finish(good);
+
+  const bad = await openPage(browser, `${base}#lab=nolab&rows=-5&cols=99999&seed=x%ZZ&copy_mib=&zzz=1&reps=3`, 'link-garbage');
+  await bad.page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+  const corrected = await status(bad.page, 'link');
+  const keys = corrected.corrections.map((c) => c.split(':')[0]);
+  check('garbage link: corrections reported', ['lab', 'rows', 'cols', 'seed', 'copy_mib', 'zzz'].every((k) => keys.includes(k)),
+    corrected.corrections.join('; '));
+  check('garbage link: device lab with safe values', corrected.lab === 'device' && corrected.fragment.includes('rows=4096')
+    && corrected.fragment.includes('cols=16384'), corrected.fragment);
+  await bad.page.waitForTimeout(500);
+  await finish(bad);
+}
+
+const server = await serve();
+const port = server.address().port;
+const base = `http://127.0.0.1:${port}/`;
+console.log(`serving ${dist} at ${base} and ${base}paperlab/`);
+
+try {
+  const webgpu = await chromium.launch({ executablePath: CHROMIUM, args: [...BASE_FLAGS, ...WEBGPU_FLAGS] });
+  await selftest(webgpu, `${base}?selftest=1#lab=device&${SMALL}`, 'webgpu-selftest', 'gpu');
+  await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
+  await links(webgpu, base);
+  await webgpu.close();
+
+  const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+  await selftest(plain, `${base}?selftest=1#lab=device&${SMALL}`, 'cpu-fallback-selftest', 'cpu');
+  await plain.close();
+} catch (e) {
+  failures.push(`harness: ${e.stack ?? e}`);
+  console.error(e);
+} finally {
+  server.close();
+}
+
+if (failures.length > 0) {
+  console.error(`\n${failures.length} browser check(s) failed:\n- ${failures.join('\n- ')}`);
+  process.exit(1);
+}
+console.log(`\nall browser checks passed; screenshots in ${shots}`);
