@@ -22,6 +22,7 @@ USAGE:
                                    open the desktop app at a share link
   paperlab gpu-info [--json]       adapter name, backend and key limits
   paperlab bench device [--rows N] [--cols N] [--copy-mib N] [--reps N] [--seed N] [--no-cpu]
+                       [--gemv auto|workgroup|rowwise]
                                    copy bandwidth and f32 GEMV, one JSON object per line
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
@@ -150,6 +151,7 @@ fn bench_pairs(args: &[&str]) -> Result<share::Pairs, String> {
             "--copy-mib" => "copy_mib",
             "--reps" => "reps",
             "--seed" => "seed",
+            "--gemv" => "gemv",
             "--no-cpu" => {
                 pairs.push(("cpu".to_owned(), "false".to_owned()));
                 continue;
@@ -198,6 +200,7 @@ fn bench_device(args: &[&str]) -> i32 {
                 "samples": m.samples,
                 "gbps": m.gbps,
                 "timing": m.timing,
+                "variant": m.variant,
                 "verified": m.verification.passed,
                 "error_to_bound": m.verification.error_to_bound,
             })
