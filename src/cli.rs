@@ -24,12 +24,18 @@ USAGE:
   paperlab bench device [--rows N] [--cols N] [--copy-mib N] [--reps N] [--seed N] [--no-cpu]
                        [--gemv auto|workgroup|rowwise]
                                    copy bandwidth and f32 GEMV, one JSON object per line
+{GFN}
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
 ENVIRONMENT:
   PAPERLAB_ADAPTER=<substring>     pick an adapter by name (e.g. llvmpipe for lavapipe)
 ";
+
+/// The usage text, with each lab's commands.
+fn usage() -> String {
+    USAGE.replace("{GFN}", crate::labs::gflownet::cli::USAGE)
+}
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
 pub fn main() -> i32 {
@@ -39,7 +45,7 @@ pub fn main() -> i32 {
         [] => run_desktop(String::new()),
         ["--link", link] => run_desktop((*link).to_owned()),
         ["help" | "--help" | "-h"] => {
-            print!("{USAGE}");
+            print!("{}", usage());
             0
         }
         ["gpu-info"] => gpu_info(false),
@@ -49,12 +55,13 @@ pub fn main() -> i32 {
             usage_error(&format!("unknown benchmark '{other}' (known: device)"))
         }
         ["selftest"] => selftest(),
+        ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
         [other, ..] => usage_error(&format!("unknown command '{other}'")),
     }
 }
 
 fn usage_error(message: &str) -> i32 {
-    eprintln!("error: {message}\n\n{USAGE}");
+    eprintln!("error: {message}\n\n{}", usage());
     2
 }
 

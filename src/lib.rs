@@ -11,6 +11,7 @@ pub mod cli;
 pub mod gpu;
 pub mod kernels;
 pub mod labs;
+pub mod nn;
 pub mod platform;
 pub mod rng;
 pub mod selftest;

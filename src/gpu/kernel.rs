@@ -164,6 +164,21 @@ pub fn storage_buffer_output(
     }))
 }
 
+/// Empty storage buffer that the host fills with `queue.write_buffer` (inputs that change).
+pub fn storage_buffer_input(
+    ctx: &GpuContext,
+    what: &str,
+    size_bytes: u64,
+) -> Result<wgpu::Buffer, GpuError> {
+    ctx.check_storage_size(what, size_bytes)?;
+    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(what),
+        size: size_bytes.max(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    }))
+}
+
 /// A MAP_READ staging buffer for read-back of `size_bytes`.
 pub fn staging_buffer(
     ctx: &GpuContext,

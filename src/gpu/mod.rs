@@ -15,7 +15,7 @@ pub use context::{
 pub use error::GpuError;
 pub use kernel::{Grid, Kernel, Shader};
 pub use readback::{Readback, f32s_from_bytes, u64s_from_bytes};
-pub use run::{KernelRun, RunOutput, RunSpec};
+pub use run::{Dispatch, KernelRun, RunOutput, RunSpec};
 pub use timing::{PassTimer, TimingSource};
 
 /// Where kernels run: on a GPU device, or through their Rust references (CPU fallback).

@@ -6,6 +6,20 @@ use super::kernel::staging_buffer;
 use super::timing::{PassTimer, TimingSource, pass_durations_ms};
 use super::{GpuContext, GpuError, Grid, Kernel, Readback, u64s_from_bytes};
 
+/// One kernel dispatch: pipeline, bindings and grid.
+#[derive(Clone, Copy)]
+pub struct Dispatch<'a> {
+    pub kernel: &'a Kernel,
+    pub bind_group: &'a wgpu::BindGroup,
+    pub grid: Grid,
+}
+
+impl Dispatch<'_> {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.kernel.record(pass, self.bind_group, self.grid);
+    }
+}
+
 /// What a finished run hands back.
 pub struct RunOutput {
     pub bytes: Vec<u8>,
@@ -33,9 +47,12 @@ pub struct KernelRun {
 /// time divided by them: browsers coarsen timestamps (100 µs in Chrome) and a small kernel
 /// takes microseconds, so one dispatch per pass would measure the clock, not the kernel.
 pub struct RunSpec<'a> {
-    pub kernel: &'a Kernel,
-    pub bind_group: &'a wgpu::BindGroup,
-    pub grid: Grid,
+    /// Dispatched in order within each pass (WebGPU orders storage writes between dispatches,
+    /// so a later dispatch may read what an earlier one wrote, e.g. MLP layers).
+    pub dispatches: &'a [Dispatch<'a>],
+    /// Buffers cleared to zero before every pass, so each pass starts from the same state
+    /// (e.g. a sampler's trajectory states).
+    pub zero_buffers: &'a [&'a wgpu::Buffer],
     pub timed_passes: u32,
     pub dispatches_per_pass: u32,
     pub output: &'a wgpu::Buffer,
@@ -50,26 +67,31 @@ impl KernelRun {
         } else {
             None
         };
+        let label = spec.dispatches.first().map_or("run", |d| d.kernel.name);
         let mut encoder = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some(spec.kernel.name),
-            });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
         // Warm-up pass: pipeline and caches warm, not timed.
+        spec.zero_buffers
+            .iter()
+            .for_each(|b| encoder.clear_buffer(b, 0, None));
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("warm-up"),
                 timestamp_writes: None,
             });
-            spec.kernel.record(&mut pass, spec.bind_group, spec.grid);
+            spec.dispatches.iter().for_each(|d| d.record(&mut pass));
         }
         for index in 0..spec.timed_passes {
+            spec.zero_buffers
+                .iter()
+                .for_each(|b| encoder.clear_buffer(b, 0, None));
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("timed"),
                 timestamp_writes: timer.as_ref().map(|t| t.writes(index)),
             });
             for _ in 0..spec.dispatches_per_pass.max(1) {
-                spec.kernel.record(&mut pass, spec.bind_group, spec.grid);
+                spec.dispatches.iter().for_each(|d| d.record(&mut pass));
             }
         }
         if let Some(timer) = &timer {

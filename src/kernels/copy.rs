@@ -1,7 +1,7 @@
 //! Copy kernel (`shaders/copy.wgsl`): the memory-bandwidth roofline.
 
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
-use crate::gpu::{GpuContext, GpuError, Grid, Kernel, KernelRun, RunSpec};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun, RunSpec};
 
 /// Threads per workgroup and vec4s per thread; must match `shaders/copy.wgsl`.
 pub const WG_SIZE: u32 = 256;
@@ -83,9 +83,12 @@ impl CopyKernel {
         KernelRun::submit(
             ctx,
             &RunSpec {
-                kernel: &self.kernel,
-                bind_group: &problem.bind_group,
-                grid: problem.grid,
+                dispatches: &[Dispatch {
+                    kernel: &self.kernel,
+                    bind_group: &problem.bind_group,
+                    grid: problem.grid,
+                }],
+                zero_buffers: &[],
                 timed_passes,
                 dispatches_per_pass,
                 output: &problem.dst,

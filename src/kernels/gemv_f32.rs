@@ -3,7 +3,7 @@
 //! (thread per row, for software adapters).
 
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
-use crate::gpu::{GpuContext, GpuError, Grid, Kernel, KernelRun, RunSpec};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun, RunSpec};
 
 /// Threads per workgroup; must match both shaders.
 pub const WG_SIZE: u32 = 64;
@@ -243,9 +243,12 @@ impl GemvF32Kernel {
         KernelRun::submit(
             ctx,
             &RunSpec {
-                kernel: &self.kernel,
-                bind_group: &problem.bind_group,
-                grid: problem.grid,
+                dispatches: &[Dispatch {
+                    kernel: &self.kernel,
+                    bind_group: &problem.bind_group,
+                    grid: problem.grid,
+                }],
+                zero_buffers: &[],
                 timed_passes,
                 dispatches_per_pass,
                 output: &problem.y,

@@ -2,6 +2,7 @@
 //! nothing of their insides. Adding a lab: its folder plus one line in [`all_labs`].
 
 pub mod device;
+pub mod gflownet;
 
 use crate::gpu::Compute;
 use crate::selftest::Check;

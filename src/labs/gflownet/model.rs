@@ -1,0 +1,110 @@
+//! The GFlowNet's parameters: a policy MLP over the one-hot state (D+1 action logits, plus a
+//! state-flow output log F(s) for detailed balance) and a learned log Z (trajectory balance).
+
+use serde::{Deserialize, Serialize};
+
+use super::env::{Hypergrid, State};
+use crate::nn::{Activation, Mlp, MlpSpec};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Trajectory balance (Malkin et al., 2022).
+    Tb,
+    /// Detailed balance with a learned state flow (Bengio et al., 2021).
+    Db,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub grid: Hypergrid,
+    pub policy: Mlp,
+    pub log_z: f32,
+}
+
+impl Model {
+    pub fn new(grid: Hypergrid, hidden: usize, hidden_layers: usize, seed: u64) -> Self {
+        let spec = MlpSpec {
+            inputs: grid.encoding_len(),
+            hidden: vec![hidden; hidden_layers],
+            // D + 1 logits and one log-flow output (unused by TB, which learns log Z instead).
+            outputs: grid.n_actions() + 1,
+            activation: Activation::Relu,
+        };
+        Self {
+            grid,
+            policy: Mlp::new(spec, seed),
+            log_z: 0.0,
+        }
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.grid.n_actions() + 1
+    }
+
+    /// Index of log F(s) in an output row.
+    pub fn flow_index(&self) -> usize {
+        self.grid.n_actions()
+    }
+}
+
+/// Masked log-softmax of the action logits in `row` for state `x`, written into `log_probs`
+/// (invalid actions get -inf). Returns nothing; the probabilities are `exp(log_probs)`.
+pub fn masked_log_softmax(grid: &Hypergrid, x: &State, row: &[f32], log_probs: &mut [f32]) {
+    let n = grid.n_actions();
+    let mut max = f32::NEG_INFINITY;
+    for a in 0..n {
+        if grid.is_valid(x, a) {
+            max = max.max(row[a]);
+        }
+    }
+    let mut sum = 0.0f32;
+    for a in 0..n {
+        if grid.is_valid(x, a) {
+            sum += (row[a] - max).exp();
+        }
+    }
+    let log_sum = max + sum.ln();
+    for a in 0..n {
+        log_probs[a] = if grid.is_valid(x, a) {
+            row[a] - log_sum
+        } else {
+            f32::NEG_INFINITY
+        };
+    }
+}
+
+/// Picks an action: with probability `epsilon` uniformly among valid ones, else from the
+/// policy. `u_explore` and `u_action` are uniforms in [0, 1).
+pub fn choose_action(
+    grid: &Hypergrid,
+    x: &State,
+    log_probs: &[f32],
+    epsilon: f32,
+    u_explore: f32,
+    u_action: f32,
+) -> usize {
+    let n = grid.n_actions();
+    if u_explore < epsilon {
+        let valid = (0..n).filter(|&a| grid.is_valid(x, a)).count();
+        let pick = ((u_action * valid as f32) as usize).min(valid - 1);
+        return (0..n)
+            .filter(|&a| grid.is_valid(x, a))
+            .nth(pick)
+            .unwrap_or(grid.stop_action());
+    }
+    let mut cumulative = 0.0f32;
+    let mut last_valid = grid.stop_action();
+    for a in 0..n {
+        if !grid.is_valid(x, a) {
+            continue;
+        }
+        last_valid = a;
+        cumulative += log_probs[a].exp();
+        if u_action < cumulative {
+            return a;
+        }
+    }
+    // Rounding left the cumulative sum just under u: the last valid action.
+    last_valid
+}

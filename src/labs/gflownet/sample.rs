@@ -1,0 +1,94 @@
+//! Sampling terminal states from a trained policy (no exploration): the Rust reference of the
+//! GPU sampler (`gpu.rs`, `shaders/gfn_step.wgsl`). Trajectory i draws its uniforms from
+//! `hash3(seed, i, step)`, so the GPU and this reference take the same decisions whenever
+//! their logits agree to the last bit, and the same distribution always.
+
+use super::env::{Hypergrid, MAX_NDIM, State};
+use super::model::{Model, masked_log_softmax};
+use crate::nn::ForwardCache;
+use crate::rng::{hash3, unit_f32};
+
+/// Trajectories advanced together per forward pass (bounds memory, keeps GEMMs large).
+pub const CHUNK: usize = 2048;
+
+/// The action chosen from logits `row` in state `x` with uniform `u`: the first valid action
+/// whose cumulative probability exceeds u (the last valid one if rounding leaves u above all).
+/// The GPU kernel implements exactly this order of operations.
+pub fn sample_action(
+    grid: &Hypergrid,
+    x: &State,
+    row: &[f32],
+    u: f32,
+    log_probs: &mut [f32],
+) -> usize {
+    masked_log_softmax(grid, x, row, log_probs);
+    let mut cumulative = 0.0f32;
+    let mut last_valid = grid.stop_action();
+    for (a, &lp) in log_probs.iter().enumerate().take(grid.n_actions()) {
+        if !grid.is_valid(x, a) {
+            continue;
+        }
+        last_valid = a;
+        cumulative += lp.exp();
+        if u < cumulative {
+            return a;
+        }
+    }
+    last_valid
+}
+
+/// Samples trajectories `first..first + count` and returns their terminal states.
+pub fn sample_terminals(model: &Model, seed: u32, first: u32, count: usize) -> Vec<State> {
+    let grid = model.grid;
+    let outputs = model.outputs();
+    let mut terminals = Vec::with_capacity(count);
+    let mut cache = ForwardCache::default();
+    let mut input = Vec::new();
+    let mut log_probs = vec![0.0f32; grid.n_actions()];
+    for chunk_start in (0..count).step_by(CHUNK) {
+        let n = CHUNK.min(count - chunk_start);
+        let mut states: Vec<State> = vec![[0; MAX_NDIM]; n];
+        let mut active: Vec<usize> = (0..n).collect();
+        let mut step = 0u32;
+        while !active.is_empty() {
+            input.resize(active.len() * grid.encoding_len(), 0.0);
+            for (r, &t) in active.iter().enumerate() {
+                grid.encode_into(
+                    &states[t],
+                    &mut input[r * grid.encoding_len()..(r + 1) * grid.encoding_len()],
+                );
+            }
+            model.policy.forward(&input, active.len(), &mut cache);
+            let out = cache.output();
+            let mut still = Vec::with_capacity(active.len());
+            for (r, &t) in active.iter().enumerate() {
+                let stream = first.wrapping_add((chunk_start + t) as u32);
+                let u = unit_f32(hash3(seed, stream, step));
+                let a = sample_action(
+                    &grid,
+                    &states[t],
+                    &out[r * outputs..(r + 1) * outputs],
+                    u,
+                    &mut log_probs,
+                );
+                if a != grid.stop_action() {
+                    states[t][a] += 1;
+                    still.push(t);
+                }
+            }
+            active = still;
+            step += 1;
+        }
+        terminals.extend(states);
+    }
+    terminals
+}
+
+/// Histogram of terminal states over the grid's state indices.
+pub fn histogram(grid: &Hypergrid, terminals: &[State]) -> Vec<u32> {
+    let mut counts = vec![0u32; grid.n_states()];
+    for x in terminals {
+        counts[grid.index(x)] += 1;
+    }
+    counts
+}

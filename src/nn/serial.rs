@@ -1,0 +1,162 @@
+//! Weights on disk: a small versioned binary format, so trained networks ship in `assets/`.
+//!
+//! Layout: magic `PLNN`, format version (u32 LE), length of the JSON spec (u32 LE), the spec as
+//! JSON, then every parameter as f32 LE in `Mlp::parameters` order. Files are untrusted input:
+//! every length and value is checked before use.
+
+use super::mlp::{Mlp, MlpSpec};
+
+const MAGIC: &[u8; 4] = b"PLNN";
+const VERSION: u32 = 1;
+/// Larger specs or networks are refused: a corrupt header must not allocate gigabytes.
+const MAX_SPEC_BYTES: usize = 64 * 1024;
+const MAX_PARAMETERS: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, PartialEq)]
+pub enum WeightsError {
+    Truncated,
+    BadMagic,
+    UnsupportedVersion(u32),
+    BadSpec(String),
+    WrongLength { expected: usize, found: usize },
+    NotFinite { index: usize },
+}
+
+impl std::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Truncated => write!(f, "weights file is truncated"),
+            Self::BadMagic => write!(f, "not a paperlab weights file (bad magic)"),
+            Self::UnsupportedVersion(v) => write!(f, "weights format version {v} is not supported"),
+            Self::BadSpec(why) => write!(f, "bad network description: {why}"),
+            Self::WrongLength { expected, found } => {
+                write!(f, "expected {expected} parameters, found {found}")
+            }
+            Self::NotFinite { index } => write!(f, "parameter {index} is not finite"),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+impl Mlp {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let spec = serde_json::to_vec(&self.spec).unwrap_or_default();
+        let mut out = Vec::with_capacity(12 + spec.len() + 4 * self.parameter_count());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(spec.len() as u32).to_le_bytes());
+        out.extend_from_slice(&spec);
+        for p in self.parameters() {
+            out.extend_from_slice(&p.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        let header = bytes.get(..12).ok_or(WeightsError::Truncated)?;
+        if &header[..4] != MAGIC {
+            return Err(WeightsError::BadMagic);
+        }
+        let version = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        if version != VERSION {
+            return Err(WeightsError::UnsupportedVersion(version));
+        }
+        let spec_len = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
+        if spec_len > MAX_SPEC_BYTES {
+            return Err(WeightsError::BadSpec(format!("{spec_len} bytes")));
+        }
+        let spec_bytes = bytes
+            .get(12..12 + spec_len)
+            .ok_or(WeightsError::Truncated)?;
+        let spec: MlpSpec =
+            serde_json::from_slice(spec_bytes).map_err(|e| WeightsError::BadSpec(e.to_string()))?;
+        let shapes = spec.layer_shapes();
+        let expected = shapes
+            .iter()
+            .try_fold(0usize, |acc, &(i, o)| {
+                i.checked_mul(o)
+                    .and_then(|w| w.checked_add(o))
+                    .and_then(|n| acc.checked_add(n))
+            })
+            .filter(|&n| n <= MAX_PARAMETERS && shapes.iter().all(|&(i, o)| i > 0 && o > 0))
+            .ok_or_else(|| WeightsError::BadSpec("too many or empty layers".to_owned()))?;
+        let data = &bytes[12 + spec_len..];
+        if data.len() != expected * 4 {
+            return Err(WeightsError::WrongLength {
+                expected,
+                found: data.len() / 4,
+            });
+        }
+        let mut mlp = Mlp::new(spec, 0);
+        for (index, (p, chunk)) in mlp.parameters_mut().zip(data.chunks_exact(4)).enumerate() {
+            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            if !value.is_finite() {
+                return Err(WeightsError::NotFinite { index });
+            }
+            *p = value;
+        }
+        Ok(mlp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Activation;
+
+    fn small() -> Mlp {
+        Mlp::new(
+            MlpSpec {
+                inputs: 3,
+                hidden: vec![4],
+                outputs: 2,
+                activation: Activation::LeakyRelu { slope: 0.01 },
+            },
+            7,
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let mlp = small();
+        assert_eq!(Mlp::from_bytes(&mlp.to_bytes()), Ok(mlp));
+    }
+
+    #[test]
+    fn corrupt_files_are_refused_without_panic() {
+        let good = small().to_bytes();
+        assert_eq!(Mlp::from_bytes(&good[..5]), Err(WeightsError::Truncated));
+        assert_eq!(
+            Mlp::from_bytes(b"XXXXxxxxxxxxxxxx"),
+            Err(WeightsError::BadMagic)
+        );
+        let mut short = good.clone();
+        short.pop();
+        assert!(matches!(
+            Mlp::from_bytes(&short),
+            Err(WeightsError::WrongLength { .. })
+        ));
+        let mut nan = good.clone();
+        let n = nan.len();
+        nan[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(matches!(
+            Mlp::from_bytes(&nan),
+            Err(WeightsError::NotFinite { .. })
+        ));
+        let mut huge = good.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            Mlp::from_bytes(&huge),
+            Err(WeightsError::BadSpec(_))
+        ));
+        // Random mutations: never a panic.
+        let mut rng = crate::rng::SplitMix64::new(3);
+        for _ in 0..2000 {
+            let mut bytes = good.clone();
+            let at = rng.below(bytes.len() as u64) as usize;
+            bytes[at] = rng.next_u64() as u8;
+            let _ = Mlp::from_bytes(&bytes);
+        }
+    }
+}
