@@ -167,6 +167,12 @@ fn train(args: &[&str]) -> Result<i32, String> {
     if let Some(map) = final_json.as_object_mut() {
         map.insert("final".to_owned(), true.into());
     }
+    if let Some(map) = final_json.as_object_mut() {
+        let [rollout, loss, adam] = run.trainer.phase_seconds;
+        map.insert("seconds_rollout".to_owned(), rollout.into());
+        map.insert("seconds_loss_backward".to_owned(), loss.into());
+        map.insert("seconds_optimizer".to_owned(), adam.into());
+    }
     println!("{final_json}");
     Ok(0)
 }

@@ -71,6 +71,8 @@ pub struct Trainer {
     pub trajectories: u64,
     /// Terminal states of the last batch (for modes found and the live heat map).
     pub last_terminals: Vec<State>,
+    /// Seconds spent per phase (rollout, loss + backward, optimiser), for `bench gfn`.
+    pub phase_seconds: [f64; 3],
 }
 
 impl Trainer {
@@ -91,6 +93,7 @@ impl Trainer {
             grad_rows: Vec::new(),
             trajectories: 0,
             last_terminals: Vec::new(),
+            phase_seconds: [0.0; 3],
         }
     }
 
@@ -102,24 +105,31 @@ impl Trainer {
     /// updating anything: returns (loss, dLoss/dlogZ).
     fn loss_and_gradients(&mut self) -> (f64, f32) {
         let batch = self.config.batch.max(1);
+        let started = web_time::Instant::now();
         let n_steps = self.rollout(batch);
+        let rolled = web_time::Instant::now();
         self.grads.zero();
-        match self.config.loss {
+        let result = match self.config.loss {
             Loss::Tb => self.trajectory_balance(batch, n_steps),
             Loss::Db => self.detailed_balance(batch, n_steps),
-        }
+        };
+        self.phase_seconds[0] += (rolled - started).as_secs_f64();
+        self.phase_seconds[1] += rolled.elapsed().as_secs_f64();
+        result
     }
 
     /// Samples a batch, computes the loss and takes one Adam step.
     pub fn iterate(&mut self) -> IterationStats {
         let batch = self.config.batch.max(1);
         let (loss, grad_log_z) = self.loss_and_gradients();
+        let started = web_time::Instant::now();
         self.adam.step_mlp(&mut self.model.policy, &self.grads);
         if self.config.loss == Loss::Tb {
             let mut log_z = [self.model.log_z];
-            self.adam_log_z.step(log_z.iter_mut(), [grad_log_z].iter());
+            self.adam_log_z.step(&mut log_z, &[grad_log_z]);
             self.model.log_z = log_z[0];
         }
+        self.phase_seconds[2] += started.elapsed().as_secs_f64();
         self.trajectories += batch as u64;
         IterationStats {
             loss,
