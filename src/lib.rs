@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod labs;
 pub mod nn;
 pub mod platform;
+pub mod plot;
 pub mod rng;
 pub mod selftest;
 pub mod share;

@@ -56,5 +56,8 @@ pub trait Lab {
 
 /// Every lab, in menu order. The first one is opened by a link without `lab=`.
 pub fn all_labs() -> Vec<Box<dyn Lab>> {
-    vec![Box::new(device::DeviceLab::default())]
+    vec![
+        Box::new(device::DeviceLab::default()),
+        Box::new(gflownet::GfnLab::default()),
+    ]
 }

@@ -165,6 +165,28 @@ async function links(browser, base) {
   await finish(bad);
 }
 
+/// The GFlowNet lab trains in the page (frame slices) and evaluates; the status must show
+/// progress and a finite L1 within the time limit.
+async function gflownet(browser, base, name) {
+  const link = '#lab=gfn&train=true&hidden=64&eval_every=300&eval_samples=2000';
+  const p = await openPage(browser, `${base}${link}`, name);
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-gfn');
+      if (getComputedStyle(document.getElementById('panic-box')).display !== 'none') return true;
+      return el && JSON.parse(el.textContent).evaluations >= 2;
+    }, null, { timeout: 180_000, polling: 500 });
+    const st = await status(p.page, 'gfn');
+    check(`${name}: trains and evaluates`, st.trajectories >= 600 && st.evaluations >= 2, JSON.stringify(st));
+    check(`${name}: L1 is a distance`, st.l1 >= 0 && st.l1 <= 2, `${st.l1}`);
+    check(`${name}: modes found`, st.modes_found >= 1, `${st.modes_found}`);
+    check(`${name}: no evaluation error`, st.eval_error === null, `${st.eval_error}`);
+  } catch (e) {
+    check(`${name}: trains and evaluates`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 const server = await serve();
 const port = server.address().port;
 const base = `http://127.0.0.1:${port}/`;
@@ -175,10 +197,12 @@ try {
   await selftest(webgpu, `${base}?selftest=1#lab=device&${SMALL}`, 'webgpu-selftest', 'gpu');
   await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
   await links(webgpu, base);
+  await gflownet(webgpu, base, 'gfn-webgpu');
   await webgpu.close();
 
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
   await selftest(plain, `${base}?selftest=1#lab=device&${SMALL}`, 'cpu-fallback-selftest', 'cpu');
+  await gflownet(plain, base, 'gfn-cpu-fallback');
   await plain.close();
 } catch (e) {
   failures.push(`harness: ${e.stack ?? e}`);

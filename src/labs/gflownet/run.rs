@@ -64,6 +64,20 @@ impl TrainingRun {
         }
     }
 
+    /// Training throughput so far (wall time of training only).
+    pub fn trajectories_per_s(&self) -> f64 {
+        if self.train_seconds > 0.0 {
+            self.trainer.trajectories as f64 / self.train_seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// (last loss, learned log Z): no sampling.
+    pub fn evaluate_cheap(&self) -> (f64, f64) {
+        (self.last_loss, f64::from(self.trainer.model.log_z))
+    }
+
     /// Samples `samples` fresh trajectories (no exploration) and compares with the target.
     pub fn evaluate(&self, samples: usize) -> Evaluation {
         let model = &self.trainer.model;
@@ -85,11 +99,7 @@ impl TrainingRun {
             modes_found: self.modes.as_ref().map_or(0, |m| m.count),
             modes_total: self.modes.as_ref().map_or(0, ModesFound::total),
             eval_samples: samples,
-            trajectories_per_s: if self.train_seconds > 0.0 {
-                self.trainer.trajectories as f64 / self.train_seconds
-            } else {
-                0.0
-            },
+            trajectories_per_s: self.trajectories_per_s(),
         }
     }
 }

@@ -92,3 +92,56 @@ pub fn histogram(grid: &Hypergrid, terminals: &[State]) -> Vec<u32> {
     }
     counts
 }
+
+/// The exact distribution of terminal states under the policy (no exploration), by forward
+/// dynamic programming over the grid: P(reach s) flows to successors in order of |s|_1, and
+/// P(end at s) = P(reach s) P(stop | s). Independent of the samplers, so it checks both.
+/// Needs an enumerable grid.
+pub fn exact_terminal_distribution(model: &Model) -> Vec<f64> {
+    let grid = model.grid;
+    let n = grid.n_states();
+    let outputs = model.outputs();
+    let mut input = vec![0.0f32; n * grid.encoding_len()];
+    for i in 0..n {
+        grid.encode_into(
+            &grid.state(i),
+            &mut input[i * grid.encoding_len()..(i + 1) * grid.encoding_len()],
+        );
+    }
+    let logits = model.policy.predict(&input, n);
+    // States sorted by coordinate sum: every predecessor comes first.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| {
+        grid.state(i)[..grid.ndim]
+            .iter()
+            .map(|&c| usize::from(c))
+            .sum::<usize>()
+    });
+    let mut reach = vec![0.0f64; n];
+    reach[0] = 1.0;
+    let mut terminal = vec![0.0f64; n];
+    let mut log_probs = vec![0.0f32; grid.n_actions()];
+    for i in order {
+        let x = grid.state(i);
+        masked_log_softmax(
+            &grid,
+            &x,
+            &logits[i * outputs..(i + 1) * outputs],
+            &mut log_probs,
+        );
+        for a in 0..grid.n_actions() {
+            if !grid.is_valid(&x, a) {
+                continue;
+            }
+            let p = f64::from(log_probs[a]).exp() * reach[i];
+            if a == grid.stop_action() {
+                terminal[i] += p;
+            } else {
+                let mut y = x;
+                y[a] += 1;
+                reach[grid.index(&y)] += p;
+            }
+        }
+    }
+    terminal
+}

@@ -71,6 +71,8 @@ pub struct Trainer {
     pub trajectories: u64,
     /// Terminal states of the last batch (for modes found and the live heat map).
     pub last_terminals: Vec<State>,
+    /// The states visited by each trajectory of the last batch, origin first (for drawing).
+    pub last_paths: Vec<Vec<State>>,
     /// Seconds spent per phase (rollout, loss + backward, optimiser), for `bench gfn`.
     pub phase_seconds: [f64; 3],
 }
@@ -93,6 +95,7 @@ impl Trainer {
             grad_rows: Vec::new(),
             trajectories: 0,
             last_terminals: Vec::new(),
+            last_paths: Vec::new(),
             phase_seconds: [0.0; 3],
         }
     }
@@ -147,6 +150,12 @@ impl Trainer {
         let mut active: Vec<usize> = (0..batch).collect();
         let mut step = 0;
         let mut log_probs = vec![0.0f32; n_actions];
+        self.last_paths.resize(batch, Vec::new());
+        self.last_paths.truncate(batch);
+        for path in &mut self.last_paths {
+            path.clear();
+            path.push([0; MAX_NDIM]);
+        }
         while !active.is_empty() {
             if self.steps.len() <= step {
                 self.steps.push(StepRecord::default());
@@ -193,6 +202,7 @@ impl Trainer {
                     continue;
                 }
                 states[t][action] += 1;
+                self.last_paths[t].push(states[t]);
                 still_active.push(t);
             }
             active = still_active;

@@ -1,0 +1,376 @@
+//! The GFlowNet page: controls, heat maps (target, sampled, trajectories) and curves.
+
+use egui::RichText;
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+
+use super::GfnLab;
+use super::lab::LabRun;
+use super::model::Loss;
+use super::settings::{RewardKind, format_bumps};
+use crate::labs::LabEnv;
+use crate::plot::HeatMap;
+use crate::share::Validate;
+
+pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    egui::Panel::left("gfn_controls")
+        .resizable(false)
+        .default_size(300.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(lab, ui, env));
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| match &lab.run {
+            Some(run) => results_ui(lab, run, ui),
+            None => {
+                ui.label("Press Train.");
+            }
+        });
+    });
+}
+
+fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    ui.label(
+        "A GFlowNet learns to sample grid cells with probability proportional to their reward. \
+         Press Train and watch the sampled distribution match the target; then lower R0 \
+         (sparser modes) and see how exploration gets harder.",
+    );
+    let s = &mut lab.settings;
+    let before = s.clone();
+    ui.add_space(4.0);
+    ui.heading("Grid and reward");
+    ui.add(egui::Slider::new(&mut s.ndim, 2..=4).text("dimensions D"))
+        .on_hover_text("Number of coordinates; 3D and 4D grids are shown as 2D marginals.");
+    ui.add(egui::Slider::new(&mut s.height, 4..=64).text("height H"))
+        .on_hover_text("Cells per coordinate; H^D states in all.");
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut s.reward, RewardKind::Standard, "standard")
+            .on_hover_text("R0 + R1 on the outer band + R2 on the 2^D corner modes");
+        ui.add_enabled_ui(s.ndim == 2, |ui| {
+            ui.selectable_value(&mut s.reward, RewardKind::Painted, "painted")
+                .on_hover_text(
+                    "R0 plus bumps of height R1 + R2: click cells of the target map (2D)",
+                );
+        });
+    });
+    ui.add(
+        egui::Slider::new(&mut s.r0, 0.0001..=1.0)
+            .logarithmic(true)
+            .text("R0"),
+    )
+    .on_hover_text("Reward everywhere; small R0 makes the modes sparse and hard to find.");
+    ui.add(egui::Slider::new(&mut s.r1, 0.0..=2.0).text("R1"))
+        .on_hover_text("Extra reward on the outer band (every |x_d/(H-1) - 0.5| > 0.25).");
+    ui.add(egui::Slider::new(&mut s.r2, 0.0..=5.0).text("R2"))
+        .on_hover_text("Extra reward on the modes (every 0.3 < |x_d/(H-1) - 0.5| < 0.4).");
+    ui.heading("Training");
+    ui.horizontal(|ui| {
+        ui.label("loss");
+        ui.selectable_value(&mut s.loss, Loss::Tb, "trajectory balance")
+            .on_hover_text("(log Z + Σ log P_F − log R − Σ log P_B)² per trajectory");
+        ui.selectable_value(&mut s.loss, Loss::Db, "detailed balance")
+            .on_hover_text("(log F(s) + log P_F − log F(s') − log P_B)² per transition");
+    });
+    ui.add(
+        egui::Slider::new(&mut s.batch, 1..=256)
+            .logarithmic(true)
+            .text("batch"),
+    )
+    .on_hover_text("Trajectories per gradient step.");
+    ui.add(
+        egui::Slider::new(&mut s.hidden, 8..=512)
+            .logarithmic(true)
+            .text("hidden units"),
+    )
+    .on_hover_text("Width of each hidden layer of the policy MLP.");
+    ui.add(egui::Slider::new(&mut s.layers, 1..=4).text("hidden layers"));
+    ui.add(
+        egui::Slider::new(&mut s.lr, 1e-5..=0.1)
+            .logarithmic(true)
+            .text("learning rate"),
+    )
+    .on_hover_text("Adam step size of the policy.");
+    ui.add(
+        egui::Slider::new(&mut s.lr_logz, 1e-4..=1.0)
+            .logarithmic(true)
+            .text("lr log Z"),
+    )
+    .on_hover_text("Adam step size of the learned log Z (trajectory balance).");
+    ui.add(egui::Slider::new(&mut s.epsilon, 0.0..=1.0).text("exploration ε"))
+        .on_hover_text("Probability of a uniformly random valid action at each training step.");
+    ui.horizontal(|ui| {
+        ui.label("seed");
+        ui.add(egui::DragValue::new(&mut s.seed))
+            .on_hover_text("Seeds the network, the sampler and the evaluation.");
+    });
+    ui.heading("Evaluation");
+    ui.add(
+        egui::Slider::new(&mut s.eval_samples, 1000..=1_000_000)
+            .logarithmic(true)
+            .text("samples"),
+    )
+    .on_hover_text(
+        "Fresh trajectories per evaluation (GPU when available); L1 noise falls as 1/√samples.",
+    );
+    ui.add(
+        egui::Slider::new(&mut s.eval_every, 100..=100_000)
+            .logarithmic(true)
+            .text("every (traj.)"),
+    )
+    .on_hover_text("Training trajectories between evaluations.");
+    if *s != before {
+        s.validate(&mut Vec::new());
+    }
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        let label = if lab.settings.train { "Pause" } else { "Train" };
+        if ui
+            .button(label)
+            .on_hover_text("Start or pause training (runs between frames).")
+            .clicked()
+        {
+            lab.settings.train = !lab.settings.train;
+        }
+        if ui
+            .button("Restart")
+            .on_hover_text("New network from the seed; curves cleared.")
+            .clicked()
+        {
+            lab.restart();
+        }
+        if ui
+            .button("Evaluate now")
+            .on_hover_text("Sample the current policy now (L1, sampled map).")
+            .clicked()
+            && let Some(run) = &mut lab.run
+            && !run.is_evaluating()
+        {
+            run.start_evaluation(&lab.settings, env.compute);
+        }
+    });
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
+    let trainer = &run.run.trainer;
+    let last_eval = run.evals.last();
+    let modes = run.run.modes.as_ref();
+    ui.horizontal_wrapped(|ui| {
+        stat(ui, "trajectories", trainer.trajectories.to_string());
+        stat(
+            ui,
+            "traj/s (training)",
+            format!("{:.0}", run.run.trajectories_per_s()),
+        );
+        stat(
+            ui,
+            "L1 (sum over states)",
+            fmt_opt(last_eval.map(|e| e.l1), 3),
+        );
+        stat(ui, "JSD (nats)", fmt_opt(last_eval.map(|e| e.jsd), 4));
+        stat(ui, "log Z (learned)", format!("{:.3}", trainer.model.log_z));
+        stat(
+            ui,
+            "log Z (true)",
+            fmt_opt(run.run.target.as_ref().map(|t| t.log_z), 3),
+        );
+        stat(
+            ui,
+            "modes found",
+            modes.map_or_else(
+                || "—".to_owned(),
+                |m| format!("{} / {}", m.count, m.total()),
+            ),
+        );
+    });
+    if let Some(e) = last_eval {
+        ui.label(
+            RichText::new(format!(
+                "last evaluation: {} samples on the {} in {:.2} s at {} trajectories",
+                e.samples,
+                if e.on_gpu { "GPU" } else { "CPU" },
+                e.seconds,
+                e.trajectories
+            ))
+            .small()
+            .weak(),
+        );
+    }
+    if run.is_evaluating() {
+        ui.label(RichText::new("evaluating…").small());
+    }
+    if let Some(err) = &run.eval_error {
+        ui.label(RichText::new(err).color(ui.visuals().warn_fg_color));
+    }
+    let Some(target) = &run.run.target else {
+        ui.label(format!(
+            "{} states: too many to enumerate (limit 2^20), so no exact target, L1 or modes.",
+            trainer.grid().n_states()
+        ));
+        curves_ui(run, ui, None);
+        return;
+    };
+    let grid = trainer.grid();
+    let h = grid.height;
+    // 2D marginals over the first two coordinates.
+    let mut target_map = vec![0.0f64; h * h];
+    let mut sampled_map = vec![0.0f64; h * h];
+    let total_sampled: f64 = run
+        .sampled
+        .iter()
+        .map(|&c| f64::from(c))
+        .sum::<f64>()
+        .max(1.0);
+    for i in 0..grid.n_states() {
+        let x = grid.state(i);
+        let cell = usize::from(x[1]) * h + usize::from(x[0]);
+        target_map[cell] += target.probabilities[i];
+        sampled_map[cell] += run
+            .sampled
+            .get(i)
+            .map_or(0.0, |&c| f64::from(c) / total_sampled);
+    }
+    let max = target_map.iter().copied().fold(0.0, f64::max);
+    let marked: Vec<(usize, usize)> = (0..grid.n_states())
+        .filter(|&i| target.mode_of_state[i].is_some() && grid.ndim == 2)
+        .map(|i| {
+            let x = grid.state(i);
+            (usize::from(x[0]), usize::from(x[1]))
+        })
+        .collect();
+    let side = ((ui.available_width() - 40.0) / 3.0).clamp(120.0, 320.0);
+    let no_paths: Vec<Vec<(f32, f32)>> = Vec::new();
+    let paths = run.paths();
+    let hover_target =
+        |c: usize, r: usize| format!("x = ({c}, {r}): p = {:.4}", target_map[r * h + c]);
+    let hover_sampled =
+        |c: usize, r: usize| format!("x = ({c}, {r}): p̂ = {:.4}", sampled_map[r * h + c]);
+    let hover_paths = |c: usize, r: usize| format!("x = ({c}, {r})");
+    let mut clicked = None;
+    ui.horizontal(|ui| {
+        let title = if grid.ndim == 2 {
+            "target p(x) ∝ R(x)"
+        } else {
+            "target, marginal over x0, x1"
+        };
+        clicked = HeatMap {
+            title,
+            values: &target_map,
+            rows: h,
+            cols: h,
+            max: Some(max),
+            paths: &no_paths,
+            marked: &marked,
+            hover_text: &hover_target,
+        }
+        .ui(ui, side);
+        HeatMap {
+            title: "sampled p̂(x) (last evaluation)",
+            values: &sampled_map,
+            rows: h,
+            cols: h,
+            max: Some(max),
+            paths: &no_paths,
+            marked: &[],
+            hover_text: &hover_sampled,
+        }
+        .ui(ui, side);
+        HeatMap {
+            title: "last training batch",
+            values: &target_map,
+            rows: h,
+            cols: h,
+            max: Some(max * 3.0),
+            paths: &paths,
+            marked: &[],
+            hover_text: &hover_paths,
+        }
+        .ui(ui, side);
+    });
+    if lab.settings.reward == RewardKind::Painted {
+        ui.label(RichText::new("Click a cell of the target map to add or remove a bump.").small());
+    }
+    if let Some(cell) = clicked {
+        lab.pending_click.set(Some(cell));
+    }
+    curves_ui(run, ui, Some(target.log_z));
+}
+
+fn stat(ui: &mut egui::Ui, label: &str, value: String) {
+    ui.group(|ui| {
+        ui.vertical(|ui| {
+            ui.label(RichText::new(label).small());
+            ui.label(RichText::new(value).strong());
+        });
+    });
+}
+
+fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
+    let width = (ui.available_width() / 3.0 - 8.0).max(150.0);
+    let stride = (run.curve.len() / 2000).max(1);
+    let loss: Vec<[f64; 2]> = run
+        .curve
+        .iter()
+        .step_by(stride)
+        .map(|p| [p.trajectories, p.loss.max(1e-12).log10()])
+        .collect();
+    let log_z: Vec<[f64; 2]> = run
+        .curve
+        .iter()
+        .step_by(stride)
+        .map(|p| [p.trajectories, p.log_z])
+        .collect();
+    let l1: Vec<[f64; 2]> = run.evals.iter().map(|e| [e.trajectories, e.l1]).collect();
+    ui.horizontal(|ui| {
+        Plot::new("gfn_loss")
+            .width(width)
+            .height(200.0)
+            .x_axis_label("training trajectories")
+            .y_axis_label("log10 loss")
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new("loss", PlotPoints::from(loss)))
+            });
+        Plot::new("gfn_l1")
+            .width(width)
+            .height(200.0)
+            .x_axis_label("training trajectories")
+            .y_axis_label("L1 (sum over states)")
+            .include_y(0.0)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new("L1", PlotPoints::from(l1.clone())));
+                plot.points(egui_plot::Points::new("L1", PlotPoints::from(l1)).radius(3.0));
+            });
+        Plot::new("gfn_logz")
+            .width(width)
+            .height(200.0)
+            .legend(Legend::default())
+            .x_axis_label("training trajectories")
+            .y_axis_label("log Z")
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new("learned", PlotPoints::from(log_z)));
+                if let Some(t) = log_z_true {
+                    plot.hline(HLine::new("true", t));
+                }
+            });
+    });
+}
+
+/// Toggles a painted bump at a clicked cell (2D painted reward).
+pub fn toggle_bump(lab: &mut GfnLab, cell: (usize, usize)) {
+    if lab.settings.reward != RewardKind::Painted || lab.settings.ndim != 2 {
+        return;
+    }
+    let cell = (cell.0 as u16, cell.1 as u16);
+    let mut cells = lab.settings.bump_cells();
+    if let Some(i) = cells.iter().position(|&c| c == cell) {
+        cells.remove(i);
+    } else {
+        cells.push(cell);
+    }
+    lab.settings.bumps = format_bumps(&cells);
+}

@@ -1,0 +1,5 @@
+//! Drawing helpers shared by labs: heat maps and colour maps (egui painter, no plot crate).
+
+mod heatmap;
+
+pub use heatmap::{HeatMap, viridis};
