@@ -187,6 +187,25 @@ async function gflownet(browser, base, name) {
   await finish(p);
 }
 
+/// The OC-GFN view loads the shipped weights at once: success rate, a conditioned target and
+/// the exact conversion check are published without any training.
+async function ocgfn(browser, base, name) {
+  const p = await openPage(browser, `${base}#lab=gfn&view=oc&oc_target=5.6`, name);
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-gfn');
+      return el && JSON.parse(el.textContent).oc_exact_l1 !== null;
+    }, null, { timeout: 120_000, polling: 500 });
+    const st = await status(p.page, 'gfn');
+    check(`${name}: shipped OC-GFN reaches its outcomes`, st.oc_success >= 0.95, `${st.oc_success}`);
+    check(`${name}: conditioned rollouts reach the clicked cell`, st.oc_conditioned_success >= 0.8, `${st.oc_conditioned_success}`);
+    check(`${name}: exact conversion close to the target`, st.oc_exact_l1 < 0.1, `${st.oc_exact_l1}`);
+  } catch (e) {
+    check(`${name}: OC-GFN view`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 const server = await serve();
 const port = server.address().port;
 const base = `http://127.0.0.1:${port}/`;
@@ -198,6 +217,7 @@ try {
   await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
   await links(webgpu, base);
   await gflownet(webgpu, base, 'gfn-webgpu');
+  await ocgfn(webgpu, base, 'ocgfn-webgpu');
   await webgpu.close();
 
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });

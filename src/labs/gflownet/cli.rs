@@ -48,19 +48,113 @@ impl Options {
 }
 
 pub fn main(args: &[&str]) -> i32 {
-    match args {
-        ["train", rest @ ..] => match train(rest) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
-                2
-            }
-        },
-        _ => {
+    let result = match args {
+        ["train", rest @ ..] => Some(train(rest)),
+        ["pretrain", rest @ ..] => Some(pretrain(rest)),
+        ["finetune", rest @ ..] => Some(finetune(rest)),
+        _ => None,
+    };
+    match result {
+        Some(Ok(code)) => code,
+        Some(Err(e)) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            2
+        }
+        None => {
             eprintln!("error: unknown gfn command\n\n{USAGE}");
             2
         }
     }
+}
+
+fn pretrain(args: &[&str]) -> Result<i32, String> {
+    use super::oc::{OcConfig, OcTrainer, success_rate};
+    let known = [
+        "ndim",
+        "height",
+        "trajectories",
+        "batch",
+        "hidden",
+        "layers",
+        "lr",
+        "epsilon",
+        "teleport",
+        "seed",
+        "eval-every",
+        "out",
+    ];
+    let o = Options::parse(args, &known)?;
+    let ndim: usize = o.get("ndim", 2, |d| (2..=4).contains(d), "an integer in 2..=4")?;
+    let height: usize = o.get(
+        "height",
+        8,
+        |h| (4..=64).contains(h),
+        "an integer in 4..=64",
+    )?;
+    let grid = Hypergrid::new(ndim, height);
+    let config = OcConfig {
+        batch: o.get("batch", 32, |b| (2..=4096).contains(b), "2..=4096")?,
+        hidden: o.get("hidden", 256, |h| (1..=4096).contains(h), "1..=4096")?,
+        layers: o.get("layers", 2, |l| (1..=8).contains(l), "1..=8")?,
+        lr: o.get(
+            "lr",
+            1e-3,
+            |x: &f32| x.is_finite() && *x > 0.0,
+            "a number > 0",
+        )?,
+        epsilon: o.get(
+            "epsilon",
+            0.05,
+            |x: &f32| (0.0..=1.0).contains(x),
+            "a number in [0, 1]",
+        )?,
+        teleport: o.get("teleport", true, |_| true, "true or false")?,
+        seed: o.get("seed", 0, |_| true, "an integer")?,
+    };
+    let trajectories: u64 = o.get(
+        "trajectories",
+        200_000,
+        |n| *n >= 1 && *n <= 100_000_000,
+        "1..=1e8",
+    )?;
+    let eval_every: u64 = o.get("eval-every", 10_000, |n| *n >= 1, "an integer >= 1")?;
+    let out: String = o.get("out", String::new(), |_| true, "a path")?;
+    if !grid.is_enumerable() {
+        return Err(format!(
+            "{} states: pre-training needs an enumerable grid (<= 2^20 states)",
+            grid.n_states()
+        ));
+    }
+    let outcomes: Vec<_> = (0..grid.n_states()).map(|i| grid.state(i)).collect();
+    let mut trainer = OcTrainer::new(grid, config);
+    let started = web_time::Instant::now();
+    let mut next_eval = eval_every;
+    let mut loss = 0.0;
+    let report = |trainer: &OcTrainer, loss: f64, final_line: bool| {
+        let rate = success_rate(&trainer.model, &outcomes, 12345);
+        serde_json::json!({
+            "trajectories": trainer.trajectories,
+            "loss": loss,
+            "success_rate": rate,
+            "outcomes": outcomes.len(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "final": final_line,
+        })
+    };
+    while trainer.trajectories < trajectories {
+        loss = trainer.iterate();
+        if trainer.trajectories >= next_eval && trainer.trajectories < trajectories {
+            next_eval += eval_every;
+            println!("{}", report(&trainer, loss, false));
+        }
+    }
+    println!("{}", report(&trainer, loss, true));
+    if !out.is_empty() {
+        std::fs::write(&out, trainer.model.net.to_bytes())
+            .map_err(|e| format!("cannot write {out}: {e}"))?;
+        eprintln!("wrote {out}");
+    }
+    Ok(0)
 }
 
 fn train(args: &[&str]) -> Result<i32, String> {
@@ -174,5 +268,131 @@ fn train(args: &[&str]) -> Result<i32, String> {
         map.insert("seconds_optimizer".to_owned(), adam.into());
     }
     println!("{final_json}");
+    Ok(0)
+}
+
+/// Fine-tuned OC-GFN against a GFlowNet trained from scratch on the same reward: modes found
+/// against training trajectories for several seeds; plus the exact conversion's L1.
+fn finetune(args: &[&str]) -> Result<i32, String> {
+    use super::finetune::{FineTuneConfig, FineTuner};
+    use super::metrics::ModesFound;
+    use super::oc::{OcModel, exact_conversion};
+    use super::sample::terminal_distribution;
+    let known = [
+        "weights",
+        "r0",
+        "r1",
+        "r2",
+        "trajectories",
+        "seeds",
+        "every",
+        "batch",
+    ];
+    let o = Options::parse(args, &known)?;
+    let weights: String = o.get(
+        "weights",
+        "assets/gfn/oc-2d-h8.plnn".to_owned(),
+        |_| true,
+        "a path",
+    )?;
+    let bytes = std::fs::read(&weights).map_err(|e| format!("cannot read {weights}: {e}"))?;
+    let net = crate::nn::Mlp::from_bytes(&bytes).map_err(|e| format!("{weights}: {e}"))?;
+    let grid = super::oc_weights::grid_of(&net)
+        .ok_or_else(|| format!("{weights}: not an OC-GFN for a hypergrid"))?;
+    let oc = OcModel { grid, net };
+    let positive = |x: &f64| x.is_finite() && *x >= 0.0;
+    let reward = RewardSpec::Standard {
+        r0: o.get(
+            "r0",
+            0.01,
+            |x: &f64| x.is_finite() && *x > 0.0,
+            "a number > 0",
+        )?,
+        r1: o.get("r1", 0.5, positive, "a number >= 0")?,
+        r2: o.get("r2", 2.0, positive, "a number >= 0")?,
+    };
+    let trajectories: u64 = o.get(
+        "trajectories",
+        4000,
+        |n| *n >= 1 && *n <= 10_000_000,
+        "1..=1e7",
+    )?;
+    let seeds: u64 = o.get("seeds", 3, |n| (1..=32).contains(n), "1..=32")?;
+    let every: u64 = o.get("every", 200, |n| *n >= 1, ">= 1")?;
+    let batch: usize = o.get("batch", 16, |b| (1..=1024).contains(b), "1..=1024")?;
+    // The exact conversion (enumeration over outcomes) as a check of the pre-trained flows.
+    let log_probs = exact_conversion(&oc, &reward);
+    let exact = terminal_distribution(&grid, &log_probs, grid.n_actions());
+    let target =
+        super::env::Target::enumerate(grid, &reward).ok_or("grid too large to enumerate")?;
+    let exact_l1: f64 = exact
+        .iter()
+        .zip(&target.probabilities)
+        .map(|(a, b)| (a - b).abs())
+        .sum();
+    println!(
+        "{}",
+        serde_json::json!({"exact_conversion_l1": exact_l1, "modes_total": target.mode_count})
+    );
+    let mut finals = Vec::new();
+    for seed in 0..seeds {
+        let mut tuner = FineTuner::new(
+            oc.clone(),
+            reward.clone(),
+            FineTuneConfig {
+                batch,
+                seed,
+                ..FineTuneConfig::default()
+            },
+        );
+        let mut scratch = super::train::Trainer::new(
+            grid,
+            reward.clone(),
+            TrainConfig {
+                batch,
+                seed,
+                ..TrainConfig::default()
+            },
+        );
+        let mut scratch_modes = ModesFound::new(&target);
+        let mut next = every;
+        let (mut ft_first_all, mut sc_first_all) = (None, None);
+        while tuner.trajectories < trajectories || scratch.trajectories < trajectories {
+            if tuner.trajectories < trajectories {
+                tuner.iterate();
+            }
+            if scratch.trajectories < trajectories {
+                scratch.iterate();
+                for x in &scratch.last_terminals {
+                    scratch_modes.record(&target, grid.index(x));
+                }
+            }
+            let ft = tuner.modes.as_ref().map_or(0, |m| m.count);
+            if ft == target.mode_count && ft_first_all.is_none() {
+                ft_first_all = Some(tuner.trajectories);
+            }
+            if scratch_modes.count == target.mode_count && sc_first_all.is_none() {
+                sc_first_all = Some(scratch.trajectories);
+            }
+            if tuner.trajectories >= next {
+                next += every;
+                println!(
+                    "{}",
+                    serde_json::json!({"seed": seed, "trajectories": tuner.trajectories, "finetune_modes": ft, "scratch_modes": scratch_modes.count})
+                );
+            }
+        }
+        finals.push(serde_json::json!({
+            "seed": seed,
+            "finetune_all_modes_at": ft_first_all,
+            "scratch_all_modes_at": sc_first_all,
+            "finetune_modes": tuner.modes.as_ref().map_or(0, |m| m.count),
+            "scratch_modes": scratch_modes.count,
+        }));
+    }
+    println!(
+        "{}",
+        serde_json::json!({"final": true, "modes_total": target.mode_count, "exact_conversion_l1": exact_l1, "runs": finals})
+    );
     Ok(0)
 }

@@ -9,10 +9,15 @@ pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod env;
+pub mod finetune;
 pub mod gpu;
 pub mod lab;
 pub mod metrics;
 pub mod model;
+pub mod oc;
+pub mod oc_lab;
+mod oc_ui;
+pub mod oc_weights;
 pub mod run;
 pub mod sample;
 pub mod settings;
@@ -25,12 +30,16 @@ use super::{Citation, Lab, LabEnv};
 use crate::selftest::Check;
 use crate::share::{self, Correction, Pairs};
 use lab::LabRun;
-use settings::GfnSettings;
+use oc_lab::OcState;
+use settings::{GfnSettings, View};
 
 #[derive(Default)]
 pub struct GfnLab {
     settings: GfnSettings,
     run: Option<LabRun>,
+    oc: Option<OcState>,
+    /// The (grid, target) last drawn conditioned rollouts for, to redraw only on change.
+    conditioned_key: String,
     /// A heat-map click, applied after drawing (the map borrows the run while it draws).
     pending_click: Cell<Option<(usize, usize)>>,
 }
@@ -77,6 +86,26 @@ impl Lab for GfnLab {
         if self.run.as_ref().is_none_or(|r| r.key != key) {
             self.restart();
         }
+        if self.settings.view == View::Oc {
+            let grid = self.settings.grid();
+            if self.oc.as_ref().is_none_or(|oc| oc.grid != grid) {
+                self.oc = Some(OcState::new(grid));
+                self.conditioned_key.clear();
+            }
+            if let Some(oc) = &mut self.oc {
+                oc.work(env.work_budget);
+                let key = format!("{grid:?}{}{}", self.settings.oc_target, oc.model.is_some());
+                if key != self.conditioned_key {
+                    self.conditioned_key = key;
+                    if let Some((x, y)) = self.settings.oc_target_cell() {
+                        oc.condition_on([x, y, 0, 0], 32, self.settings.seed as u32);
+                    } else {
+                        oc.conditioned.clear();
+                        oc.conditioned_success = None;
+                    }
+                }
+            }
+        }
         if let Some(run) = &mut self.run {
             // Evaluation first (it may be waiting on the GPU), then training in what is left;
             // a paused run gives the whole budget to evaluation.
@@ -97,7 +126,10 @@ impl Lab for GfnLab {
     }
 
     fn is_busy(&self) -> bool {
-        self.settings.train || self.run.as_ref().is_some_and(LabRun::is_evaluating)
+        let oc_busy = self.oc.as_ref().is_some_and(|oc| {
+            oc.pretraining.is_some() || oc.comparison.as_ref().is_some_and(|c| !c.is_finished())
+        });
+        oc_busy || self.settings.train || self.run.as_ref().is_some_and(LabRun::is_evaluating)
     }
 
     fn status_json(&self) -> Option<String> {
@@ -112,6 +144,10 @@ impl Lab for GfnLab {
                 "eval_on_gpu": last.map(|e| e.on_gpu),
                 "modes_found": run.run.modes.as_ref().map(|m| m.count),
                 "eval_error": run.eval_error,
+                "oc_success": self.oc.as_ref().and_then(|oc| oc.success),
+                "oc_conditioned_success": self.oc.as_ref().and_then(|oc| oc.conditioned_success),
+                "oc_exact_l1": self.oc.as_ref().and_then(|oc| oc.exact_l1.as_ref().map(|(_, l1)| *l1)),
+                "oc_comparison_finished": self.oc.as_ref().and_then(|oc| oc.comparison.as_ref().map(|c| c.is_finished())),
             })
             .to_string(),
         )

@@ -109,6 +109,16 @@ pub fn exact_terminal_distribution(model: &Model) -> Vec<f64> {
         );
     }
     let logits = model.policy.predict(&input, n);
+    terminal_distribution(&grid, &logits, outputs)
+}
+
+/// The terminal distribution of a policy given as per-state rows of `stride` values whose
+/// first D+1 are action logits (or log-probabilities), by the same forward dynamic
+/// programming.
+pub fn terminal_distribution(grid: &Hypergrid, logits: &[f32], stride: usize) -> Vec<f64> {
+    let grid = *grid;
+    let n = grid.n_states();
+    let outputs = stride;
     // States sorted by coordinate sum: every predecessor comes first.
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| {

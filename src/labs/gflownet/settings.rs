@@ -16,9 +16,19 @@ pub enum RewardKind {
     Painted,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Train a GFlowNet on the reward.
+    Train,
+    /// OC-GFN: conditioned sampling, exact conversion, fine-tuning against scratch.
+    Oc,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GfnSettings {
+    pub view: View,
     pub ndim: u32,
     pub height: u32,
     pub reward: RewardKind,
@@ -41,11 +51,16 @@ pub struct GfnSettings {
     pub eval_every: u32,
     /// Training runs (the Train / Pause button): a link with `train=true` starts training.
     pub train: bool,
+    /// OC-GFN: the outcome clicked for conditioned sampling ("x.y", empty for none).
+    pub oc_target: String,
+    /// OC-GFN: training trajectories per seed in the fine-tune vs scratch comparison.
+    pub compare_trajectories: u32,
 }
 
 impl Default for GfnSettings {
     fn default() -> Self {
         Self {
+            view: View::Train,
             ndim: 2,
             height: 8,
             reward: RewardKind::Standard,
@@ -64,6 +79,8 @@ impl Default for GfnSettings {
             eval_samples: 10_000,
             eval_every: 1000,
             train: false,
+            oc_target: String::new(),
+            compare_trajectories: 2000,
         }
     }
 }
@@ -80,6 +97,12 @@ impl GfnSettings {
     /// Painted cells inside the grid; malformed entries are skipped (see `validate`).
     pub fn bump_cells(&self) -> Vec<(u16, u16)> {
         parse_bumps(&self.bumps, self.height).0
+    }
+
+    /// The clicked OC-GFN outcome (2D cell), if any.
+    pub fn oc_target_cell(&self) -> Option<(u16, u16)> {
+        let (cells, _) = parse_bumps(&self.oc_target, self.height);
+        (cells.len() == 1).then(|| cells[0])
     }
 
     pub fn reward_spec(&self) -> RewardSpec {
@@ -163,6 +186,23 @@ impl Validate for GfnSettings {
         clamp_f64(&mut self.epsilon, "epsilon", 0.0, 1.0, d.epsilon, c);
         clamp_u32(&mut self.eval_samples, "eval_samples", 1000, 1_000_000, c);
         clamp_u32(&mut self.eval_every, "eval_every", 100, 100_000, c);
+        clamp_u32(
+            &mut self.compare_trajectories,
+            "compare_trajectories",
+            100,
+            100_000,
+            c,
+        );
+        if !self.oc_target.is_empty() {
+            let (cells, _) = parse_bumps(&self.oc_target, self.height);
+            if cells.len() != 1 {
+                c.push(Correction::new(
+                    "oc_target",
+                    format!("'{}' is not one cell of the grid", self.oc_target),
+                ));
+                self.oc_target.clear();
+            }
+        }
         if self.reward == RewardKind::Painted && self.ndim != 2 {
             c.push(Correction::new(
                 "reward",

@@ -6,7 +6,7 @@ use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 use super::GfnLab;
 use super::lab::LabRun;
 use super::model::Loss;
-use super::settings::{RewardKind, format_bumps};
+use super::settings::{RewardKind, View, format_bumps};
 use crate::labs::LabEnv;
 use crate::plot::HeatMap;
 use crate::share::Validate;
@@ -19,11 +19,27 @@ pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
             egui::ScrollArea::vertical().show(ui, |ui| controls_ui(lab, ui, env));
         });
     egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| match &lab.run {
-            Some(run) => results_ui(lab, run, ui),
-            None => {
-                ui.label("Press Train.");
-            }
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut lab.settings.view, View::Train, "Train a GFlowNet")
+                .on_hover_text("Train on the reward from scratch: heat maps and curves");
+            ui.selectable_value(
+                &mut lab.settings.view,
+                View::Oc,
+                "OC-GFN: pre-train, condition, fine-tune",
+            )
+            .on_hover_text(
+                "The paper's method: a reward-free pre-trained GFlowNet adapted to the reward",
+            );
+        });
+        ui.separator();
+        egui::ScrollArea::vertical().show(ui, |ui| match lab.settings.view {
+            View::Oc => super::oc_ui::oc_ui(lab, ui),
+            View::Train => match &lab.run {
+                Some(run) => results_ui(lab, run, ui),
+                None => {
+                    ui.label("Press Train.");
+                }
+            },
         });
     });
 }
@@ -102,6 +118,15 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         ui.add(egui::DragValue::new(&mut s.seed))
             .on_hover_text("Seeds the network, the sampler and the evaluation.");
     });
+    ui.heading("OC-GFN comparison");
+    ui.add(
+        egui::Slider::new(&mut s.compare_trajectories, 100..=100_000)
+            .logarithmic(true)
+            .text("trajectories"),
+    )
+    .on_hover_text(
+        "Training trajectories per seed for fine-tuned OC-GFN and from-scratch GFlowNet.",
+    );
     ui.heading("Evaluation");
     ui.add(
         egui::Slider::new(&mut s.eval_samples, 1000..=1_000_000)
@@ -361,6 +386,10 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
 }
 
 /// Toggles a painted bump at a clicked cell (2D painted reward).
+pub(super) fn stat_pub(ui: &mut egui::Ui, label: &str, value: String) {
+    stat(ui, label, value);
+}
+
 pub fn toggle_bump(lab: &mut GfnLab, cell: (usize, usize)) {
     if lab.settings.reward != RewardKind::Painted || lab.settings.ndim != 2 {
         return;

@@ -1,0 +1,191 @@
+//! The OC-GFN view: pre-trained conditional policy, conditioned rollouts to a clicked cell,
+//! the exact conversion check, and fine-tuning against training from scratch.
+
+use egui::{Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use super::GfnLab;
+use super::env::Target;
+use super::oc_lab::{COMPARISON_SEEDS, ComparisonPoint, PRETRAIN_TRAJECTORIES};
+use super::settings::format_bumps;
+use super::ui::stat_pub;
+use crate::plot::HeatMap;
+
+pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
+    ui.label(
+        "An outcome-conditioned GFlowNet learns, without any reward, to reach any cell y it is \
+         asked for. Click a cell to see rollouts conditioned on it. Given a reward R, the \
+         pre-trained flows convert exactly into a sampler of R (checked below by enumeration), \
+         and a small amortised predictor learns that conversion: set R0 to 0.001 (sparse modes), \
+         press \"Fine-tune vs scratch\" and compare how fast each finds the reward's modes.",
+    );
+    let reward = lab.settings.reward_spec();
+    let settings = lab.settings.clone();
+    let Some(oc) = &mut lab.oc else {
+        return;
+    };
+    let grid = oc.grid;
+    ui.horizontal_wrapped(|ui| {
+        stat_pub(ui, "pre-trained model", oc.source.clone());
+        stat_pub(
+            ui,
+            "success rate (all outcomes)",
+            oc.success
+                .map_or_else(|| "—".to_owned(), |s| format!("{:.1} %", 100.0 * s)),
+        );
+        stat_pub(
+            ui,
+            "rollouts reaching the clicked y",
+            oc.conditioned_success.map_or_else(
+                || "click a cell".to_owned(),
+                |s| format!("{:.0} %", 100.0 * s),
+            ),
+        );
+    });
+    if grid.ndim != 2 {
+        ui.label("Conditioned sampling and the comparison are drawn for 2D grids; set D = 2.");
+    }
+    if !grid.is_enumerable() || grid.n_states() > 4096 {
+        ui.label("OC-GFN in the page is limited to grids of at most 4096 states.");
+        return;
+    }
+    ui.horizontal(|ui| {
+        let label = if oc.model.is_some() { "Re-run pre-training" } else { "Pre-train" };
+        if oc.pretraining.is_none()
+            && ui
+                .button(label)
+                .on_hover_text(format!(
+                    "Reward-free pre-training here: {PRETRAIN_TRAJECTORIES} trajectories of detailed balance with hindsight relabelling."
+                ))
+                .clicked()
+        {
+            oc.start_pretraining(settings.seed);
+        }
+        if let Some(t) = &oc.pretraining {
+            ui.add(
+                egui::ProgressBar::new(t.trajectories as f32 / PRETRAIN_TRAJECTORIES as f32)
+                    .text(format!("pre-training: {} trajectories", t.trajectories)),
+            );
+        }
+    });
+    let target = Target::enumerate(grid, &reward);
+    let Some(target) = target else {
+        return;
+    };
+    if grid.ndim == 2 {
+        let h = grid.height;
+        let values: Vec<f64> = (0..h * h)
+            .map(|cell| {
+                target.probabilities[grid.index(&[(cell % h) as u16, (cell / h) as u16, 0, 0])]
+            })
+            .collect();
+        let paths: Vec<Vec<(f32, f32)>> = oc
+            .conditioned
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|x| (f32::from(x[0]), f32::from(x[1])))
+                    .collect()
+            })
+            .collect();
+        let marked: Vec<(usize, usize)> = settings
+            .oc_target_cell()
+            .map(|(x, y)| vec![(usize::from(x), usize::from(y))])
+            .unwrap_or_default();
+        let hover = |c: usize, r: usize| format!("condition on y = ({c}, {r})");
+        let max = values.iter().copied().fold(0.0, f64::max) * 3.0;
+        let clicked = HeatMap {
+            title: "conditioned rollouts (click a cell to choose the outcome y)",
+            values: &values,
+            rows: h,
+            cols: h,
+            max: Some(max),
+            paths: &paths,
+            marked: &marked,
+            hover_text: &hover,
+        }
+        .ui(ui, 300.0_f32.min(ui.available_width()));
+        if let Some((c, r)) = clicked {
+            lab.settings.oc_target = format_bumps(&[(c as u16, r as u16)]);
+        }
+    }
+    let Some(oc) = &mut lab.oc else {
+        return;
+    };
+    if let Some(l1) = oc.exact_conversion_l1(&reward) {
+        ui.label(format!(
+            "Exact conversion to the current reward (sum over all {} outcomes y of R(y) F(s|y) P_F(s'|s,y)): \
+             L1 to the target = {l1:.4} (sum over states). A perfect pre-training gives 0.",
+            grid.n_states()
+        ));
+    }
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        let running = oc.comparison.as_ref().is_some_and(|c| !c.is_finished());
+        if !running
+            && oc.model.is_some()
+            && ui
+                .button("Fine-tune vs scratch")
+                .on_hover_text(format!(
+                    "{COMPARISON_SEEDS} seeds each: amortised fine-tuning of the frozen OC-GFN, and a GFlowNet trained from scratch (TB), batch {}",
+                    settings.batch
+                ))
+                .clicked()
+        {
+            oc.start_comparison(&reward, u64::from(settings.compare_trajectories), settings.batch as usize);
+        }
+        if let Some(c) = &oc.comparison {
+            let done = c.tuners.first().map_or(0, |t| t.trajectories);
+            ui.add(egui::ProgressBar::new(done as f32 / c.limit as f32).text(format!("{done} / {} trajectories per seed", c.limit)));
+        }
+    });
+    if let Some(c) = &oc.comparison {
+        let total = c.target.mode_count as f64;
+        let blue = Color32::from_rgb(0x1f, 0x77, 0xb4);
+        let orange = Color32::from_rgb(0xd6, 0x62, 0x1e);
+        Plot::new("oc_modes")
+            .height(240.0)
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+            .x_axis_label("training trajectories")
+            .y_axis_label(format!("modes found (of {total})"))
+            .include_y(0.0)
+            .include_y(total)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                for seed in 0..COMPARISON_SEEDS as usize {
+                    let ft: Vec<[f64; 2]> = c
+                        .curve
+                        .iter()
+                        .map(|p| [p.trajectories as f64, p.finetuned[seed] as f64])
+                        .collect();
+                    let sc: Vec<[f64; 2]> = c
+                        .curve
+                        .iter()
+                        .map(|p| [p.trajectories as f64, p.scratch[seed] as f64])
+                        .collect();
+                    plot.line(Line::new("fine-tuned OC-GFN", PlotPoints::from(ft)).color(blue));
+                    plot.line(Line::new("from scratch (TB)", PlotPoints::from(sc)).color(orange));
+                }
+            });
+        let first_all = |counts: &dyn Fn(&ComparisonPoint) -> usize| {
+            c.curve
+                .iter()
+                .find(|p| counts(p) as f64 >= total)
+                .map(|p| p.trajectories)
+        };
+        let mut lines = Vec::new();
+        for seed in 0..COMPARISON_SEEDS as usize {
+            let ft = first_all(&|p| p.finetuned[seed]);
+            let sc = first_all(&|p| p.scratch[seed]);
+            let fmt = |v: Option<u64>| v.map_or_else(|| "not yet".to_owned(), |t| t.to_string());
+            lines.push(format!(
+                "seed {seed}: all modes after {} (fine-tuned) vs {} (scratch) trajectories",
+                fmt(ft),
+                fmt(sc)
+            ));
+        }
+        for line in lines {
+            ui.label(RichText::new(line).small());
+        }
+    }
+}
