@@ -177,7 +177,7 @@ async function gflownet(browser, base, name) {
       return el && JSON.parse(el.textContent).evaluations >= 2;
     }, null, { timeout: 180_000, polling: 500 });
     const st = await status(p.page, 'gfn');
-    check(`${name}: trains and evaluates`, st.trajectories >= 600 && st.evaluations >= 2, JSON.stringify(st));
+    check(`${name}: trains and evaluates`, st.trajectories >= 300 && st.evaluations >= 2, JSON.stringify(st));
     check(`${name}: L1 is a distance`, st.l1 >= 0 && st.l1 <= 2, `${st.l1}`);
     check(`${name}: modes found`, st.modes_found >= 1, `${st.modes_found}`);
     check(`${name}: no evaluation error`, st.eval_error === null, `${st.eval_error}`);
