@@ -25,6 +25,8 @@ USAGE:
                        [--gemv auto|workgroup|rowwise]
                                    copy bandwidth and f32 GEMV, one JSON object per line
 {GFN}
+  paperlab bench gfn [--trajectories N] [--samples N]
+                                   GFlowNet training and GPU/CPU sampling throughput
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
@@ -51,8 +53,9 @@ pub fn main() -> i32 {
         ["gpu-info"] => gpu_info(false),
         ["gpu-info", "--json"] => gpu_info(true),
         ["bench", "device", rest @ ..] => bench_device(rest),
+        ["bench", "gfn", rest @ ..] => crate::labs::gflownet::cli::bench(rest),
         ["bench", other, ..] => {
-            usage_error(&format!("unknown benchmark '{other}' (known: device)"))
+            usage_error(&format!("unknown benchmark '{other}' (known: device, gfn)"))
         }
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),

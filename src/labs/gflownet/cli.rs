@@ -5,12 +5,19 @@ use super::model::Loss;
 use super::run::TrainingRun;
 use super::train::TrainConfig;
 
-pub const USAGE: &str = "\
-  paperlab gfn train [--ndim D] [--height H] [--r0 X] [--r1 X] [--r2 X] [--loss tb|db]
+pub const USAGE: &str =
+    "  paperlab gfn train [--ndim D] [--height H] [--r0 X] [--r1 X] [--r2 X] [--loss tb|db]
                      [--trajectories N] [--batch B] [--hidden N] [--layers L] [--lr X]
                      [--lr-logz X] [--epsilon X] [--seed S] [--eval-every N] [--eval-samples N]
                                    train on the hypergrid; JSON lines of progress, then a
-                                   final object (l1, jsd, logz, logz_true, modes_found, ...)";
+                                   final object (l1, jsd, logz, logz_true, modes_found, ...)
+  paperlab gfn pretrain [--ndim D] [--height H] [--trajectories N] [--batch B] [--hidden N]
+                        [--layers L] [--lr X] [--epsilon X] [--teleport true|false] [--seed S]
+                        [--eval-every N] [--out FILE]
+                                   reward-free OC-GFN pre-training; success rate as JSON lines
+  paperlab gfn finetune [--weights FILE] [--r0 X] [--r1 X] [--r2 X] [--trajectories N]
+                        [--seeds K] [--every N] [--batch B]
+                                   fine-tuned OC-GFN vs GFlowNet from scratch: modes found";
 
 /// Parsed `--key value` options; every key must be known.
 struct Options(Vec<(String, String)>);
@@ -395,4 +402,99 @@ fn finetune(args: &[&str]) -> Result<i32, String> {
         serde_json::json!({"final": true, "modes_total": target.mode_count, "exact_conversion_l1": exact_l1, "runs": finals})
     );
     Ok(0)
+}
+
+/// `paperlab bench gfn`: training throughput (TB, 2D H=8, batch 16, 2 x 256, one core) and
+/// sampling throughput of the GPU sampler against the CPU reference, one JSON object per line.
+pub fn bench(args: &[&str]) -> i32 {
+    use super::gpu::{GfnSamplerKernels, decode_terminals};
+    use super::sample::sample_terminals;
+    use crate::gpu::GpuContext;
+    let known = ["trajectories", "samples"];
+    let parsed = Options::parse(args, &known).and_then(|o| {
+        Ok((
+            o.get(
+                "trajectories",
+                10_000u64,
+                |n| (16..=10_000_000).contains(n),
+                "16..=1e7",
+            )?,
+            o.get(
+                "samples",
+                50_000usize,
+                |n| (1_000..=10_000_000).contains(n),
+                "1000..=1e7",
+            )?,
+        ))
+    });
+    let (trajectories, samples) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let grid = Hypergrid::new(2, 8);
+    let reward = RewardSpec::Standard {
+        r0: 0.1,
+        r1: 0.5,
+        r2: 2.0,
+    };
+    let mut trainer = super::train::Trainer::new(grid, reward, TrainConfig::default());
+    // Warm-up (allocations, caches), then the timed run.
+    for _ in 0..20 {
+        trainer.iterate();
+    }
+    let start_trajectories = trainer.trajectories;
+    let started = web_time::Instant::now();
+    while trainer.trajectories - start_trajectories < trajectories {
+        trainer.iterate();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let trained = trainer.trajectories - start_trajectories;
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "gfn_train", "loss": "tb", "ndim": 2, "height": 8, "batch": 16, "hidden": "2x256",
+            "trajectories": trained, "seconds": seconds, "trajectories_per_s": trained as f64 / seconds,
+            "torchgfn_reference_trajectories_per_s": 1150.0,
+        })
+    );
+    let model = trainer.model.clone();
+    let started = web_time::Instant::now();
+    let cpu = sample_terminals(&model, 1, 0, samples);
+    let cpu_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "gfn_sample", "engine": "cpu", "samples": cpu.len(), "seconds": cpu_seconds,
+            "samples_per_s": cpu.len() as f64 / cpu_seconds})
+    );
+    let gpu = GpuContext::new_headless().and_then(|ctx| {
+        let kernels = GfnSamplerKernels::new(&ctx);
+        let device = kernels.prepare(&ctx, &model, samples)?;
+        let out = kernels
+            .submit(&ctx, &device, 1, 0, samples, 2)?
+            .wait(&ctx)?;
+        let terminals = decode_terminals(&out.bytes, 2)?;
+        Ok((ctx.adapter.name.clone(), out, terminals.len()))
+    });
+    match gpu {
+        Ok((adapter, out, n)) => {
+            let ms = crate::gpu::timing::median(&out.pass_ms);
+            println!(
+                "{}",
+                serde_json::json!({"bench": "gfn_sample", "engine": "gpu", "adapter": adapter, "samples": n,
+                    "ms_median": ms, "timing": out.timing, "samples_per_s": n as f64 / (ms * 1e-3),
+                    "gpu_over_cpu": (n as f64 / (ms * 1e-3)) / (cpu.len() as f64 / cpu_seconds)})
+            );
+            0
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::json!({"bench": "gfn_sample", "engine": "gpu", "error": e.to_string()})
+            );
+            1
+        }
+    }
 }
