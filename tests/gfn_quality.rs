@@ -11,7 +11,11 @@ use paperlab::labs::gflownet::train::TrainConfig;
 fn tb_on_2d_h8_reaches_l1_0_1_within_10k_trajectories() {
     let mut run = TrainingRun::new(
         Hypergrid::new(2, 8),
-        RewardSpec::Standard { r0: 0.1, r1: 0.5, r2: 2.0 },
+        RewardSpec::Standard {
+            r0: 0.1,
+            r1: 0.5,
+            r2: 2.0,
+        },
         TrainConfig::default(),
     );
     while run.trainer.trajectories < 10_000 {
@@ -19,9 +23,17 @@ fn tb_on_2d_h8_reaches_l1_0_1_within_10k_trajectories() {
     }
     let eval = run.evaluate(100_000);
     let l1 = eval.l1.expect("enumerable grid");
-    assert!(l1 <= 0.1, "L1 {l1} after {} trajectories", eval.trajectories);
+    assert!(
+        l1 <= 0.1,
+        "L1 {l1} after {} trajectories",
+        eval.trajectories
+    );
     assert_eq!((eval.modes_found, eval.modes_total), (4, 4));
     // The learned log Z is close to the true one.
     let logz_true = eval.logz_true.expect("enumerable grid");
-    assert!((eval.logz - logz_true).abs() < 0.05, "log Z {} vs {logz_true}", eval.logz);
+    assert!(
+        (eval.logz - logz_true).abs() < 0.05,
+        "log Z {} vs {logz_true}",
+        eval.logz
+    );
 }

@@ -139,6 +139,7 @@ impl Lab for GfnLab {
             serde_json::json!({
                 "training": self.settings.train,
                 "trajectories": run.run.trainer.trajectories,
+                "trajectories_per_s": run.run.trajectories_per_s(),
                 "evaluations": run.evals.len(),
                 "l1": last.map(|e| e.l1),
                 "eval_on_gpu": last.map(|e| e.on_gpu),
