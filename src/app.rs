@@ -43,6 +43,7 @@ pub struct PaperlabApp {
 impl PaperlabApp {
     /// Called by eframe once the renderer exists: its device becomes our compute device.
     pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Self {
+        platform::repaint_on_hashchange(cc.egui_ctx.clone());
         let compute = match &cc.wgpu_render_state {
             Some(render_state) => match GpuContext::from_existing(
                 &render_state.adapter,

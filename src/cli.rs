@@ -27,6 +27,7 @@ USAGE:
 {GFN}
   paperlab bench gfn [--trajectories N] [--samples N]
                                    GFlowNet training and GPU/CPU sampling throughput
+{BANDITS}
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
@@ -34,9 +35,46 @@ ENVIRONMENT:
   PAPERLAB_ADAPTER=<substring>     pick an adapter by name (e.g. llvmpipe for lavapipe)
 ";
 
+/// Parsed `--key value` options; every key must be known.
+pub(crate) struct Options(Vec<(String, String)>);
+
+impl Options {
+    pub(crate) fn parse(args: &[&str], known: &[&str]) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        let mut rest = args.iter();
+        while let Some(&flag) = rest.next() {
+            let key = flag
+                .strip_prefix("--")
+                .filter(|k| known.contains(k))
+                .ok_or_else(|| format!("unknown option '{flag}'"))?;
+            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            pairs.push((key.to_owned(), (*value).to_owned()));
+        }
+        Ok(Self(pairs))
+    }
+
+    pub(crate) fn get<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        default: T,
+        valid: impl Fn(&T) -> bool,
+        what: &str,
+    ) -> Result<T, String> {
+        match self.0.iter().rev().find(|(k, _)| k == key) {
+            None => Ok(default),
+            Some((_, text)) => match text.parse::<T>() {
+                Ok(v) if valid(&v) => Ok(v),
+                _ => Err(format!("--{key} {text}: expected {what}")),
+            },
+        }
+    }
+}
+
 /// The usage text, with each lab's commands.
 fn usage() -> String {
-    USAGE.replace("{GFN}", crate::labs::gflownet::cli::USAGE)
+    USAGE
+        .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
+        .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
@@ -54,11 +92,13 @@ pub fn main() -> i32 {
         ["gpu-info", "--json"] => gpu_info(true),
         ["bench", "device", rest @ ..] => bench_device(rest),
         ["bench", "gfn", rest @ ..] => crate::labs::gflownet::cli::bench(rest),
-        ["bench", other, ..] => {
-            usage_error(&format!("unknown benchmark '{other}' (known: device, gfn)"))
-        }
+        ["bench", "bandits", rest @ ..] => crate::labs::bandits::cli::bench(rest),
+        ["bench", other, ..] => usage_error(&format!(
+            "unknown benchmark '{other}' (known: device, gfn, bandits)"
+        )),
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
+        ["bandit", rest @ ..] => crate::labs::bandits::cli::main(rest),
         [other, ..] => usage_error(&format!("unknown command '{other}'")),
     }
 }
@@ -101,7 +141,7 @@ fn run_desktop(fragment: String) -> i32 {
 }
 
 /// The headless compute context, or the CPU fallback with the reason on stderr.
-fn headless_compute() -> Compute {
+pub(crate) fn headless_compute() -> Compute {
     match GpuContext::new_headless() {
         Ok(ctx) => Compute::Gpu(std::sync::Arc::new(ctx)),
         Err(e) => {

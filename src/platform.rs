@@ -34,6 +34,21 @@ mod imp {
         }
     }
 
+    /// Repaints when the user edits the address bar's fragment, so the app follows the new link
+    /// even while idle (egui only redraws on its own events).
+    pub fn repaint_on_hashchange(ctx: egui::Context) {
+        use wasm_bindgen::closure::Closure;
+        let Some(window) = window() else { return };
+        let callback = Closure::<dyn FnMut()>::new(move || ctx.request_repaint());
+        if let Err(e) =
+            window.add_event_listener_with_callback("hashchange", callback.as_ref().unchecked_ref())
+        {
+            log::warn!("no hashchange listener: {e:?}");
+        }
+        // The listener lives as long as the page.
+        callback.forget();
+    }
+
     pub fn shareable_link(fragment: &str) -> String {
         let Some(location) = window().map(|w| w.location()) else {
             return fragment.to_owned();
@@ -104,6 +119,8 @@ mod imp {
     }
 
     pub fn replace_fragment(_fragment: &str) {}
+
+    pub fn repaint_on_hashchange(_ctx: egui::Context) {}
 
     /// The desktop app has no page address: the fragment alone, to paste after the hosted URL
     /// or to pass to `paperlab --link`.

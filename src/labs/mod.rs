@@ -1,6 +1,7 @@
 //! The labs. Each lab is one struct behind the [`Lab`] trait, in its own folder; the shell knows
 //! nothing of their insides. Adding a lab: its folder plus one line in [`all_labs`].
 
+pub mod bandits;
 pub mod device;
 pub mod gflownet;
 
@@ -59,5 +60,6 @@ pub fn all_labs() -> Vec<Box<dyn Lab>> {
     vec![
         Box::new(device::DeviceLab::default()),
         Box::new(gflownet::GfnLab::default()),
+        Box::new(bandits::BanditLab::default()),
     ]
 }

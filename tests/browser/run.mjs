@@ -4,6 +4,7 @@
 //  (b) no WebGPU (WebGL2 + CPU fallback): the page loads, says so, passes on the CPU path.
 //  (c) served from a sub-path (/paperlab/): loads and passes.
 //  (d) share links: a link restores settings, a garbage link is corrected and reported.
+//  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback).
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
@@ -206,6 +207,45 @@ async function ocgfn(browser, base, name) {
   await finish(p);
 }
 
+/// The bandits lab simulates every algorithm's runs (GPU or CPU), shows the paper's algorithm
+/// ahead on the default instance, then fills the horizon sweep and records a single run.
+async function bandits(browser, base, name, expectGpu) {
+  const p = await openPage(browser, `${base}#lab=bandits&runs=128`, name);
+  const waitFor = (predicate, arg) => p.page.waitForFunction(([source, value]) => {
+    if (getComputedStyle(document.getElementById('panic-box')).display !== 'none') return true;
+    const el = document.getElementById('status-bandits');
+    return el && new Function('st', 'value', source)(JSON.parse(el.textContent), value);
+  }, [predicate, arg], { timeout: 180_000, polling: 500 });
+  try {
+    await waitFor('return st.done;');
+    const st = await status(p.page, 'bandits');
+    check(`${name}: simulated without error`, st.done && st.error === null, JSON.stringify(st).slice(0, 300));
+    check(`${name}: ran on the ${expectGpu ? 'GPU' : 'CPU'}`, st.on_gpu === expectGpu, `${st.on_gpu}, ${st.runs} runs`);
+    check(`${name}: REO holds, a* is the last arm`, st.reo_holds && st.a_star === 4, `${st.reo_holds} ${st.a_star}`);
+    const paper = st.algorithms['wtb-se'];
+    const behind = ['se', 'ucb1', 'exp3', 'sw-ucb'].filter((k) => !(paper.cpr_mean < st.algorithms[k].cpr_mean));
+    check(`${name}: the paper's algorithm has the lowest CPR`, behind.length === 0,
+      Object.entries(st.algorithms).map(([k, v]) => `${k} ${v.cpr_mean.toFixed(0)}`).join(', '));
+    await p.page.screenshot({ path: path.join(shots, `${name}-regret.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=horizon'; });
+    await waitFor('return st.horizon_points_done >= 6;');
+    check(`${name}: horizon sweep filled`, (await status(p.page, 'bandits')).horizon_points_done >= 6);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-horizon.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=bound'; });
+    await waitFor('return st.bound_points_done >= 7;');
+    check(`${name}: memory-bound sweep filled`, (await status(p.page, 'bandits')).bound_points_done >= 7);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-bound.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=single&single_algo=wtb-se'; });
+    await waitFor('return st.trace_rounds === 20000;');
+    check(`${name}: single run recorded`, (await status(p.page, 'bandits')).trace_rounds === 20000);
+  } catch (e) {
+    check(`${name}: bandits lab`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 const server = await serve();
 const port = server.address().port;
 const base = `http://127.0.0.1:${port}/`;
@@ -218,11 +258,13 @@ try {
   await links(webgpu, base);
   await gflownet(webgpu, base, 'gfn-webgpu');
   await ocgfn(webgpu, base, 'ocgfn-webgpu');
+  await bandits(webgpu, base, 'bandits-webgpu', true);
   await webgpu.close();
 
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
   await selftest(plain, `${base}?selftest=1#lab=device&${SMALL}`, 'cpu-fallback-selftest', 'cpu');
   await gflownet(plain, base, 'gfn-cpu-fallback');
+  await bandits(plain, base, 'bandits-cpu-fallback', false);
   await plain.close();
 } catch (e) {
   failures.push(`harness: ${e.stack ?? e}`);

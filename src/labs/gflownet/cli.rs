@@ -4,6 +4,7 @@ use super::env::{Hypergrid, RewardSpec};
 use super::model::Loss;
 use super::run::TrainingRun;
 use super::train::TrainConfig;
+use crate::cli::Options;
 
 pub const USAGE: &str =
     "  paperlab gfn train [--ndim D] [--height H] [--r0 X] [--r1 X] [--r2 X] [--loss tb|db]
@@ -18,41 +19,6 @@ pub const USAGE: &str =
   paperlab gfn finetune [--weights FILE] [--r0 X] [--r1 X] [--r2 X] [--trajectories N]
                         [--seeds K] [--every N] [--batch B]
                                    fine-tuned OC-GFN vs GFlowNet from scratch: modes found";
-
-/// Parsed `--key value` options; every key must be known.
-struct Options(Vec<(String, String)>);
-
-impl Options {
-    fn parse(args: &[&str], known: &[&str]) -> Result<Self, String> {
-        let mut pairs = Vec::new();
-        let mut rest = args.iter();
-        while let Some(&flag) = rest.next() {
-            let key = flag
-                .strip_prefix("--")
-                .filter(|k| known.contains(k))
-                .ok_or_else(|| format!("unknown option '{flag}'"))?;
-            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            pairs.push((key.to_owned(), (*value).to_owned()));
-        }
-        Ok(Self(pairs))
-    }
-
-    fn get<T: std::str::FromStr>(
-        &self,
-        key: &str,
-        default: T,
-        valid: impl Fn(&T) -> bool,
-        what: &str,
-    ) -> Result<T, String> {
-        match self.0.iter().rev().find(|(k, _)| k == key) {
-            None => Ok(default),
-            Some((_, text)) => match text.parse::<T>() {
-                Ok(v) if valid(&v) => Ok(v),
-                _ => Err(format!("--{key} {text}: expected {what}")),
-            },
-        }
-    }
-}
 
 pub fn main(args: &[&str]) -> i32 {
     let result = match args {

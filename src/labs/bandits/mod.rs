@@ -1,0 +1,81 @@
+//! Bandits lab: weighted tallying bandits under repeated exposure optimality (Malik, Igoe, Li,
+//! Singh, ICML 2023), thousands of runs at once on the GPU.
+//!
+//! - `instance.rs`: arms, memory, tally weights, loss families, REO, presets; `sim.rs`: the
+//!   fixed-point simulation of every algorithm (reference of `shaders/bandit_run.wgsl`);
+//!   `gpu.rs`: its dispatch; `mc.rs`: Monte Carlo jobs and regret curves; `opt.rs`: the exact
+//!   best sequence for small instances; `lab.rs`: the page's jobs; `ui.rs`.
+
+pub mod checks;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod gpu;
+pub mod instance;
+pub mod lab;
+pub mod mc;
+pub mod opt;
+pub mod settings;
+pub mod sim;
+mod ui;
+
+use super::{Citation, Lab, LabEnv};
+use crate::selftest::Check;
+use crate::share::{self, Correction, Pairs};
+use lab::LabState;
+use settings::BanditSettings;
+
+#[derive(Default)]
+pub struct BanditLab {
+    settings: BanditSettings,
+    state: LabState,
+}
+
+impl Lab for BanditLab {
+    fn id(&self) -> &'static str {
+        "bandits"
+    }
+
+    fn title(&self) -> &'static str {
+        "Bandits"
+    }
+
+    fn citation(&self) -> Citation {
+        Citation {
+            text: "Malik, Igoe, Li, Singh (2023). Weighted Tallying Bandits: Overcoming Intractability via Repeated Exposure Optimality. ICML.",
+            url: "https://arxiv.org/abs/2305.02955",
+        }
+    }
+
+    fn settings_pairs(&self) -> Pairs {
+        share::encode(&self.settings)
+    }
+
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
+        let (settings, corrections) = share::decode::<BanditSettings>(pairs);
+        self.settings = settings;
+        corrections
+    }
+
+    fn reset_settings(&mut self) {
+        self.settings = BanditSettings::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+        self.state.sync(&self.settings, env.compute);
+        self.state
+            .work(&self.settings, env.compute, env.work_budget);
+        ui::bandits_ui(&mut self.settings, &mut self.state, ui, env);
+    }
+
+    fn is_busy(&self) -> bool {
+        self.state.is_busy()
+    }
+
+    fn status_json(&self) -> Option<String> {
+        Some(self.state.status_json().to_string())
+    }
+
+    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+        checks::kernel_checks()
+    }
+}

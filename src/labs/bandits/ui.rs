@@ -1,0 +1,664 @@
+//! The bandits page: instance and learner controls, the loss curves, and four views (regret vs
+//! t, regret at T vs T, regret vs M, one run animated).
+
+use egui::{Color32, RichText};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points, Polygon, VLine};
+
+use super::instance::{ArmLoss, Family, Preset, Weights, arms_from_text, arms_to_text};
+use super::lab::LabState;
+use super::mc::McResult;
+use super::settings::{BanditSettings, NoiseKind, View};
+use super::sim::Algo;
+use crate::labs::LabEnv;
+
+pub fn algo_color(algo: Algo) -> Color32 {
+    match algo {
+        Algo::WtbSe => Color32::from_rgb(230, 85, 13),
+        Algo::Se => Color32::from_rgb(49, 130, 189),
+        Algo::Ucb1 => Color32::from_rgb(117, 107, 177),
+        Algo::Exp3 => Color32::from_rgb(49, 163, 84),
+        Algo::SwUcb => Color32::from_rgb(214, 39, 140),
+        Algo::Oracle => Color32::GRAY,
+    }
+}
+
+/// A categorical palette (Tableau 10, then six more): arms must be told apart, not ordered.
+fn arm_color(arm: usize) -> Color32 {
+    const PALETTE: [(u8, u8, u8); 16] = [
+        (78, 121, 167),
+        (242, 142, 43),
+        (225, 87, 89),
+        (118, 183, 178),
+        (89, 161, 79),
+        (237, 201, 72),
+        (176, 122, 161),
+        (255, 157, 167),
+        (156, 117, 95),
+        (186, 176, 172),
+        (31, 119, 180),
+        (148, 103, 189),
+        (23, 190, 207),
+        (188, 189, 34),
+        (140, 86, 75),
+        (127, 127, 127),
+    ];
+    let (r, g, b) = PALETTE[arm % PALETTE.len()];
+    Color32::from_rgb(r, g, b)
+}
+
+pub fn bandits_ui(
+    s: &mut BanditSettings,
+    state: &mut LabState,
+    ui: &mut egui::Ui,
+    env: &LabEnv<'_>,
+) {
+    egui::Panel::left("bandit_controls")
+        .resizable(false)
+        .default_size(310.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(s, state, ui, env));
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.selectable_value(&mut s.view, View::Regret, "Regret over time")
+                .on_hover_text(
+                    "Mean complete policy regret of each algorithm vs round t, with 95% bands",
+                );
+            ui.selectable_value(&mut s.view, View::Horizon, "Regret at T vs T")
+                .on_hover_text(
+                    "CPR at the horizon for horizons T/32..T, log-log: a slope of 1/2 is sqrt(T)",
+                );
+            ui.selectable_value(&mut s.view, View::Bound, "Regret vs memory bound M")
+                .on_hover_text(
+                    "The paper's algorithm for M from m/4 to 8m: what breaks when M < m",
+                );
+            ui.selectable_value(&mut s.view, View::Single, "One run")
+                .on_hover_text("One run of one algorithm, animated: tallies, plays, eliminations");
+        });
+        if let Some((what, fraction, on_gpu)) = state.progress() {
+            ui.add(egui::ProgressBar::new(fraction as f32).text(format!(
+                "{what} on the {}",
+                if on_gpu { "GPU" } else { "CPU" }
+            )));
+        }
+        ui.separator();
+        egui::ScrollArea::vertical().show(ui, |ui| match s.view {
+            View::Regret => regret_view(state, ui),
+            View::Horizon => horizon_view(state, ui),
+            View::Bound => bound_view(s, state, ui),
+            View::Single => single_view(s, state, ui),
+        });
+    });
+}
+
+fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    ui.label(
+        "Each arm's loss depends on how often it was played in the last m rounds (its tally). \
+         The best arm here only shines when played again and again, so bandits that keep \
+         switching never see it at its best. The paper's successive elimination plays arms in \
+         blocks and throws away the first M losses of each block. Try M below m first.",
+    );
+    ui.add_space(4.0);
+    ui.heading("Instance");
+    let before_preset = s.instance;
+    egui::ComboBox::from_label("preset")
+        .selected_text(s.instance.code())
+        .show_ui(ui, |ui| {
+            for p in Preset::ALL {
+                ui.selectable_value(&mut s.instance, p, p.code());
+            }
+        })
+        .response
+        .on_hover_text("Loss functions of the arms; a* is the last arm in every preset");
+    if s.instance != before_preset {
+        s.losses.clear();
+    }
+    ui.add_enabled(
+        s.losses.is_empty(),
+        egui::Slider::new(&mut s.arms, 2..=16).text("arms K"),
+    )
+    .on_hover_text("Number of arms (fixed by the custom losses when they are set)");
+    ui.add(egui::Slider::new(&mut s.memory, 1..=64).text("memory m (rounds)"))
+        .on_hover_text("The tally counts the plays of the last m rounds");
+    ui.horizontal(|ui| {
+        ui.label("tally weights");
+        ui.selectable_value(&mut s.weights, Weights::Uniform, "uniform")
+            .on_hover_text("w_j = 1/m: the tally is the fraction of the last m rounds");
+        ui.selectable_value(&mut s.weights, Weights::Geometric, "geometric")
+            .on_hover_text("w_j ∝ decay^j: recent plays count more (fading memory)");
+    });
+    ui.add_enabled(
+        s.weights == Weights::Geometric,
+        egui::Slider::new(&mut s.decay, 0.05..=1.0).text("decay"),
+    )
+    .on_hover_text("Ratio of successive weights (geometric weights only)");
+    ui.horizontal(|ui| {
+        ui.label("noise");
+        ui.selectable_value(&mut s.noise, NoiseKind::Bernoulli, "Bernoulli")
+            .on_hover_text("Observed loss is 0 or 1 with mean f(tally)");
+        ui.selectable_value(&mut s.noise, NoiseKind::Gaussian, "Gaussian")
+            .on_hover_text("Observed loss is f(tally) + N(0, σ²), clamped to ±4");
+    });
+    ui.add_enabled(
+        s.noise == NoiseKind::Gaussian,
+        egui::Slider::new(&mut s.sigma, 0.0..=1.0).text("σ (loss units)"),
+    );
+    losses_editor(s, ui);
+    if let Some(instance) = &state.instance {
+        let reo = instance.reo();
+        let text = if reo.holds {
+            RichText::new(format!(
+                "REO holds: a* = arm {} with f(1) = {:.3} ≤ every loss anywhere ({:.3})",
+                reo.a_star, reo.loss_star, reo.loss_floor
+            ))
+        } else {
+            RichText::new(format!(
+                "REO fails: some arm reaches {:.3} < f_a*(1) = {:.3}; no guarantee applies",
+                reo.loss_floor, reo.loss_star
+            ))
+            .color(Color32::from_rgb(200, 60, 40))
+        };
+        ui.label(text).on_hover_text(
+            "Repeated exposure optimality: an arm a* whose loss when played every round is no \
+             larger than any arm's loss at any tally (checked over all tallies in [0, 1]).",
+        );
+        loss_curves(instance, ui);
+    }
+    ui.heading("Learners");
+    ui.add(egui::Slider::new(&mut s.bound, 1..=512).logarithmic(true).text("memory bound M (rounds)"))
+        .on_hover_text("What the paper's algorithm is told about m (it needs M ≥ m): losses discarded at the start of each block");
+    ui.add(
+        egui::Slider::new(&mut s.horizon, 100..=100_000)
+            .logarithmic(true)
+            .text("horizon T (rounds)"),
+    );
+    ui.add(
+        egui::Slider::new(&mut s.window, 1..=1024)
+            .logarithmic(true)
+            .text("SW-UCB window (rounds)"),
+    )
+    .on_hover_text("Sliding-window UCB keeps the statistics of this many recent rounds");
+    let gpu = env.compute.gpu().is_some();
+    ui.add(
+        egui::Slider::new(&mut s.runs, 1..=16_384)
+            .logarithmic(true)
+            .text("runs per algorithm"),
+    )
+    .on_hover_text(if gpu {
+        "Independent runs, all at once on the GPU (rounded up to a multiple of 64)"
+    } else {
+        "Independent runs; without a GPU the CPU plays at most 64 (32 per sweep point)"
+    });
+    ui.horizontal(|ui| {
+        ui.label("seed");
+        ui.add(egui::DragValue::new(&mut s.seed))
+            .on_hover_text("Seeds the noise (shared by all algorithms: common random numbers), EXP3's draws and the mixed preset");
+    });
+}
+
+fn losses_editor(s: &mut BanditSettings, ui: &mut egui::Ui) {
+    egui::CollapsingHeader::new("Edit the loss functions").show(ui, |ui| {
+        let mut arms: Vec<ArmLoss> = s.arm_losses();
+        let mut changed = false;
+        for (a, arm) in arms.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(format!("{a:>2}"))
+                        .color(arm_color(a))
+                        .monospace(),
+                );
+                egui::ComboBox::from_id_salt(("family", a))
+                    .width(60.0)
+                    .selected_text(arm.family.code())
+                    .show_ui(ui, |ui| {
+                        for f in Family::ALL {
+                            changed |= ui
+                                .selectable_value(&mut arm.family, f, f.code())
+                                .on_hover_text(f.label())
+                                .changed();
+                        }
+                    });
+                changed |= ui
+                    .add(
+                        egui::DragValue::new(&mut arm.base)
+                            .range(0.0..=1.0)
+                            .speed(0.01)
+                            .prefix("base "),
+                    )
+                    .changed();
+                changed |= ui
+                    .add(
+                        egui::DragValue::new(&mut arm.amp)
+                            .range(-1.0..=1.0)
+                            .speed(0.01)
+                            .prefix("amp "),
+                    )
+                    .changed();
+            });
+        }
+        ui.label(
+            "f(y) = base + amp·g(y), g: con 0, sat y, hab 1−y, mix (2y−1)²; clipped to [0, 1]",
+        );
+        ui.horizontal(|ui| {
+            if ui.button("+ arm").clicked() && arms.len() < 16 {
+                arms.push(ArmLoss::new(Family::Constant, 0.5, 0.0));
+                changed = true;
+            }
+            if ui.button("− arm").clicked() && arms.len() > 2 {
+                arms.pop();
+                changed = true;
+            }
+            if ui.button("back to preset").clicked() {
+                s.losses.clear();
+            }
+        });
+        if changed && arms_from_text(&arms_to_text(&arms)).is_ok() {
+            s.losses = arms_to_text(&arms);
+            s.arms = arms.len() as u32;
+        }
+    });
+}
+
+fn loss_curves(instance: &super::instance::Instance, ui: &mut egui::Ui) {
+    let reo = instance.reo();
+    Plot::new("loss_curves")
+        .height(200.0)
+        .legend(Legend::default())
+        .x_axis_label("tally y")
+        .y_axis_label("mean loss f_a(y)")
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            for (a, arm) in instance.arms.iter().enumerate() {
+                let points: PlotPoints = (0..=50)
+                    .map(|i| {
+                        let y = f64::from(i) / 50.0;
+                        [y, arm.mean(y)]
+                    })
+                    .collect();
+                let name = if a == reo.a_star {
+                    format!("arm {a} = a*")
+                } else {
+                    format!("arm {a}")
+                };
+                let width = if a == reo.a_star { 3.0 } else { 1.5 };
+                plot.line(Line::new(name, points).color(arm_color(a)).width(width));
+            }
+        });
+}
+
+/// Mean CPR with its 95 % band, one line per algorithm.
+fn regret_view(state: &LabState, ui: &mut egui::Ui) {
+    let Some(main) = &state.main else {
+        ui.label("Simulating…");
+        return;
+    };
+    let result = match main {
+        Ok(r) => r,
+        Err(e) => {
+            ui.colored_label(Color32::RED, format!("The simulation failed: {e}"));
+            return;
+        }
+    };
+    ui.label(format!(
+        "Complete policy regret: expected loss of the algorithm's plays minus that of repeating a* \
+         from an empty history (the best sequence under REO, up to the first m rounds). Mean over \
+         {} runs per algorithm on the {} ({:.2} s), band = 95% confidence.",
+        result.runs,
+        if result.on_gpu { "GPU" } else { "CPU" },
+        result.seconds
+    ));
+    summary_table(result, ui);
+    Plot::new("cpr_vs_t")
+        .height(360.0)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .x_axis_label("round t")
+        .y_axis_label("mean CPR (loss units)")
+        .show(ui, |plot| {
+            for curve in &result.curves {
+                let color = algo_color(curve.algo);
+                let xs: Vec<f64> = result.checkpoints.iter().map(|&t| f64::from(t)).collect();
+                // The band as one quadrilateral per checkpoint interval: egui_plot fills only
+                // convex polygons. Same name as the line, so the legend toggles both.
+                for k in 1..xs.len() {
+                    let (lo0, hi0) = (
+                        curve.mean[k - 1] - curve.ci95[k - 1],
+                        curve.mean[k - 1] + curve.ci95[k - 1],
+                    );
+                    let (lo1, hi1) = (curve.mean[k] - curve.ci95[k], curve.mean[k] + curve.ci95[k]);
+                    let quad = vec![
+                        [xs[k - 1], lo0],
+                        [xs[k], lo1],
+                        [xs[k], hi1],
+                        [xs[k - 1], hi0],
+                    ];
+                    plot.polygon(
+                        Polygon::new(curve.algo.label(), PlotPoints::from(quad))
+                            .fill_color(color.gamma_multiply(0.25))
+                            .stroke(egui::Stroke::NONE),
+                    );
+                }
+                let line: PlotPoints = xs.iter().zip(&curve.mean).map(|(x, m)| [*x, *m]).collect();
+                plot.line(Line::new(curve.algo.label(), line).color(color).width(2.0));
+            }
+        });
+}
+
+fn summary_table(result: &McResult, ui: &mut egui::Ui) {
+    egui::Grid::new("cpr_table").striped(true).show(ui, |ui| {
+        ui.label(RichText::new("algorithm").strong());
+        ui.label(RichText::new("CPR at T").strong());
+        ui.label(RichText::new("± 95%").strong());
+        ui.end_row();
+        for curve in &result.curves {
+            if let Some((mean, ci)) = result.final_cpr(curve.algo) {
+                ui.label(RichText::new(curve.algo.label()).color(algo_color(curve.algo)));
+                ui.label(format!("{mean:.1}"));
+                ui.label(format!("{ci:.1}"));
+                ui.end_row();
+            }
+        }
+    });
+}
+
+fn horizon_view(state: &LabState, ui: &mut egui::Ui) {
+    ui.label(
+        "CPR at the horizon, for separate runs with horizons T/32 … T (each algorithm tuned to its \
+         T), on log-log axes. The dashed line has slope 1/2: regret growing like sqrt(T). A slope \
+         of 1 is linear regret: the algorithm never settles on a*.",
+    );
+    let done: Vec<(u32, &McResult)> = state
+        .horizon_sweep
+        .iter()
+        .filter_map(|(t, r)| Some((*t, r.as_ref()?.as_ref().ok()?)))
+        .collect();
+    if let Some(e) = state
+        .horizon_sweep
+        .iter()
+        .find_map(|(_, r)| r.as_ref()?.as_ref().err())
+    {
+        ui.colored_label(Color32::RED, format!("A sweep point failed: {e}"));
+    }
+    Plot::new("cpr_vs_horizon")
+        .height(360.0)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .x_axis_label("horizon T (log scale)")
+        .y_axis_label("mean CPR at T (log scale)")
+        .x_axis_formatter(|mark, _| power_of_ten(mark.value))
+        .y_axis_formatter(|mark, _| power_of_ten(mark.value))
+        .show(ui, |plot| {
+            for algo in &Algo::ALL[..5] {
+                let points: Vec<[f64; 2]> = done
+                    .iter()
+                    .filter_map(|(t, r)| {
+                        let (mean, _) = r.final_cpr(*algo)?;
+                        (mean > 0.0).then(|| [f64::from(*t).log10(), mean.log10()])
+                    })
+                    .collect();
+                let color = algo_color(*algo);
+                plot.points(
+                    Points::new(algo.label(), PlotPoints::from(points.clone()))
+                        .color(color)
+                        .radius(4.0),
+                );
+                plot.line(Line::new(algo.label(), PlotPoints::from(points)).color(color));
+            }
+            // The sqrt(T) guide through the paper's algorithm's largest-T point.
+            if let Some((t, r)) = done.last()
+                && let Some((mean, _)) = r.final_cpr(Algo::WtbSe)
+                && mean > 0.0
+            {
+                let (x1, y1) = (f64::from(*t).log10(), mean.log10());
+                let x0 = x1 - 1.5;
+                plot.line(
+                    Line::new(
+                        "slope 1/2 (sqrt T)",
+                        PlotPoints::from(vec![[x0, y1 - 0.75], [x1, y1]]),
+                    )
+                    .style(egui_plot::LineStyle::dashed_loose())
+                    .color(Color32::GRAY),
+                );
+            }
+        });
+    let slopes: Vec<String> = Algo::ALL[..5]
+        .iter()
+        .filter_map(|algo| {
+            let pts: Vec<(f64, f64)> = done
+                .iter()
+                .filter_map(|(t, r)| {
+                    r.final_cpr(*algo)
+                        .filter(|(m, _)| *m > 0.0)
+                        .map(|(m, _)| (f64::from(*t).ln(), m.ln()))
+                })
+                .collect();
+            let slope = fit_slope(&pts[pts.len().saturating_sub(3)..])?;
+            Some(format!("{} {slope:.2}", algo.key()))
+        })
+        .collect();
+    if !slopes.is_empty() {
+        ui.label(format!(
+            "Log-log slope over the three largest horizons: {}",
+            slopes.join(", ")
+        ));
+    }
+}
+
+/// Axis label for a log10 coordinate: the value itself (1000, 3162, ...).
+fn power_of_ten(log10: f64) -> String {
+    let value = 10f64.powf(log10);
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// Least-squares slope of y on x; `None` with fewer than two points.
+pub fn fit_slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let sxx: f64 = points.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+fn bound_view(s: &BanditSettings, state: &LabState, ui: &mut egui::Ui) {
+    ui.label(format!(
+        "The paper's algorithm told a memory bound M, for M from m/4 to 8m (true m = {}). With \
+         M < m the first kept losses of a block come from an unsaturated tally, so a* looks \
+         worse than it is and the elimination needs more samples (here the doubling blocks grow \
+         long enough that a* survives: too small an M costs regret rather than breaking the \
+         algorithm). With M ≥ m every block discards M rounds: the (m + M)K term grows with M. \
+         Horizontal lines: the baselines at the same T; bars: 95% confidence.",
+        s.memory
+    ));
+    let points: Vec<[f64; 2]> = state
+        .bound_sweep
+        .iter()
+        .filter_map(|(m, r)| {
+            let (mean, _) = r.as_ref()?.as_ref().ok()?.final_cpr(Algo::WtbSe)?;
+            Some([f64::from(*m), mean])
+        })
+        .collect();
+    let errors: Vec<[f64; 3]> = state
+        .bound_sweep
+        .iter()
+        .filter_map(|(m, r)| {
+            let (mean, ci) = r.as_ref()?.as_ref().ok()?.final_cpr(Algo::WtbSe)?;
+            Some([f64::from(*m), mean - ci, mean + ci])
+        })
+        .collect();
+    Plot::new("cpr_vs_bound")
+        .height(360.0)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .x_axis_label("memory bound M (rounds)")
+        .y_axis_label("mean CPR at T")
+        .show(ui, |plot| {
+            let color = algo_color(Algo::WtbSe);
+            plot.line(
+                Line::new(Algo::WtbSe.label(), PlotPoints::from(points.clone()))
+                    .color(color)
+                    .width(2.0),
+            );
+            plot.points(
+                Points::new(Algo::WtbSe.label(), PlotPoints::from(points))
+                    .color(color)
+                    .radius(4.0),
+            );
+            for [x, lo, hi] in errors {
+                plot.line(
+                    Line::new(
+                        Algo::WtbSe.label(),
+                        PlotPoints::from(vec![[x, lo], [x, hi]]),
+                    )
+                    .color(color.gamma_multiply(0.6)),
+                );
+            }
+            plot.vline(VLine::new("true memory m", f64::from(s.memory)).color(Color32::GRAY));
+            if let Some(Ok(main)) = &state.main {
+                for algo in [Algo::Se, Algo::Ucb1] {
+                    if let Some((mean, _)) = main.final_cpr(algo) {
+                        plot.hline(
+                            egui_plot::HLine::new(algo.label(), mean).color(algo_color(algo)),
+                        );
+                    }
+                }
+            }
+        });
+}
+
+fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("algorithm")
+            .selected_text(s.single_algo.label())
+            .show_ui(ui, |ui| {
+                for a in Algo::ALL {
+                    ui.selectable_value(&mut s.single_algo, a, a.label());
+                }
+            });
+        let max_run = s.runs.saturating_sub(1);
+        ui.add(
+            egui::DragValue::new(&mut s.single_run)
+                .range(0..=max_run)
+                .prefix("run "),
+        )
+        .on_hover_text(
+            "Which run (its noise stream); the GPU plays exactly the same rounds for it",
+        );
+    });
+    let Some(trace) = &state.trace else {
+        ui.label("Recording…");
+        return;
+    };
+    let horizon = trace.rounds.len();
+    ui.horizontal(|ui| {
+        let label = if state.playing {
+            "⏸ Pause"
+        } else {
+            "▶ Play"
+        };
+        if ui.button(label).clicked() {
+            state.playing = !state.playing;
+            if state.anim_round as usize >= horizon {
+                state.anim_round = 0.0;
+            }
+        }
+        let mut round = state.anim_round as u32;
+        if ui
+            .add(egui::Slider::new(&mut round, 0..=horizon as u32).text("round"))
+            .changed()
+        {
+            state.anim_round = f64::from(round);
+            state.playing = false;
+        }
+    });
+    if state.playing {
+        // About ten seconds for the whole run, whatever its length.
+        let dt = f64::from(ui.input(|i| i.stable_dt)).min(0.1);
+        state.anim_round = (state.anim_round + dt * horizon as f64 / 10.0).min(horizon as f64);
+        if state.anim_round as usize >= horizon {
+            state.playing = false;
+        }
+        ui.ctx().request_repaint();
+    }
+    let t = state.anim_round as usize;
+    let tallies = trace.tallies_at(t);
+    let active = trace.active_at(t as u32);
+    let cumulative: i64 = trace.rounds[..t].iter().map(|r| i64::from(r.mean_q)).sum();
+    ui.label(format!(
+        "Round {t} of {horizon}: cumulative expected loss {:.1}; {} eliminations so far.",
+        cumulative as f64 / f64::from(super::instance::LOSS_ONE),
+        trace
+            .eliminations
+            .iter()
+            .filter(|(r, _)| *r as usize <= t)
+            .count()
+    ));
+    ui.columns(2, |cols| {
+        Plot::new("tallies")
+            .height(220.0)
+            .x_axis_label("arm")
+            .y_axis_label("tally before this round")
+            .include_y(0.0)
+            .include_y(1.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .show(&mut cols[0], |plot| {
+                let bars: Vec<Bar> = tallies
+                    .iter()
+                    .enumerate()
+                    .map(|(a, y)| {
+                        let alive = active & (1 << a) != 0;
+                        let color = if alive {
+                            arm_color(a)
+                        } else {
+                            Color32::DARK_GRAY
+                        };
+                        Bar::new(a as f64, *y).fill(color).name(format!(
+                            "arm {a}{}",
+                            if alive { "" } else { " (eliminated)" }
+                        ))
+                    })
+                    .collect();
+                plot.bar_chart(BarChart::new("tally", bars));
+            });
+        // The timeline: every round's arm (downsampled to at most 4000 points).
+        let stride = horizon.div_ceil(4000).max(1);
+        Plot::new("timeline")
+            .height(220.0)
+            .x_axis_label("round")
+            .y_axis_label("arm played")
+            .show(&mut cols[1], |plot| {
+                for a in 0..trace.cfg.arms as usize {
+                    let pts: Vec<[f64; 2]> = trace.rounds[..t]
+                        .iter()
+                        .enumerate()
+                        .step_by(stride)
+                        .filter(|(_, r)| r.arm as usize == a)
+                        .map(|(i, _)| [i as f64, a as f64])
+                        .collect();
+                    plot.points(
+                        Points::new(format!("arm {a}"), PlotPoints::from(pts))
+                            .color(arm_color(a))
+                            .radius(1.5),
+                    );
+                }
+                for (round, _) in trace.eliminations.iter().filter(|(r, _)| *r as usize <= t) {
+                    plot.vline(
+                        VLine::new("elimination", f64::from(*round))
+                            .color(Color32::RED.gamma_multiply(0.5)),
+                    );
+                }
+            });
+    });
+    ui.label(format!(
+        "{} run {}: the GPU runs the same fixed-point simulation, so this is exactly run {} of the Monte Carlo.",
+        trace.algo.label(),
+        trace.run,
+        trace.run
+    ));
+}
