@@ -4,7 +4,7 @@
 use web_time::Duration;
 
 use crate::gpu::{Compute, GpuContext};
-use crate::labs::{Lab, LabEnv, all_labs};
+use crate::labs::{CardInfo, Lab, LabEnv, all_labs, layout};
 use crate::platform;
 use crate::selftest::{SelfTestReport, SelfTestRun, all_checks};
 use crate::share::{Correction, Pairs, format_fragment, parse_fragment};
@@ -38,6 +38,12 @@ pub struct PaperlabApp {
     notice: Option<(String, f64)>,
     /// Last status published per lab id / for the link, so the DOM is written only on change.
     published: std::collections::BTreeMap<String, String>,
+    /// Every lab's home-page card.
+    cards: Vec<CardInfo>,
+    /// A screenshot asked for by the PNG button, filled by the integration a frame later.
+    screenshot: Option<std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<egui::ColorImage>>>>>,
+    /// Whether the narrow (phone) style is applied.
+    narrow_style: Option<bool>,
 }
 
 impl PaperlabApp {
@@ -71,8 +77,23 @@ impl PaperlabApp {
     }
 
     pub fn with_compute(compute: Compute, options: StartOptions) -> Self {
+        let labs = all_labs();
+        let cards = labs
+            .iter()
+            .filter_map(|lab| {
+                Some(CardInfo {
+                    id: lab.id(),
+                    title: lab.title(),
+                    citation: lab.citation(),
+                    card: lab.card()?,
+                })
+            })
+            .collect();
         let mut app = Self {
-            labs: all_labs(),
+            labs,
+            cards,
+            screenshot: None,
+            narrow_style: None,
             active: 0,
             compute,
             corrections: Vec::new(),
@@ -145,7 +166,7 @@ impl PaperlabApp {
     /// Keeps the address bar and the view in step. A fragment that changed behind our back (the
     /// user edited it, or pressed back/forward) is opened as a link; a change of settings
     /// replaces the history entry (one entry per visit, not one per slider move).
-    fn sync_url(&mut self) {
+    fn sync_url(&mut self, ctx: &egui::Context) {
         let Some(in_url) = platform::location_fragment() else {
             return; // native: there is no address bar
         };
@@ -153,18 +174,33 @@ impl PaperlabApp {
             // The first look only records: the start-up link was opened in `new`.
             if self.url_seen.is_some() {
                 self.open_link(&in_url);
+                // This frame's lab was drawn with the old settings: draw the new ones now,
+                // even if the lab is idle.
+                ctx.request_repaint();
             }
             self.url_seen = Some(in_url);
         }
         let now = self.current_fragment();
         if self.url_seen.as_deref() != Some(now.as_str()) {
-            platform::replace_fragment(&now);
+            // A different lab is a new page to the user: back returns to the previous lab.
+            let lab_of = |fragment: &str| {
+                parse_fragment(fragment)
+                    .into_iter()
+                    .find(|(k, _)| k == LAB_KEY)
+                    .map(|(_, v)| v)
+            };
+            let seen_lab = self.url_seen.as_deref().and_then(lab_of);
+            if seen_lab.is_some() && seen_lab.as_deref() != Some(self.active_lab_id()) {
+                platform::push_fragment(&now);
+            } else {
+                platform::replace_fragment(&now);
+            }
             self.url_seen = Some(now);
         }
     }
 
     /// Status for scripts and tests: the link's corrections and the open lab's figures.
-    fn publish_statuses(&mut self) {
+    fn publish_statuses(&mut self, ctx: &egui::Context) {
         let corrections: Vec<String> = self.corrections.iter().map(ToString::to_string).collect();
         let link = serde_json::json!({
             "lab": self.active_lab_id(),
@@ -174,6 +210,13 @@ impl PaperlabApp {
         .to_string();
         let lab = &self.labs[self.active];
         let mut statuses = vec![("link".to_owned(), link)];
+        let buttons = crate::export::button_centres(ctx);
+        if !buttons.is_empty() {
+            statuses.push((
+                "ui".to_owned(),
+                serde_json::json!({ "buttons": buttons }).to_string(),
+            ));
+        }
         if let Some(status) = lab.status_json() {
             statuses.push((lab.id().to_owned(), status));
         }
@@ -199,19 +242,44 @@ impl PaperlabApp {
     }
 
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        let mut png_requested = false;
+        let narrow = layout::is_narrow(ui.ctx());
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.label(egui::RichText::new("paperlab").strong().size(18.0));
                 ui.separator();
                 let mut clicked = None;
-                for (index, lab) in self.labs.iter().enumerate() {
-                    if ui
-                        .selectable_label(index == self.active, lab.title())
-                        .on_hover_text(lab.citation().text)
-                        .clicked()
-                    {
-                        clicked = Some(index);
+                if narrow {
+                    // A phone has no room for tabs: a menu of labs, the actions in "⋯".
+                    egui::ComboBox::from_id_salt("lab_menu")
+                        .selected_text(self.labs[self.active].title())
+                        .show_ui(ui, |ui| {
+                            for (index, lab) in self.labs.iter().enumerate() {
+                                if ui
+                                    .selectable_label(index == self.active, lab.title())
+                                    .clicked()
+                                {
+                                    clicked = Some(index);
+                                }
+                            }
+                        });
+                    ui.menu_button("⋯", |ui| self.actions_ui(ui, &mut png_requested));
+                } else {
+                    for (index, lab) in self.labs.iter().enumerate() {
+                        let tab = ui
+                            .selectable_label(index == self.active, lab.title())
+                            .on_hover_text(lab.citation().text);
+                        crate::export::remember_button(
+                            ui.ctx(),
+                            &format!("tab-{}", lab.id()),
+                            tab.rect,
+                        );
+                        if tab.clicked() {
+                            clicked = Some(index);
+                        }
                     }
+                    ui.separator();
+                    self.actions_ui(ui, &mut png_requested);
                 }
                 if let Some(index) = clicked
                     && index != self.active
@@ -219,38 +287,58 @@ impl PaperlabApp {
                     self.active = index;
                     self.corrections.clear();
                 }
-                ui.separator();
-                let badge_color = match self.compute {
-                    Compute::Gpu(_) => ui.visuals().hyperlink_color,
-                    Compute::CpuFallback { .. } => ui.visuals().warn_fg_color,
-                };
-                let badge = ui.label(egui::RichText::new(self.compute.badge()).color(badge_color));
-                if let Compute::CpuFallback { reason } = &self.compute {
-                    badge.on_hover_text(reason);
-                }
-                if ui
-                    .button("Copy link")
-                    .on_hover_text(
-                        "Copy a link that reproduces this view, settings and seeds included.",
-                    )
-                    .clicked()
+                for message in [
+                    self.notice.as_ref().map(|(t, _)| t.clone()),
+                    crate::export::notice(ui.ctx()),
+                ]
+                .into_iter()
+                .flatten()
                 {
-                    let link = platform::shareable_link(&self.current_fragment());
-                    ui.ctx().copy_text(link);
-                    let now = ui.input(|i| i.time);
-                    self.notice = Some(("Link copied".to_owned(), now + NOTICE_SECONDS));
+                    ui.label(egui::RichText::new(message).italics());
+                    ui.ctx().request_repaint_after(Duration::from_millis(250));
                 }
-                if let Some((text, until)) = &self.notice {
-                    if ui.input(|i| i.time) < *until {
-                        ui.label(egui::RichText::new(text).italics());
-                        ui.ctx().request_repaint_after(Duration::from_millis(250));
-                    } else {
-                        self.notice = None;
-                    }
+                if self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|(_, until)| ui.input(|i| i.time) >= *until)
+                {
+                    self.notice = None;
                 }
-                theme_toggle_ui(ui);
             });
         });
+        if png_requested {
+            self.request_png(ui.ctx());
+        }
+    }
+
+    /// The compute badge and the page actions: Copy link, PNG, theme.
+    fn actions_ui(&mut self, ui: &mut egui::Ui, png_requested: &mut bool) {
+        let badge_color = match self.compute {
+            Compute::Gpu(_) => ui.visuals().hyperlink_color,
+            Compute::CpuFallback { .. } => ui.visuals().warn_fg_color,
+        };
+        let badge = ui.label(egui::RichText::new(self.compute.badge()).color(badge_color));
+        if let Compute::CpuFallback { reason } = &self.compute {
+            badge.on_hover_text(reason);
+        }
+        if ui
+            .button("Copy link")
+            .on_hover_text("Copy a link that reproduces this view, settings and seeds included.")
+            .clicked()
+        {
+            let link = platform::shareable_link(&self.current_fragment());
+            ui.ctx().copy_text(link);
+            let now = ui.input(|i| i.time);
+            self.notice = Some(("Link copied".to_owned(), now + NOTICE_SECONDS));
+        }
+        let png = ui.button("PNG").on_hover_text(
+            "Save a picture of this view (a download on the web, a file in the working folder on the desktop)",
+        );
+        crate::export::remember_button(ui.ctx(), "png", png.rect);
+        if png.clicked() {
+            *png_requested = true;
+        }
+        theme_toggle_ui(ui);
     }
 
     fn corrections_ui(&mut self, ui: &mut egui::Ui) {
@@ -285,13 +373,29 @@ impl PaperlabApp {
 
     fn lab_header_ui(&mut self, ui: &mut egui::Ui) {
         let lab = &mut self.labs[self.active];
+        if !lab.has_header() {
+            return;
+        }
         let citation = lab.citation();
         let mut reset = false;
+        let mut home = false;
         egui::Panel::top("lab_header").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
+                if ui
+                    .small_button("← Home")
+                    .on_hover_text("All labs, with what each lets you check")
+                    .clicked()
+                {
+                    home = true;
+                }
                 ui.heading(lab.title());
-                ui.hyperlink_to(citation.text, citation.url)
-                    .on_hover_text("The paper this lab makes tangible");
+                if layout::is_narrow(ui.ctx()) {
+                    ui.hyperlink_to("paper ↗", citation.url)
+                        .on_hover_text(citation.text);
+                } else {
+                    ui.hyperlink_to(citation.text, citation.url)
+                        .on_hover_text("The paper this lab makes tangible");
+                }
                 if ui
                     .small_button("Reset to defaults")
                     .on_hover_text("Every setting of this lab back to its default")
@@ -304,6 +408,47 @@ impl PaperlabApp {
         if reset {
             lab.reset_settings();
         }
+        if home {
+            self.open_lab("home");
+        }
+    }
+
+    /// Switches to the lab `id` (its settings kept); unknown ids are ignored.
+    fn open_lab(&mut self, id: &str) {
+        if let Some(index) = self.labs.iter().position(|lab| lab.id() == id) {
+            self.active = index;
+            self.corrections.clear();
+        }
+    }
+
+    /// The PNG button's screenshot: asked for on click, saved when the integration delivers it.
+    fn poll_screenshot(&mut self, ctx: &egui::Context) {
+        let Some(slot) = &self.screenshot else {
+            return;
+        };
+        let image = slot.lock().ok().and_then(|mut s| s.take());
+        match image {
+            Some(image) => {
+                self.screenshot = None;
+                let name = format!("paperlab-{}.png", self.active_lab_id());
+                let outcome = crate::export::png_bytes(&image)
+                    .and_then(|bytes| crate::export::save(&name, "image/png", &bytes));
+                crate::export::set_notice(ctx, outcome);
+            }
+            None => ctx.request_repaint(),
+        }
+    }
+
+    fn request_png(&mut self, ctx: &egui::Context) {
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let target = std::sync::Arc::clone(&slot);
+        ctx.request_screenshot(move |image| {
+            if let Ok(mut s) = target.lock() {
+                *s = Some(image);
+            }
+        });
+        self.screenshot = Some(slot);
+        ctx.request_repaint();
     }
 
     fn selftest_ui(&self, ui: &mut egui::Ui) {
@@ -345,22 +490,35 @@ fn theme_toggle_ui(ui: &mut egui::Ui) {
 impl eframe::App for PaperlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.poll_selftest();
+        let narrow = layout::is_narrow(ui.ctx());
+        if self.narrow_style != Some(narrow) {
+            layout::apply_touch_style(ui.ctx());
+            self.narrow_style = Some(narrow);
+        }
+        self.poll_screenshot(ui.ctx());
         self.top_bar_ui(ui);
         self.corrections_ui(ui);
         self.lab_header_ui(ui);
         self.selftest_ui(ui);
+        let navigate = std::cell::Cell::new(None);
         let env = LabEnv {
             compute: &self.compute,
             work_budget: WORK_BUDGET,
+            cards: &self.cards,
+            navigate: &navigate,
         };
         egui::CentralPanel::default().show(ui, |ui| {
             self.labs[self.active].ui(ui, &env);
         });
+        if let Some(id) = navigate.get() {
+            self.open_lab(id);
+            ui.ctx().request_repaint();
+        }
         if self.labs[self.active].is_busy() || self.selftest.is_some() {
             ui.ctx().request_repaint();
         }
-        self.sync_url();
-        self.publish_statuses();
+        self.sync_url(ui.ctx());
+        self.publish_statuses(ui.ctx());
     }
 }
 
@@ -391,20 +549,29 @@ mod tests {
 
     #[test]
     fn a_garbage_link_is_corrected_and_reported() {
-        let app = app("#lab=nope&rows=-1&cols=abc&x=1");
+        let app = app("#lab=device&rows=-1&cols=abc&x=1");
         assert_eq!(app.active_lab_id(), "device");
         let keys: Vec<&str> = app.corrections().iter().map(|c| c.key.as_str()).collect();
-        assert_eq!(keys, ["lab", "rows", "cols", "x"]);
+        assert_eq!(keys, ["rows", "cols", "x"]);
         assert!(app.current_fragment().contains("rows=4096"));
+        // An unknown lab opens the home page, its other keys reported as unknown there.
+        let app = super::tests::app("#lab=nope&rows=5");
+        assert_eq!(app.active_lab_id(), "home");
+        let keys: Vec<&str> = app.corrections().iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["lab", "rows"]);
     }
 
     #[test]
-    fn an_empty_link_opens_the_first_lab_with_defaults() {
+    fn an_empty_link_opens_the_home_page() {
         let app = app("");
         assert!(app.corrections().is_empty());
-        assert!(
-            app.current_fragment()
-                .starts_with("#lab=device&rows=4096&cols=4096")
-        );
+        assert_eq!(app.current_fragment(), "#lab=home");
+    }
+
+    #[test]
+    fn every_lab_but_home_has_a_card() {
+        let app = app("");
+        let ids: Vec<&str> = app.cards.iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["device", "gfn", "bandits"]);
     }
 }

@@ -8,6 +8,7 @@
 pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod export;
 pub mod gpu;
 pub mod kernels;
 pub mod labs;

@@ -49,6 +49,43 @@ mod imp {
         callback.forget();
     }
 
+    /// Starts a download of `bytes` as `filename` (an object URL clicked through a hidden link).
+    pub fn download(filename: &str, mime: &str, bytes: &[u8]) -> Result<String, String> {
+        let fail = |e: wasm_bindgen::JsValue| format!("{e:?}");
+        let document = window().and_then(|w| w.document()).ok_or("no document")?;
+        let array = js_sys::Uint8Array::from(bytes);
+        let parts = js_sys::Array::of1(&array);
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .map_err(fail)?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+        let link = document
+            .create_element("a")
+            .map_err(fail)?
+            .dyn_into::<web_sys::HtmlAnchorElement>()
+            .map_err(|_| "not an anchor".to_owned())?;
+        link.set_href(&url);
+        link.set_download(filename);
+        link.click();
+        // The click has started the download; the URL can go.
+        let _ = web_sys::Url::revoke_object_url(&url);
+        Ok(format!("downloaded {filename}"))
+    }
+
+    /// A new history entry for `fragment` (a change of lab: back returns to the previous one).
+    pub fn push_fragment(fragment: &str) {
+        let Some(window) = window() else { return };
+        let Ok(history) = window.history() else {
+            return;
+        };
+        if let Err(e) =
+            history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(fragment))
+        {
+            log::warn!("could not add a history entry: {e:?}");
+        }
+    }
+
     pub fn shareable_link(fragment: &str) -> String {
         let Some(location) = window().map(|w| w.location()) else {
             return fragment.to_owned();
@@ -121,6 +158,17 @@ mod imp {
     pub fn replace_fragment(_fragment: &str) {}
 
     pub fn repaint_on_hashchange(_ctx: egui::Context) {}
+
+    pub fn push_fragment(_fragment: &str) {}
+
+    /// The desktop app writes the file into the working folder.
+    pub fn download(filename: &str, _mime: &str, bytes: &[u8]) -> Result<String, String> {
+        let path = std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .join(filename);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(format!("saved {}", path.display()))
+    }
 
     /// The desktop app has no page address: the fragment alone, to paste after the hosted URL
     /// or to pass to `paperlab --link`.

@@ -4,6 +4,8 @@
 pub mod bandits;
 pub mod device;
 pub mod gflownet;
+pub mod home;
+pub mod layout;
 
 use crate::gpu::Compute;
 use crate::selftest::Check;
@@ -16,11 +18,33 @@ pub struct Citation {
     pub url: &'static str,
 }
 
+/// A lab's card on the home page.
+#[derive(Clone, Copy)]
+pub struct LabCard {
+    /// One sentence the lab lets a user check for themselves.
+    pub claim: &'static str,
+    /// Draws a small picture of the lab into a rectangle.
+    pub thumbnail: fn(&egui::Painter, egui::Rect),
+}
+
+/// What the home page shows about one lab.
+#[derive(Clone, Copy)]
+pub struct CardInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub citation: Citation,
+    pub card: LabCard,
+}
+
 /// What the shell lends a lab for one frame.
 pub struct LabEnv<'a> {
     pub compute: &'a Compute,
     /// CPU time the lab may spend on background work this frame (training, benchmarks).
     pub work_budget: web_time::Duration,
+    /// Every other lab's card (for the home page).
+    pub cards: &'a [CardInfo],
+    /// A lab id to open next frame (set by the home page's cards).
+    pub navigate: &'a std::cell::Cell<Option<&'static str>>,
 }
 
 pub trait Lab {
@@ -49,6 +73,16 @@ pub trait Lab {
         None
     }
 
+    /// The lab's card on the home page; `None` for the home page itself.
+    fn card(&self) -> Option<LabCard> {
+        None
+    }
+
+    /// Whether the shell shows the title, citation and reset bar above the lab.
+    fn has_header(&self) -> bool {
+        true
+    }
+
     /// Self-test entries for this lab's kernels (GPU vs reference).
     fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
         Vec::new()
@@ -58,6 +92,7 @@ pub trait Lab {
 /// Every lab, in menu order. The first one is opened by a link without `lab=`.
 pub fn all_labs() -> Vec<Box<dyn Lab>> {
     vec![
+        Box::new(home::HomeLab),
         Box::new(device::DeviceLab::default()),
         Box::new(gflownet::GfnLab::default()),
         Box::new(bandits::BanditLab::default()),

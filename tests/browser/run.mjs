@@ -5,6 +5,8 @@
 //  (c) served from a sub-path (/paperlab/): loads and passes.
 //  (d) share links: a link restores settings, a garbage link is corrected and reported.
 //  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback).
+//  (f) platform: home page, back/forward between labs, CSV and PNG downloads, a phone-sized
+//      viewport, offline reload through the service worker.
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
@@ -154,16 +156,140 @@ async function links(browser, base) {
   check('link: an edited fragment is followed', true);
   await finish(good);
 
-  const bad = await openPage(browser, `${base}#lab=nolab&rows=-5&cols=99999&seed=x%ZZ&copy_mib=&zzz=1&reps=3`, 'link-garbage');
+  const bad = await openPage(browser, `${base}#lab=device&rows=-5&cols=99999&seed=x%ZZ&copy_mib=&zzz=1&reps=3`, 'link-garbage');
   await bad.page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
   const corrected = await status(bad.page, 'link');
   const keys = corrected.corrections.map((c) => c.split(':')[0]);
-  check('garbage link: corrections reported', ['lab', 'rows', 'cols', 'seed', 'copy_mib', 'zzz'].every((k) => keys.includes(k)),
+  check('garbage link: corrections reported', ['rows', 'cols', 'seed', 'copy_mib', 'zzz'].every((k) => keys.includes(k)),
     corrected.corrections.join('; '));
   check('garbage link: device lab with safe values', corrected.lab === 'device' && corrected.fragment.includes('rows=4096')
     && corrected.fragment.includes('cols=16384'), corrected.fragment);
   await bad.page.waitForTimeout(500);
   await finish(bad);
+
+  const nolab = await openPage(browser, `${base}#lab=nolab&rows=3`, 'link-unknown-lab');
+  await nolab.page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+  const home = await status(nolab.page, 'link');
+  check('unknown lab: home page, lab and key reported', home.lab === 'home'
+    && ['lab', 'rows'].every((k) => home.corrections.some((c) => c.startsWith(k))), JSON.stringify(home));
+  await finish(nolab);
+}
+
+/// Centre of a named button the app publishes (status-ui), in page pixels.
+async function button(page, name) {
+  await page.waitForFunction((n) => {
+    const el = document.getElementById('status-ui');
+    return el && JSON.parse(el.textContent).buttons[n];
+  }, name, { timeout: 60_000 });
+  return (await status(page, 'ui')).buttons[name];
+}
+
+/// The home page is the default; its cards lead into labs; tab clicks add history entries
+/// that back and forward walk through.
+async function homeAndHistory(browser, base) {
+  const p = await openPage(browser, base, 'home-history');
+  try {
+    await p.page.waitForFunction(() => document.getElementById('status-home'), null, { timeout: 60_000 });
+    const link = await status(p.page, 'link');
+    check('home: the default page', link.lab === 'home' && link.fragment === '#lab=home', JSON.stringify(link));
+    await p.page.waitForTimeout(500);
+    await p.page.screenshot({ path: path.join(shots, 'home-page.png') });
+    const [x, y] = await button(p.page, 'tab-bandits');
+    await p.page.mouse.click(x, y);
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'bandits',
+      null, { timeout: 30_000 });
+    check('history: a tab click opens the lab', true);
+    await p.page.waitForTimeout(300);
+    await p.page.goBack();
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'home',
+      null, { timeout: 30_000 });
+    check('history: back returns to the home page', true);
+    await p.page.goForward();
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'bandits',
+      null, { timeout: 30_000 });
+    check('history: forward returns to the lab', true);
+  } catch (e) {
+    check('home and history', false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
+/// Exports: the regret plot's CSV and the view's PNG download as files.
+async function exports(browser, base) {
+  const p = await openPage(browser, `${base}#lab=bandits&runs=64&horizon=2000`, 'export');
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-bandits');
+      return el && JSON.parse(el.textContent).done;
+    }, null, { timeout: 120_000, polling: 500 });
+    await p.page.waitForTimeout(500);
+    const [cx, cy] = await button(p.page, 'csv');
+    const [csv] = await Promise.all([p.page.waitForEvent('download', { timeout: 30_000 }), p.page.mouse.click(cx, cy)]);
+    const text = fs.readFileSync(await csv.path(), 'utf8');
+    const lines = text.trim().split('\n');
+    check('export: CSV downloads with a header', csv.suggestedFilename() === 'bandits-regret.csv'
+      && lines[0].startsWith('t (rounds),wtb-se mean CPR') && lines.length === 65, `${csv.suggestedFilename()}: ${lines[0]} (${lines.length} lines)`);
+    const [px, py] = await button(p.page, 'png');
+    const [png] = await Promise.all([p.page.waitForEvent('download', { timeout: 30_000 }), p.page.mouse.click(px, py)]);
+    const bytes = fs.readFileSync(await png.path());
+    check('export: PNG downloads', png.suggestedFilename() === 'paperlab-bandits.png'
+      && bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 10_000, `${png.suggestedFilename()} ${bytes.length} B`);
+  } catch (e) {
+    check('export', false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
+/// A phone-sized viewport: the narrow layout (controls folded above full-width plots).
+async function phone(browser, base) {
+  for (const [name, link] of [['phone-home', '#lab=home'], ['phone-bandits', '#lab=bandits&runs=64&horizon=2000'],
+    ['phone-gfn', '#lab=gfn']]) {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${base}${link}`, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+    if (name === 'phone-bandits') {
+      await page.waitForFunction(() => {
+        const el = document.getElementById('status-bandits');
+        return el && JSON.parse(el.textContent).done;
+      }, null, { timeout: 120_000, polling: 500 });
+    }
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(shots, `${name}.png`) });
+    check(`${name}: no page error`, errors.length === 0, errors.join(' | '));
+    await context.close();
+  }
+}
+
+/// Offline: a visited page (service worker on: ?sw=1 on this local server) starts again with
+/// the server gone and the browser offline.
+async function offline(browser) {
+  const own = await serve();
+  const url = `http://127.0.0.1:${own.address().port}/?sw=1#lab=home`;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+    const cacheName = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) await new Promise((r) => setTimeout(r, 100));
+      return (await caches.keys()).find((k) => k.startsWith('paperlab-')) ?? null;
+    });
+    check('offline: service worker caches the build', cacheName !== null && !cacheName.endsWith('unknown'), `${cacheName}`);
+    await new Promise((resolve) => own.close(resolve));
+    own.closeAllConnections?.();
+    await context.setOffline(true);
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => document.getElementById('status-link'), null, { timeout: 60_000 });
+    check('offline: the page starts again from the cache', (await status(page, 'link')).lab === 'home');
+    await page.screenshot({ path: path.join(shots, 'offline-reload.png') });
+  } catch (e) {
+    check('offline reload', false, String(e).slice(0, 300));
+  }
+  await context.close();
 }
 
 /// The GFlowNet lab trains in the page (frame slices) and evaluates; the status must show
@@ -208,7 +334,8 @@ async function ocgfn(browser, base, name) {
 }
 
 /// The bandits lab simulates every algorithm's runs (GPU or CPU), shows the paper's algorithm
-/// ahead on the default instance, then fills the horizon sweep and records a single run.
+/// ahead on the default instance, then (at T = 5,000, to keep the test short on a software
+/// adapter) fills the horizon and memory-bound sweeps and records a single run.
 async function bandits(browser, base, name, expectGpu) {
   const p = await openPage(browser, `${base}#lab=bandits&runs=128`, name);
   const waitFor = (predicate, arg) => p.page.waitForFunction(([source, value]) => {
@@ -227,19 +354,19 @@ async function bandits(browser, base, name, expectGpu) {
     check(`${name}: the paper's algorithm has the lowest CPR`, behind.length === 0,
       Object.entries(st.algorithms).map(([k, v]) => `${k} ${v.cpr_mean.toFixed(0)}`).join(', '));
     await p.page.screenshot({ path: path.join(shots, `${name}-regret.png`) });
-    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=horizon'; });
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&horizon=5000&view=horizon'; });
     await waitFor('return st.horizon_points_done >= 6;');
     check(`${name}: horizon sweep filled`, (await status(p.page, 'bandits')).horizon_points_done >= 6);
     await p.page.waitForTimeout(300);
     await p.page.screenshot({ path: path.join(shots, `${name}-horizon.png`) });
-    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=bound'; });
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&horizon=5000&view=bound'; });
     await waitFor('return st.bound_points_done >= 7;');
     check(`${name}: memory-bound sweep filled`, (await status(p.page, 'bandits')).bound_points_done >= 7);
     await p.page.waitForTimeout(300);
     await p.page.screenshot({ path: path.join(shots, `${name}-bound.png`) });
-    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&view=single&single_algo=wtb-se'; });
-    await waitFor('return st.trace_rounds === 20000;');
-    check(`${name}: single run recorded`, (await status(p.page, 'bandits')).trace_rounds === 20000);
+    await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&horizon=5000&view=single&single_algo=wtb-se'; });
+    await waitFor('return st.trace_rounds === 5000;');
+    check(`${name}: single run recorded`, (await status(p.page, 'bandits')).trace_rounds === 5000);
   } catch (e) {
     check(`${name}: bandits lab`, false, String(e).slice(0, 200));
   }
@@ -256,6 +383,10 @@ try {
   await selftest(webgpu, `${base}?selftest=1#lab=device&${SMALL}`, 'webgpu-selftest', 'gpu');
   await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
   await links(webgpu, base);
+  await homeAndHistory(webgpu, base);
+  await exports(webgpu, base);
+  await phone(webgpu, base);
+  await offline(webgpu);
   await gflownet(webgpu, base, 'gfn-webgpu');
   await ocgfn(webgpu, base, 'ocgfn-webgpu');
   await bandits(webgpu, base, 'bandits-webgpu', true);

@@ -95,6 +95,8 @@ pub struct LabState {
     running: Option<(Slot, McJob)>,
     pub trace: Option<Trace>,
     trace_key: String,
+    /// The view the last `work` served (what `is_busy` checks for missing results).
+    view: Option<View>,
     /// Animation position (round) of the single-run view, and whether it plays.
     pub anim_round: f64,
     pub playing: bool,
@@ -169,6 +171,7 @@ impl LabState {
     }
 
     pub fn work(&mut self, settings: &BanditSettings, compute: &Compute, budget: Duration) {
+        self.view = Some(settings.view);
         let Some(instance) = self.instance.clone() else {
             return;
         };
@@ -211,7 +214,8 @@ impl LabState {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.running.is_some() || self.main.is_none() || self.playing
+        let missing = self.view.is_some_and(|view| self.next_slot(view).is_some());
+        self.running.is_some() || missing || self.playing
     }
 
     /// (what, fraction done, on GPU) of the running job.
@@ -284,4 +288,52 @@ pub fn bound_points(memory: u32) -> Vec<u32> {
     points.sort_unstable();
     points.dedup();
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweeps_finish_on_the_cpu() {
+        let compute = Compute::CpuFallback {
+            reason: "test".into(),
+        };
+        let mut settings = BanditSettings {
+            runs: 128,
+            horizon: 5000,
+            ..BanditSettings::default()
+        };
+        let mut state = LabState::default();
+        for view in [View::Horizon, View::Bound] {
+            settings.view = view;
+            let started = web_time::Instant::now();
+            while (state.main.is_none()
+                || state.horizon_sweep.iter().any(|(_, r)| r.is_none()) && view == View::Horizon
+                || state.bound_sweep.iter().any(|(_, r)| r.is_none()) && view == View::Bound)
+                && started.elapsed().as_secs() < 60
+            {
+                state.sync(&settings, &compute);
+                state.work(&settings, &compute, Duration::from_millis(8));
+            }
+            let st = state.status_json();
+            assert!(state.main.is_some(), "{st}");
+            assert!(
+                state
+                    .horizon_sweep
+                    .iter()
+                    .all(|(_, r)| matches!(r, Some(Ok(_)))),
+                "{st}"
+            );
+            if view == View::Bound {
+                assert!(
+                    state
+                        .bound_sweep
+                        .iter()
+                        .all(|(_, r)| matches!(r, Some(Ok(_)))),
+                    "{st}"
+                );
+            }
+        }
+    }
 }

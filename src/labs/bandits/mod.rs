@@ -46,6 +46,13 @@ impl Lab for BanditLab {
         }
     }
 
+    fn card(&self) -> Option<super::LabCard> {
+        Some(super::LabCard {
+            claim: "When the best arm only shines if played again and again, the paper's successive elimination stops paying regret while UCB1, EXP3 and friends keep paying: 3x to 10x less regret at T = 100,000.",
+            thumbnail: crate::plot::thumbnails::bandits,
+        })
+    }
+
     fn settings_pairs(&self) -> Pairs {
         share::encode(&self.settings)
     }

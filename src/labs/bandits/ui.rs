@@ -10,6 +10,7 @@ use super::mc::McResult;
 use super::settings::{BanditSettings, NoiseKind, View};
 use super::sim::Algo;
 use crate::labs::LabEnv;
+use crate::labs::layout::Part;
 
 pub fn algo_color(algo: Algo) -> Color32 {
     match algo {
@@ -52,42 +53,39 @@ pub fn bandits_ui(
     ui: &mut egui::Ui,
     env: &LabEnv<'_>,
 ) {
-    egui::Panel::left("bandit_controls")
-        .resizable(false)
-        .default_size(310.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(s, state, ui, env));
-        });
-    egui::CentralPanel::default().show(ui, |ui| {
-        ui.horizontal_wrapped(|ui| {
-            ui.selectable_value(&mut s.view, View::Regret, "Regret over time")
-                .on_hover_text(
-                    "Mean complete policy regret of each algorithm vs round t, with 95% bands",
-                );
-            ui.selectable_value(&mut s.view, View::Horizon, "Regret at T vs T")
-                .on_hover_text(
-                    "CPR at the horizon for horizons T/32..T, log-log: a slope of 1/2 is sqrt(T)",
-                );
-            ui.selectable_value(&mut s.view, View::Bound, "Regret vs memory bound M")
-                .on_hover_text(
-                    "The paper's algorithm for M from m/4 to 8m: what breaks when M < m",
-                );
-            ui.selectable_value(&mut s.view, View::Single, "One run")
-                .on_hover_text("One run of one algorithm, animated: tallies, plays, eliminations");
-        });
-        if let Some((what, fraction, on_gpu)) = state.progress() {
-            ui.add(egui::ProgressBar::new(fraction as f32).text(format!(
-                "{what} on the {}",
-                if on_gpu { "GPU" } else { "CPU" }
-            )));
-        }
-        ui.separator();
-        egui::ScrollArea::vertical().show(ui, |ui| match s.view {
-            View::Regret => regret_view(state, ui),
-            View::Horizon => horizon_view(state, ui),
-            View::Bound => bound_view(s, state, ui),
-            View::Single => single_view(s, state, ui),
-        });
+    crate::labs::layout::lab_page(ui, "bandits", |ui, part| match part {
+        Part::Controls => controls_ui(s, state, ui, env),
+        Part::Results => results_part(s, state, ui),
+    });
+}
+
+fn results_part(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        ui.selectable_value(&mut s.view, View::Regret, "Regret over time")
+            .on_hover_text(
+                "Mean complete policy regret of each algorithm vs round t, with 95% bands",
+            );
+        ui.selectable_value(&mut s.view, View::Horizon, "Regret at T vs T")
+            .on_hover_text(
+                "CPR at the horizon for horizons T/32..T, log-log: a slope of 1/2 is sqrt(T)",
+            );
+        ui.selectable_value(&mut s.view, View::Bound, "Regret vs memory bound M")
+            .on_hover_text("The paper's algorithm for M from m/4 to 8m: what happens when M < m");
+        ui.selectable_value(&mut s.view, View::Single, "One run")
+            .on_hover_text("One run of one algorithm, animated: tallies, plays, eliminations");
+    });
+    if let Some((what, fraction, on_gpu)) = state.progress() {
+        ui.add(egui::ProgressBar::new(fraction as f32).text(format!(
+            "{what} on the {}",
+            if on_gpu { "GPU" } else { "CPU" }
+        )));
+    }
+    ui.separator();
+    egui::ScrollArea::vertical().show(ui, |ui| match s.view {
+        View::Regret => regret_view(state, ui),
+        View::Horizon => horizon_view(state, ui),
+        View::Bound => bound_view(s, state, ui),
+        View::Single => single_view(s, state, ui),
     });
 }
 
@@ -142,7 +140,8 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
     ui.add_enabled(
         s.noise == NoiseKind::Gaussian,
         egui::Slider::new(&mut s.sigma, 0.0..=1.0).text("σ (loss units)"),
-    );
+    )
+    .on_hover_text("Standard deviation of the Gaussian noise added to each loss");
     losses_editor(s, ui);
     if let Some(instance) = &state.instance {
         let reo = instance.reo();
@@ -171,6 +170,9 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
         egui::Slider::new(&mut s.horizon, 100..=100_000)
             .logarithmic(true)
             .text("horizon T (rounds)"),
+    )
+    .on_hover_text(
+        "Rounds per run; the algorithms are tuned to it (confidence level 1/T, EXP3's rate)",
     );
     ui.add(
         egui::Slider::new(&mut s.window, 1..=1024)
@@ -284,6 +286,20 @@ fn loss_curves(instance: &super::instance::Instance, ui: &mut egui::Ui) {
                 plot.line(Line::new(name, points).color(arm_color(a)).width(width));
             }
         });
+    let columns: Vec<String> = std::iter::once("tally y".to_owned())
+        .chain((0..instance.arms.len()).map(|a| format!("arm {a} mean loss")))
+        .collect();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    crate::export::csv_button(ui, "bandits-loss-curves.csv", &names, || {
+        (0..=100)
+            .map(|i| {
+                let y = f64::from(i) / 100.0;
+                std::iter::once(y)
+                    .chain(instance.arms.iter().map(|a| a.mean(y)))
+                    .collect()
+            })
+            .collect()
+    });
 }
 
 /// Mean CPR with its 95 % band, one line per algorithm.
@@ -341,6 +357,30 @@ fn regret_view(state: &LabState, ui: &mut egui::Ui) {
                 plot.line(Line::new(curve.algo.label(), line).color(color).width(2.0));
             }
         });
+    regret_csv(result, ui);
+}
+
+fn regret_csv(result: &McResult, ui: &mut egui::Ui) {
+    let mut columns = vec!["t (rounds)".to_owned()];
+    for c in &result.curves {
+        columns.push(format!("{} mean CPR", c.algo.key()));
+        columns.push(format!("{} 95% half-width", c.algo.key()));
+    }
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    crate::export::csv_button(ui, "bandits-regret.csv", &names, || {
+        result
+            .checkpoints
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let mut row = vec![f64::from(t)];
+                for c in &result.curves {
+                    row.extend([c.mean[k], c.ci95[k]]);
+                }
+                row
+            })
+            .collect()
+    });
 }
 
 fn summary_table(result: &McResult, ui: &mut egui::Ui) {
@@ -434,6 +474,23 @@ fn horizon_view(state: &LabState, ui: &mut egui::Ui) {
             Some(format!("{} {slope:.2}", algo.key()))
         })
         .collect();
+    let algos = &Algo::ALL[..5];
+    let mut columns = vec!["T (rounds)".to_owned()];
+    columns.extend(algos.iter().map(|a| format!("{} mean CPR at T", a.key())));
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    crate::export::csv_button(ui, "bandits-regret-vs-horizon.csv", &names, || {
+        done.iter()
+            .map(|(t, r)| {
+                let mut row = vec![f64::from(*t)];
+                row.extend(
+                    algos
+                        .iter()
+                        .map(|a| r.final_cpr(*a).map_or(f64::NAN, |(m, _)| m)),
+                );
+                row
+            })
+            .collect()
+    });
     if !slopes.is_empty() {
         ui.label(format!(
             "Log-log slope over the three largest horizons: {}",
@@ -529,6 +586,25 @@ fn bound_view(s: &BanditSettings, state: &LabState, ui: &mut egui::Ui) {
                 }
             }
         });
+    crate::export::csv_button(
+        ui,
+        "bandits-regret-vs-bound.csv",
+        &[
+            "M (rounds)",
+            "wtb-se mean CPR at T",
+            "wtb-se 95% half-width",
+        ],
+        || {
+            state
+                .bound_sweep
+                .iter()
+                .filter_map(|(m, r)| {
+                    let (mean, ci) = r.as_ref()?.as_ref().ok()?.final_cpr(Algo::WtbSe)?;
+                    Some(vec![f64::from(*m), mean, ci])
+                })
+                .collect()
+        },
+    );
 }
 
 fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) {
@@ -661,4 +737,33 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
         trace.run,
         trace.run
     ));
+    let one = f64::from(super::instance::LOSS_ONE);
+    let tally_one = f64::from(super::instance::TALLY_ONE);
+    crate::export::csv_button(
+        ui,
+        "bandits-single-run.csv",
+        &[
+            "round",
+            "arm",
+            "tally before the round",
+            "mean loss",
+            "observed loss",
+        ],
+        || {
+            trace
+                .rounds
+                .iter()
+                .enumerate()
+                .map(|(t, r)| {
+                    vec![
+                        t as f64,
+                        f64::from(r.arm),
+                        f64::from(r.tally_q) / tally_one,
+                        f64::from(r.mean_q) / one,
+                        f64::from(r.observed_q) / one,
+                    ]
+                })
+                .collect()
+        },
+    );
 }

@@ -49,6 +49,13 @@ impl Lab for DeviceLab {
         }
     }
 
+    fn card(&self) -> Option<super::LabCard> {
+        Some(super::LabCard {
+            claim: "What your GPU can do, measured live by our own WGSL kernels: memory bandwidth of a copy, and how close an f32 matrix-vector product gets to it (0.7 to 1.0 of a copy on an H200).",
+            thumbnail: crate::plot::thumbnails::device,
+        })
+    }
+
     fn settings_pairs(&self) -> Pairs {
         share::encode(&self.settings)
     }

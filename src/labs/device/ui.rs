@@ -8,21 +8,19 @@ use super::plan::{Engine, KernelKind, Measurement, summarize};
 use super::settings::{GemvChoice, MAX_COPY_MIB, MAX_DIM, MAX_REPS, MIN_DIM, MIN_REPS};
 use crate::gpu::{Compute, GpuContext, compute_limits, feature_names};
 use crate::labs::LabEnv;
+use crate::labs::layout::Part;
 use crate::share::Validate;
 
 pub fn device_ui(lab: &mut DeviceLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
-    egui::Panel::left("device_controls")
-        .resizable(false)
-        .default_size(290.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(lab, ui));
-        });
-    egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            adapter_ui(ui, env.compute);
-            ui.separator();
-            results_ui(lab, ui, env.compute.gpu().is_some());
-        });
+    crate::labs::layout::lab_page(ui, "device", |ui, part| match part {
+        Part::Controls => controls_ui(lab, ui),
+        Part::Results => {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                adapter_ui(ui, env.compute);
+                ui.separator();
+                results_ui(lab, ui, env.compute.gpu().is_some());
+            });
+        }
     });
 }
 
@@ -263,6 +261,36 @@ fn results_ui(lab: &DeviceLab, ui: &mut egui::Ui, gpu_present: bool) {
     });
     ui.add_space(4.0);
     throughput_plot(ui, &runner.measurements, &runner.planned_gemv_sizes_mib());
+    crate::export::csv_button(
+        ui,
+        "device-throughput.csv",
+        &[
+            "engine (1 GPU 0 CPU)",
+            "kernel (1 GEMV 0 copy)",
+            "rows",
+            "cols",
+            "size (bytes)",
+            "median (ms)",
+            "bandwidth (GB/s)",
+        ],
+        || {
+            runner
+                .measurements
+                .iter()
+                .map(|m| {
+                    vec![
+                        f64::from(u8::from(m.engine == Engine::Gpu)),
+                        f64::from(u8::from(m.kernel == KernelKind::GemvF32)),
+                        m.shape.rows as f64,
+                        m.shape.cols as f64,
+                        m.size_bytes as f64,
+                        m.ms_median,
+                        m.gbps,
+                    ]
+                })
+                .collect()
+        },
+    );
     ui.add_space(4.0);
     measurements_table(
         ui,

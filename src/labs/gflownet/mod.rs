@@ -66,6 +66,13 @@ impl Lab for GfnLab {
         }
     }
 
+    fn card(&self) -> Option<super::LabCard> {
+        Some(super::LabCard {
+            claim: "A GFlowNet pre-trained without any reward finds all four modes of a sparse reward in 5 of 5 seeds within 2,000 trajectories; trained from scratch, in 1 of 5.",
+            thumbnail: crate::plot::thumbnails::gflownet,
+        })
+    }
+
     fn settings_pairs(&self) -> Pairs {
         share::encode(&self.settings)
     }

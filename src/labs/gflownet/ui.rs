@@ -8,39 +8,39 @@ use super::lab::LabRun;
 use super::model::Loss;
 use super::settings::{RewardKind, View, format_bumps};
 use crate::labs::LabEnv;
+use crate::labs::layout::Part;
 use crate::plot::HeatMap;
 use crate::share::Validate;
 
 pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
-    egui::Panel::left("gfn_controls")
-        .resizable(false)
-        .default_size(300.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(lab, ui, env));
-        });
-    egui::CentralPanel::default().show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.selectable_value(&mut lab.settings.view, View::Train, "Train a GFlowNet")
-                .on_hover_text("Train on the reward from scratch: heat maps and curves");
-            ui.selectable_value(
-                &mut lab.settings.view,
-                View::Oc,
-                "OC-GFN: pre-train, condition, fine-tune",
-            )
-            .on_hover_text(
-                "The paper's method: a reward-free pre-trained GFlowNet adapted to the reward",
-            );
-        });
-        ui.separator();
-        egui::ScrollArea::vertical().show(ui, |ui| match lab.settings.view {
-            View::Oc => super::oc_ui::oc_ui(lab, ui),
-            View::Train => match &lab.run {
-                Some(run) => results_ui(lab, run, ui),
-                None => {
-                    ui.label("Press Train.");
-                }
-            },
-        });
+    crate::labs::layout::lab_page(ui, "gfn", |ui, part| match part {
+        Part::Controls => controls_ui(lab, ui, env),
+        Part::Results => results_part(lab, ui),
+    });
+}
+
+fn results_part(lab: &mut GfnLab, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut lab.settings.view, View::Train, "Train a GFlowNet")
+            .on_hover_text("Train on the reward from scratch: heat maps and curves");
+        ui.selectable_value(
+            &mut lab.settings.view,
+            View::Oc,
+            "OC-GFN: pre-train, condition, fine-tune",
+        )
+        .on_hover_text(
+            "The paper's method: a reward-free pre-trained GFlowNet adapted to the reward",
+        );
+    });
+    ui.separator();
+    egui::ScrollArea::vertical().show(ui, |ui| match lab.settings.view {
+        View::Oc => super::oc_ui::oc_ui(lab, ui),
+        View::Train => match &lab.run {
+            Some(run) => results_ui(lab, run, ui),
+            None => {
+                ui.label("Press Train.");
+            }
+        },
     });
 }
 
@@ -98,7 +98,8 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
             .text("hidden units"),
     )
     .on_hover_text("Width of each hidden layer of the policy MLP.");
-    ui.add(egui::Slider::new(&mut s.layers, 1..=4).text("hidden layers"));
+    ui.add(egui::Slider::new(&mut s.layers, 1..=4).text("hidden layers"))
+        .on_hover_text("Number of hidden layers of the policy MLP (ReLU).");
     ui.add(
         egui::Slider::new(&mut s.lr, 1e-5..=0.1)
             .logarithmic(true)
@@ -333,7 +334,13 @@ fn stat(ui: &mut egui::Ui, label: &str, value: String) {
 }
 
 fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
-    let width = (ui.available_width() / 3.0 - 8.0).max(150.0);
+    // Three side by side, or one per row on a narrow screen.
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    let width = if narrow {
+        ui.available_width()
+    } else {
+        (ui.available_width() / 3.0 - 8.0).max(150.0)
+    };
     let stride = (run.curve.len() / 2000).max(1);
     let loss: Vec<[f64; 2]> = run
         .curve
@@ -348,7 +355,7 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
         .map(|p| [p.trajectories, p.log_z])
         .collect();
     let l1: Vec<[f64; 2]> = run.evals.iter().map(|e| [e.trajectories, e.l1]).collect();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         Plot::new("gfn_loss")
             .width(width)
             .height(200.0)
@@ -382,6 +389,35 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
                     plot.hline(HLine::new("true", t));
                 }
             });
+    });
+    ui.horizontal(|ui| {
+        crate::export::csv_button(
+            ui,
+            "gfn-training.csv",
+            &["trajectories", "loss", "log Z (learned)"],
+            || {
+                run.curve
+                    .iter()
+                    .map(|p| vec![p.trajectories, p.loss, p.log_z])
+                    .collect()
+            },
+        );
+        crate::export::csv_button(
+            ui,
+            "gfn-evaluations.csv",
+            &[
+                "trajectories",
+                "L1 (sum over states)",
+                "JSD (nats)",
+                "samples",
+            ],
+            || {
+                run.evals
+                    .iter()
+                    .map(|e| vec![e.trajectories, e.l1, e.jsd, e.samples as f64])
+                    .collect()
+            },
+        );
     });
 }
 

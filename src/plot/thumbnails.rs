@@ -1,0 +1,79 @@
+//! The home page's lab thumbnails: small pictures drawn with the painter (no image files).
+
+use egui::{Color32, Painter, Pos2, Rect, Stroke, pos2};
+
+fn frame(painter: &Painter, rect: Rect) {
+    painter.rect_filled(rect, 4.0, Color32::from_gray(245));
+    painter.rect_stroke(
+        rect,
+        4.0,
+        Stroke::new(1.0, Color32::from_gray(180)),
+        egui::StrokeKind::Inside,
+    );
+}
+
+fn at(rect: Rect, x: f32, y: f32) -> Pos2 {
+    pos2(
+        rect.left() + x * rect.width(),
+        rect.bottom() - y * rect.height(),
+    )
+}
+
+/// Device: a roofline-like pair of bars (copy bandwidth, GEMV as a fraction of it).
+pub fn device(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let inner = rect.shrink(10.0);
+    for (i, (height, color)) in [
+        (0.9, Color32::from_rgb(78, 121, 167)),
+        (0.72, Color32::from_rgb(242, 142, 43)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x0 = 0.15 + 0.45 * i as f32;
+        painter.rect_filled(
+            Rect::from_two_pos(at(inner, x0, 0.0), at(inner, x0 + 0.3, height)),
+            2.0,
+            color,
+        );
+    }
+}
+
+/// GFlowNets: the standard hypergrid reward on an 8 x 8 grid (R0 0.1, band 0.5, modes 2).
+pub fn gflownet(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let h = 8;
+    let side = (rect.height() - 8.0) / h as f32;
+    let origin = pos2(rect.center().x - side * h as f32 / 2.0, rect.top() + 4.0);
+    let coord = |i: usize| (i as f64 / (h - 1) as f64 - 0.5).abs();
+    for x in 0..h {
+        for y in 0..h {
+            let band = coord(x) > 0.25 && coord(y) > 0.25;
+            let mode = [x, y].iter().all(|&i| (0.3..0.4).contains(&coord(i)));
+            let reward = 0.1 + if band { 0.5 } else { 0.0 } + if mode { 2.0 } else { 0.0 };
+            let cell = Rect::from_min_size(
+                origin + egui::vec2(x as f32 * side, y as f32 * side),
+                egui::vec2(side, side),
+            );
+            painter.rect_filled(cell, 0.0, super::viridis((reward / 2.6) as f32));
+        }
+    }
+}
+
+/// Bandits: regret curves, linear for the switching baselines, flat for the paper's algorithm.
+pub fn bandits(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let inner = rect.shrink(8.0);
+    let lines: [(&[(f32, f32)], Color32); 3] = [
+        (&[(0.0, 0.0), (1.0, 0.95)], Color32::from_rgb(214, 39, 140)),
+        (&[(0.0, 0.0), (1.0, 0.55)], Color32::from_rgb(117, 107, 177)),
+        (
+            &[(0.0, 0.0), (0.12, 0.2), (0.3, 0.3), (1.0, 0.33)],
+            Color32::from_rgb(230, 85, 13),
+        ),
+    ];
+    for (points, color) in lines {
+        let pts: Vec<Pos2> = points.iter().map(|&(x, y)| at(inner, x, y)).collect();
+        painter.line(pts, Stroke::new(2.0, color));
+    }
+}
