@@ -53,14 +53,14 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
     .on_hover_text("Size of the copy kernel's buffer in MiB (read once and written once).");
     ui.add(egui::Slider::new(&mut settings.reps, MIN_REPS..=MAX_REPS).text("repetitions"))
         .on_hover_text("Timed repetitions per measurement; the median is reported.");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("seed");
         ui.add(egui::DragValue::new(&mut settings.seed))
             .on_hover_text("Seed of the random inputs W, x and the copy source.");
     });
     ui.checkbox(&mut settings.cpu, "time CPU references")
         .on_hover_text("Also time the Rust reference implementations (the CPU fallback).");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("GEMV kernel");
         egui::ComboBox::from_id_salt("gemv_variant")
             .selected_text(match settings.gemv {
@@ -98,7 +98,7 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
     ));
     ui.add_space(6.0);
     let busy = lab.runner.as_ref().is_some_and(|r| !r.is_finished());
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if busy {
             if ui
                 .button("Stop")

@@ -49,7 +49,7 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
         ui.label("OC-GFN in the page is limited to grids of at most 4096 states.");
         return;
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = if oc.model.is_some() { "Re-run pre-training" } else { "Pre-train" };
         if oc.pretraining.is_none()
             && ui
@@ -120,7 +120,7 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
         ));
     }
     ui.add_space(6.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let running = oc.comparison.as_ref().is_some_and(|c| !c.is_finished());
         if !running
             && oc.model.is_some()

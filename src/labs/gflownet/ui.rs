@@ -20,7 +20,7 @@ pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
 }
 
 fn results_part(lab: &mut GfnLab, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut lab.settings.view, View::Train, "Train a GFlowNet")
             .on_hover_text("Train on the reward from scratch: heat maps and curves");
         ui.selectable_value(
@@ -58,7 +58,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         .on_hover_text("Number of coordinates; 3D and 4D grids are shown as 2D marginals.");
     ui.add(egui::Slider::new(&mut s.height, 4..=64).text("height H"))
         .on_hover_text("Cells per coordinate; H^D states in all.");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut s.reward, RewardKind::Standard, "standard")
             .on_hover_text("R0 + R1 on the outer band + R2 on the 2^D corner modes");
         ui.add_enabled_ui(s.ndim == 2, |ui| {
@@ -79,7 +79,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
     ui.add(egui::Slider::new(&mut s.r2, 0.0..=5.0).text("R2"))
         .on_hover_text("Extra reward on the modes (every 0.3 < |x_d/(H-1) - 0.5| < 0.4).");
     ui.heading("Training");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("loss");
         ui.selectable_value(&mut s.loss, Loss::Tb, "trajectory balance")
             .on_hover_text("(log Z + Σ log P_F − log R − Σ log P_B)² per trajectory");
@@ -114,7 +114,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
     .on_hover_text("Adam step size of the learned log Z (trajectory balance).");
     ui.add(egui::Slider::new(&mut s.epsilon, 0.0..=1.0).text("exploration ε"))
         .on_hover_text("Probability of a uniformly random valid action at each training step.");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("seed");
         ui.add(egui::DragValue::new(&mut s.seed))
             .on_hover_text("Seeds the network, the sampler and the evaluation.");
@@ -147,7 +147,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         s.validate(&mut Vec::new());
     }
     ui.add_space(6.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = if lab.settings.train { "Pause" } else { "Train" };
         if ui
             .button(label)
@@ -275,7 +275,7 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
         |c: usize, r: usize| format!("x = ({c}, {r}): p̂ = {:.4}", sampled_map[r * h + c]);
     let hover_paths = |c: usize, r: usize| format!("x = ({c}, {r})");
     let mut clicked = None;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let title = if grid.ndim == 2 {
             "target p(x) ∝ R(x)"
         } else {
@@ -324,11 +324,15 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
     curves_ui(run, ui, Some(target.log_z));
 }
 
+/// A figure in a box of fixed width: a row of them wraps as whole boxes on a narrow screen.
 fn stat(ui: &mut egui::Ui, label: &str, value: String) {
-    ui.group(|ui| {
-        ui.vertical(|ui| {
-            ui.label(RichText::new(label).small());
-            ui.label(RichText::new(value).strong());
+    ui.allocate_ui(egui::vec2(150.0, 56.0), |ui| {
+        ui.group(|ui| {
+            ui.set_width(134.0);
+            ui.vertical(|ui| {
+                ui.label(RichText::new(label).small());
+                ui.label(RichText::new(value).strong());
+            });
         });
     });
 }
@@ -390,7 +394,7 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
                 }
             });
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         crate::export::csv_button(
             ui,
             "gfn-training.csv",
