@@ -63,21 +63,7 @@ var<private> n: array<u32, 16>;
 var<private> s: array<i32, 16>;
 var<private> g: array<u32, 16>;
 
-fn hash32(v: u32) -> u32 {
-    var x = v;
-    x ^= x >> 16u;
-    x *= 0x7feb352du;
-    x ^= x >> 15u;
-    x *= 0x846ca68bu;
-    x ^= x >> 16u;
-    return x;
-}
-
-fn hash3(seed: u32, stream: u32, counter: u32) -> u32 {
-    let h = hash32(counter ^ 0x9e3779b9u);
-    let h2 = hash32(stream + h);
-    return hash32(seed + h2);
-}
+// hash32, hash3, unit: shaders/lib/hash.wgsl (prepended).
 
 fn tally_of(arm: u32, head: u32, t: u32) -> u32 {
     let m = p.memory;

@@ -22,25 +22,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-fn hash32(v: u32) -> u32 {
-    var x = v;
-    x ^= x >> 16u;
-    x *= 0x7feb352du;
-    x ^= x >> 15u;
-    x *= 0x846ca68bu;
-    x ^= x >> 16u;
-    return x;
-}
-
-fn hash3(seed: u32, stream: u32, counter: u32) -> u32 {
-    let h = hash32(counter ^ 0x9e3779b9u);
-    let h2 = hash32(stream + h);
-    return hash32(seed + h2);
-}
-
-fn unit(h: u32) -> f32 {
-    return f32(h >> 8u) * (1.0 / 16777216.0);
-}
+// hash32, hash3, unit: shaders/lib/hash.wgsl (prepended).
 
 fn is_valid(base: u32, action: u32) -> bool {
     return action == params.ndim || (action < params.ndim && states[base + action] + 1u < params.height);

@@ -11,9 +11,19 @@ pub struct Shader {
     pub wgsl: &'static str,
 }
 
-/// `shader!("copy")` embeds `shaders/copy.wgsl`.
+/// `shader!("copy")` embeds `shaders/copy.wgsl`; `shader!("gfn_step", prelude: "hash")`
+/// prepends `shaders/lib/hash.wgsl` (WGSL has no includes: shared functions live once there).
 #[macro_export]
 macro_rules! shader {
+    ($name:literal, prelude: $($lib:literal),+) => {
+        $crate::gpu::Shader {
+            name: $name,
+            wgsl: concat!(
+                $(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/lib/", $lib, ".wgsl")),)+
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $name, ".wgsl"))
+            ),
+        }
+    };
     ($name:literal) => {
         $crate::gpu::Shader {
             name: $name,

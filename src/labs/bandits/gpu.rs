@@ -61,7 +61,7 @@ fn flatten_tables(cfg: &SimConfig) -> (Vec<u32>, [u32; 7]) {
 impl BanditKernel {
     pub fn new(ctx: &GpuContext) -> Self {
         Self {
-            kernel: Kernel::new(ctx, crate::shader!("bandit_run")),
+            kernel: Kernel::new(ctx, crate::shader!("bandit_run", prelude: "hash")),
         }
     }
 

@@ -227,6 +227,7 @@ fn losses_editor(s: &mut BanditSettings, ui: &mut egui::Ui) {
                             .speed(0.01)
                             .prefix("base "),
                     )
+                    .on_hover_text("The arm's loss at the bottom of its shape (loss units, 0 to 1)")
                     .changed();
                 changed |= ui
                     .add(
@@ -235,6 +236,7 @@ fn losses_editor(s: &mut BanditSettings, ui: &mut egui::Ui) {
                             .speed(0.01)
                             .prefix("amp "),
                     )
+                    .on_hover_text("How much the loss moves with the tally (loss units, -1 to 1)")
                     .changed();
             });
         }
@@ -242,15 +244,29 @@ fn losses_editor(s: &mut BanditSettings, ui: &mut egui::Ui) {
             "f(y) = base + amp·g(y), g: con 0, sat y, hab 1−y, mix (2y−1)²; clipped to [0, 1]",
         );
         ui.horizontal(|ui| {
-            if ui.button("+ arm").clicked() && arms.len() < 16 {
+            if ui
+                .button("+ arm")
+                .on_hover_text("Add a constant arm (at most 16)")
+                .clicked()
+                && arms.len() < 16
+            {
                 arms.push(ArmLoss::new(Family::Constant, 0.5, 0.0));
                 changed = true;
             }
-            if ui.button("− arm").clicked() && arms.len() > 2 {
+            if ui
+                .button("− arm")
+                .on_hover_text("Remove the last arm (at least 2)")
+                .clicked()
+                && arms.len() > 2
+            {
                 arms.pop();
                 changed = true;
             }
-            if ui.button("back to preset").clicked() {
+            if ui
+                .button("back to preset")
+                .on_hover_text("Forget the edited losses and use the preset's")
+                .clicked()
+            {
                 s.losses.clear();
             }
         });
@@ -615,7 +631,9 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
                 for a in Algo::ALL {
                     ui.selectable_value(&mut s.single_algo, a, a.label());
                 }
-            });
+            })
+            .response
+            .on_hover_text("The algorithm whose run is shown");
         let max_run = s.runs.saturating_sub(1);
         ui.add(
             egui::DragValue::new(&mut s.single_run)
@@ -637,7 +655,11 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
         } else {
             "▶ Play"
         };
-        if ui.button(label).clicked() {
+        if ui
+            .button(label)
+            .on_hover_text("Replay the run from round 0, about ten seconds in all")
+            .clicked()
+        {
             state.playing = !state.playing;
             if state.anim_round as usize >= horizon {
                 state.anim_round = 0.0;
@@ -646,6 +668,7 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
         let mut round = state.anim_round as u32;
         if ui
             .add(egui::Slider::new(&mut round, 0..=horizon as u32).text("round"))
+            .on_hover_text("The round shown: tallies before it, plays up to it")
             .changed()
         {
             state.anim_round = f64::from(round);

@@ -35,7 +35,7 @@ impl GfnSamplerKernels {
         Self {
             dense: DenseKernel::new(ctx),
             encode: Kernel::new(ctx, crate::shader!("gfn_encode")),
-            step: Kernel::new(ctx, crate::shader!("gfn_step")),
+            step: Kernel::new(ctx, crate::shader!("gfn_step", prelude: "hash")),
         }
     }
 
