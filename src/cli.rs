@@ -28,6 +28,7 @@ USAGE:
   paperlab bench gfn [--trajectories N] [--samples N]
                                    GFlowNet training and GPU/CPU sampling throughput
 {BANDITS}
+{FAIRNESS}
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
@@ -75,6 +76,7 @@ fn usage() -> String {
     USAGE
         .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
         .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
+        .replace("{FAIRNESS}", crate::labs::fairness::cli::USAGE)
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
@@ -93,12 +95,15 @@ pub fn main() -> i32 {
         ["bench", "device", rest @ ..] => bench_device(rest),
         ["bench", "gfn", rest @ ..] => crate::labs::gflownet::cli::bench(rest),
         ["bench", "bandits", rest @ ..] => crate::labs::bandits::cli::bench(rest),
+        ["bench", "fairness", rest @ ..] => crate::labs::fairness::cli::bench(rest),
         ["bench", other, ..] => usage_error(&format!(
-            "unknown benchmark '{other}' (known: device, gfn, bandits)"
+            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness)"
         )),
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
         ["bandit", rest @ ..] => crate::labs::bandits::cli::main(rest),
+        ["pid", rest @ ..] => crate::labs::fairness::cli::pid_main(rest),
+        ["aglfop", rest @ ..] => crate::labs::fairness::cli::aglfop_main(rest),
         [other, ..] => usage_error(&format!("unknown command '{other}'")),
     }
 }

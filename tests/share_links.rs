@@ -128,3 +128,60 @@ fn every_key_of_a_garbage_link_is_accounted_for() {
         )
     );
 }
+
+const FAIRNESS_KEYS: &[&str] = &[
+    "view",
+    "scenario",
+    "samples",
+    "alpha",
+    "clients",
+    "lambda_global",
+    "lambda_local",
+    "rounds",
+    "local_steps",
+    "lr",
+    "sensitive_input",
+    "seed",
+    "grid",
+    "fix_local",
+    "fix_global",
+    "zzz",
+];
+
+/// Values for the fairness lab's keys: the nasty ones plus client lists, good and broken.
+fn fairness_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        nasty_value(),
+        "[0-9.:,]{0,24}",
+        prop::collection::vec((0.0f64..1.2, 0.0f64..1.2, 0.0f64..1.2), 0..10).prop_map(|v| v
+            .iter()
+            .map(|(a, b, c)| format!("{a:.2}:{b:.2}:{c:.2}"))
+            .collect::<Vec<_>>()
+            .join(",")),
+        prop::sample::select(vec![
+            "pid", "frontier", "curves", "training", "masked", "custom", "iid"
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_fairness_link_decodes_to_a_valid_canonical_state(
+        pairs in prop::collection::vec((prop::sample::select(FAIRNESS_KEYS), fairness_value()), 0..12)
+    ) {
+        use paperlab::labs::fairness::settings::FairnessSettings;
+        let pairs: Vec<(String, String)> =
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let (settings, _) = decode::<FairnessSettings>(&pairs);
+        let clients = paperlab::labs::fairness::data::clients_from_text(&settings.clients);
+        prop_assert!(clients.is_ok_and(|c| (1..=8).contains(&c.len())));
+        prop_assert!((0.5..=1.0).contains(&settings.alpha) && settings.lr > 0.0);
+        let canonical = paperlab::share::encode(&settings);
+        let (again, corrections) = decode::<FairnessSettings>(&canonical);
+        prop_assert!(corrections.is_empty(), "canonical link needs corrections: {corrections:?}");
+        prop_assert_eq!(again, settings);
+    }
+}

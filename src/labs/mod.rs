@@ -3,6 +3,7 @@
 
 pub mod bandits;
 pub mod device;
+pub mod fairness;
 pub mod gflownet;
 pub mod home;
 pub mod layout;
@@ -96,5 +97,6 @@ pub fn all_labs() -> Vec<Box<dyn Lab>> {
         Box::new(device::DeviceLab::default()),
         Box::new(gflownet::GfnLab::default()),
         Box::new(bandits::BanditLab::default()),
+        Box::new(fairness::FairnessLab::default()),
     ]
 }

@@ -1,5 +1,6 @@
 //! Drawing helpers shared by labs: heat maps and colour maps (egui painter, no plot crate).
 
+pub mod contour;
 mod heatmap;
 pub mod thumbnails;
 

@@ -77,3 +77,31 @@ pub fn bandits(painter: &Painter, rect: Rect) {
         painter.line(pts, Stroke::new(2.0, color));
     }
 }
+
+/// Fairness: two stacked bars, global (unique + redundant) and local (unique + masked).
+pub fn fairness(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let inner = rect.shrink(10.0);
+    let unique = Color32::from_rgb(78, 121, 167);
+    let stacks: [(f32, [(f32, Color32); 2]); 2] = [
+        (
+            0.15,
+            [(0.35, unique), (0.5, Color32::from_rgb(242, 142, 43))],
+        ),
+        (
+            0.55,
+            [(0.35, unique), (0.25, Color32::from_rgb(89, 161, 79))],
+        ),
+    ];
+    for (x0, parts) in stacks {
+        let mut base = 0.0;
+        for (height, color) in parts {
+            painter.rect_filled(
+                Rect::from_two_pos(at(inner, x0, base), at(inner, x0 + 0.3, base + height)),
+                0.0,
+                color,
+            );
+            base += height;
+        }
+    }
+}

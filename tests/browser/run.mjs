@@ -4,12 +4,14 @@
 //  (b) no WebGPU (WebGL2 + CPU fallback): the page loads, says so, passes on the CPU path.
 //  (c) served from a sub-path (/paperlab/): loads and passes.
 //  (d) share links: a link restores settings, a garbage link is corrected and reported.
-//  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback).
+//  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback),
+//      fairness decomposition and accuracy limit (CPU math, in the no-WebGPU browser).
 //  (f) platform: home page, back/forward between labs, CSV and PNG downloads, a phone-sized
 //      viewport, offline reload through the service worker.
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
+//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it.
 
 import { chromium } from 'playwright-core';
 import http from 'node:http';
@@ -373,12 +375,66 @@ async function bandits(browser, base, name, expectGpu) {
   await finish(p);
 }
 
+/// The fairness lab: the canonical masked example decomposes as the reference says, then on the
+/// default (paper, heterogeneous) scenario the model trains, the 20 x 20 accuracy limit fills
+/// in across frames, and the model sits at or below it.
+async function fairness(browser, base, name) {
+  const p = await openPage(browser, `${base}#lab=fairness&scenario=masked&view=pid`, name);
+  const waitFor = (predicate) => p.page.waitForFunction((source) => {
+    if (getComputedStyle(document.getElementById('panic-box')).display !== 'none') return true;
+    const el = document.getElementById('status-fairness');
+    return el && new Function('st', source)(JSON.parse(el.textContent));
+  }, predicate, { timeout: 120_000, polling: 250 });
+  try {
+    await waitFor('return st.model !== null && st.frontier_solved === st.frontier_cells;');
+    let st = await status(p.page, 'fairness');
+    const labels = st.labels_pid;
+    check(`${name}: masked example: global 0, local 1, all masked`,
+      Math.abs(labels.global) < 1e-6 && Math.abs(labels.local - 1) < 1e-6 && Math.abs(labels.masked - 1) < 1e-6
+        && Math.abs(labels.unique) < 1e-6 && Math.abs(labels.redundant) < 1e-6, JSON.stringify(labels));
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-masked-pid.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=fairness&view=frontier'; });
+    await waitFor('return st.model !== null && st.frontier_solved === st.frontier_cells && st.frontier_wall_ms !== null && st.max_global > 0.3;');
+    st = await status(p.page, 'fairness');
+    check(`${name}: 20x20 limit solved without failures`, st.frontier_cells === 400 && st.frontier_failures === 0,
+      `${st.frontier_solved}/${st.frontier_cells}, ${st.frontier_failures} failed`);
+    console.log(`     ${name}: 20x20 frontier in ${st.frontier_wall_ms.toFixed(0)} ms wall, ${st.frontier_solve_ms.toFixed(0)} ms solving; one 2x2x2 PID ${st.labels_pid_ms.toFixed(2)} ms`);
+    const m = st.model;
+    check(`${name}: the model learns and sits at or below the limit`,
+      m.accuracy > 0.8 && m.best_accuracy_at_model_budgets >= m.accuracy - 1e-6, JSON.stringify(m).slice(0, 300));
+    check(`${name}: heterogeneous clients give redundant disparity`,
+      st.labels_pid.redundant > 0.1 && st.labels_pid.redundant > st.labels_pid.masked, JSON.stringify(st.labels_pid));
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-frontier.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=fairness&view=curves&lambda_local=20'; });
+    await waitFor('return st.model !== null && st.model.lambda_local === 20 && st.curves_solved === 40;');
+    st = await status(p.page, 'fairness');
+    check(`${name}: a local penalty lowers local disparity`, st.model.local_disparity < m.local_disparity,
+      `${st.model.local_disparity} vs ${m.local_disparity}`);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-curves.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=fairness&view=training&lambda_local=20'; });
+    await p.page.waitForTimeout(500);
+    await p.page.screenshot({ path: path.join(shots, `${name}-training.png`) });
+  } catch (e) {
+    check(`${name}: fairness lab`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 const server = await serve();
 const port = server.address().port;
 const base = `http://127.0.0.1:${port}/`;
 console.log(`serving ${dist} at ${base} and ${base}paperlab/`);
 
 try {
+  if (process.env.ONLY === 'fairness') {
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await fairness(plain, base, 'fairness');
+    await plain.close();
+    throw new Error('ONLY=fairness: the other checks were not run');
+  }
   const webgpu = await chromium.launch({ executablePath: CHROMIUM, args: [...BASE_FLAGS, ...WEBGPU_FLAGS] });
   await selftest(webgpu, `${base}?selftest=1#lab=device&${SMALL}`, 'webgpu-selftest', 'gpu');
   await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
@@ -396,6 +452,7 @@ try {
   await selftest(plain, `${base}?selftest=1#lab=device&${SMALL}`, 'cpu-fallback-selftest', 'cpu');
   await gflownet(plain, base, 'gfn-cpu-fallback');
   await bandits(plain, base, 'bandits-cpu-fallback', false);
+  await fairness(plain, base, 'fairness');
   await plain.close();
 } catch (e) {
   failures.push(`harness: ${e.stack ?? e}`);

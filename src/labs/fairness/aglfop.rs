@@ -1,0 +1,402 @@
+//! AGLFOP (Hamman & Dutta 2024): the best accuracy any classifier can reach on data P(S, Z, Y)
+//! with global disparity I(Z; Yhat) <= eps_g and local disparity I(Z; Yhat | S) <= eps_l.
+//!
+//! Variables u[s, z, y] = P(S=s, Z=z, Y=y, Yhat=1) (Yhat = 0 takes the rest of P(s, z, y)), so
+//! the data constraint holds by construction. Both disparities are relative entropies of
+//! affine functions of u (P(z), P(s, z), P(s) are fixed), so each `p log(p / q)` term is one
+//! exponential cone. A zero budget makes the constraint linear (demographic parity globally or
+//! per client) and is written as equalities: an interior-point method cannot reach the cone's
+//! boundary exactly, the linear form is exact.
+
+use super::conic::{Affine, ConeProgram, Outcome};
+
+pub const MAX_CLIENTS: usize = 8;
+
+/// P(S, Z, Y) for K clients, binary Z and Y: `p[(s * 2 + z) * 2 + y]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Data {
+    pub clients: usize,
+    pub p: Vec<f64>,
+}
+
+impl Data {
+    pub fn at(&self, s: usize, z: usize, y: usize) -> f64 {
+        self.p[(s * 2 + z) * 2 + y]
+    }
+
+    /// Checks sizes and that `p` is a distribution (within 1e-6), then renormalises exactly.
+    pub fn new(clients: usize, p: Vec<f64>) -> Result<Self, String> {
+        if !(1..=MAX_CLIENTS).contains(&clients) {
+            return Err(format!(
+                "{clients} clients: 1 to {MAX_CLIENTS} are supported"
+            ));
+        }
+        if p.len() != clients * 4 {
+            return Err(format!(
+                "{} probabilities for {clients} clients (need {})",
+                p.len(),
+                clients * 4
+            ));
+        }
+        if let Some(bad) = p.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(format!("probability {bad} is not a number >= 0"));
+        }
+        let total: f64 = p.iter().sum();
+        if (total - 1.0).abs() > 1e-6 {
+            return Err(format!("probabilities sum to {total}, not 1 (within 1e-6)"));
+        }
+        Ok(Self {
+            clients,
+            p: p.iter().map(|v| v / total).collect(),
+        })
+    }
+
+    fn p_z(&self, z: usize) -> f64 {
+        (0..self.clients)
+            .map(|s| self.at(s, z, 0) + self.at(s, z, 1))
+            .sum()
+    }
+
+    fn p_sz(&self, s: usize, z: usize) -> f64 {
+        self.at(s, z, 0) + self.at(s, z, 1)
+    }
+
+    /// The joint P(S, Z, Y, Yhat) of a classifier given as P(Yhat = 1 | s, z, y), laid out
+    /// `[((s * 2 + z) * 2 + y) * 2 + yhat]`.
+    pub fn with_predictions(&self, p_yhat1: impl Fn(usize, usize, usize) -> f64) -> Vec<f64> {
+        let mut out = vec![0.0; self.clients * 8];
+        for s in 0..self.clients {
+            for z in 0..2 {
+                for y in 0..2 {
+                    let mass = self.at(s, z, y);
+                    let one = p_yhat1(s, z, y).clamp(0.0, 1.0);
+                    let cell = ((s * 2 + z) * 2 + y) * 2;
+                    out[cell] = mass * (1.0 - one);
+                    out[cell + 1] = mass * one;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Accuracy and disparities (bits) of a joint P(S, Z, Y, Yhat) laid out as in
+/// [`Data::with_predictions`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scores {
+    pub accuracy: f64,
+    pub global_disparity: f64,
+    pub local_disparity: f64,
+}
+
+pub fn scores(clients: usize, joint: &[f64]) -> Scores {
+    use super::info::{Joint3, mutual_information};
+    let mut z_yhat = vec![0.0; 4];
+    let mut z_yhat_s = Joint3::zeros([2, 2, clients]);
+    let mut accuracy = 0.0;
+    for s in 0..clients {
+        for z in 0..2 {
+            for y in 0..2 {
+                for yhat in 0..2 {
+                    let m = joint[((s * 2 + z) * 2 + y) * 2 + yhat];
+                    z_yhat[z * 2 + yhat] += m;
+                    z_yhat_s.add(z, yhat, s, m);
+                    if y == yhat {
+                        accuracy += m;
+                    }
+                }
+            }
+        }
+    }
+    Scores {
+        accuracy,
+        global_disparity: mutual_information(&z_yhat, 2, 2),
+        local_disparity: z_yhat_s.cmi_xy_given_z(),
+    }
+}
+
+/// A fairness budget in bits; `None` is unconstrained.
+pub type Budget = Option<f64>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optimum {
+    pub scores: Scores,
+    /// P(S, Z, Y, Yhat) of the optimal classifier.
+    pub joint: Vec<f64>,
+    /// Clarabel reported reduced accuracy.
+    pub almost: bool,
+}
+
+/// Budgets at or below this are treated as zero (the linear case).
+const ZERO_BUDGET_BITS: f64 = 1e-12;
+
+/// Solves AGLFOP; `Err` carries the solver's reason (never a number).
+pub fn solve(data: &Data, eps_global: Budget, eps_local: Budget) -> Result<Optimum, String> {
+    // The program is written in masses scaled to a mean of 1 per (s, z, y) cell: with raw
+    // probabilities of ~1/(4K) the exponential cones sit near their apex and Clarabel can stall.
+    // Every cone term is homogeneous, so budgets scale by the same factor.
+    let scale = (4 * data.clients) as f64;
+    let unscaled = data;
+    let scaled_data = Data {
+        clients: data.clients,
+        p: data.p.iter().map(|v| v * scale).collect(),
+    };
+    let data = &scaled_data;
+    let eps_global = eps_global.map(|e| e * scale);
+    let eps_local = eps_local.map(|e| e * scale);
+    let k = data.clients;
+    // One variable per (s, z, y) cell with mass; empty cells have u = 0 fixed.
+    let mut var = vec![usize::MAX; k * 4];
+    let mut n = 0;
+    for (i, &m) in data.p.iter().enumerate() {
+        if m > 0.0 {
+            var[i] = n;
+            n += 1;
+        }
+    }
+    let u = |s: usize, z: usize, y: usize| -> Affine {
+        let v = var[(s * 2 + z) * 2 + y];
+        if v == usize::MAX {
+            Affine::constant(0.0)
+        } else {
+            Affine::var(v)
+        }
+    };
+    // P(s, z, Yhat = 1) and P(s, z, Yhat = yhat).
+    let p_szyhat1 = |s: usize, z: usize| u(s, z, 0).plus(&u(s, z, 1), 1.0);
+    let p_szyhat = |s: usize, z: usize, yhat: usize| {
+        if yhat == 1 {
+            p_szyhat1(s, z)
+        } else {
+            Affine::constant(data.p_sz(s, z)).plus(&p_szyhat1(s, z), -1.0)
+        }
+    };
+    let sum_over_s = |f: &dyn Fn(usize) -> Affine| {
+        (0..k).fold(Affine::constant(0.0), |acc, s| acc.plus(&f(s), 1.0))
+    };
+    let p_zyhat = |z: usize, yhat: usize| sum_over_s(&|s| p_szyhat(s, z, yhat));
+    let p_yhat = |yhat: usize| p_zyhat(0, yhat).plus(&p_zyhat(1, yhat), 1.0);
+    let p_syhat = |s: usize, yhat: usize| p_szyhat(s, 0, yhat).plus(&p_szyhat(s, 1, yhat), 1.0);
+
+    let global_cones = eps_global
+        .filter(|&e| e > ZERO_BUDGET_BITS)
+        .map(|_| 4)
+        .unwrap_or(0);
+    let local_cones = eps_local
+        .filter(|&e| e > ZERO_BUDGET_BITS)
+        .map(|_| 4 * k)
+        .unwrap_or(0);
+    let t_global = n;
+    let t_local = n + global_cones;
+    let mut program = ConeProgram::new(n + global_cones + local_cones);
+    // Maximise accuracy = const + sum_{s,z} (u[s,z,1] - u[s,z,0]).
+    for s in 0..k {
+        for z in 0..2 {
+            for (y, sign) in [(0, 1.0), (1, -1.0)] {
+                let v = var[(s * 2 + z) * 2 + y];
+                if v != usize::MAX {
+                    program.objective.push((v, sign));
+                }
+            }
+        }
+    }
+    for (i, &m) in data.p.iter().enumerate() {
+        if var[i] != usize::MAX {
+            program.nonnegative(Affine::var(var[i]));
+            program.nonnegative(Affine::constant(m).plus(&Affine::var(var[i]), -1.0));
+        }
+    }
+    let ln2 = std::f64::consts::LN_2;
+    let (pz0, pz1) = (data.p_z(0), data.p_z(1));
+    match eps_global {
+        None => {}
+        Some(e) if e <= ZERO_BUDGET_BITS => {
+            // Independence of Z and Yhat: P(z=1) P(0, Yhat=1) = P(z=0) P(1, Yhat=1). With one
+            // group empty, I(Z; Yhat) = 0 whatever Yhat is.
+            let parity = (pz0 > 0.0 && pz1 > 0.0)
+                .then(|| p_zyhat(0, 1).scaled(pz1).plus(&p_zyhat(1, 1), -pz0));
+            parity.into_iter().for_each(|row| program.equal_zero(row));
+        }
+        Some(e) => {
+            let mut budget = Affine::constant(e * ln2);
+            let mut c = 0;
+            for z in 0..2 {
+                for yhat in 0..2 {
+                    let t = t_global + c;
+                    c += 1;
+                    budget = budget.plus(&Affine::var(t), -1.0);
+                    let pz = data.p_z(z);
+                    // t >= P(z, yhat) ln(P(z, yhat) / (P(z) P(yhat))), i.e.
+                    // -t <= a ln(b / a) with a = P(z, yhat), b = P(z) P(yhat).
+                    program.exp_cone(
+                        Affine::var(t).scaled(-1.0),
+                        p_zyhat(z, yhat),
+                        p_yhat(yhat).scaled(pz / scale),
+                    );
+                }
+            }
+            program.nonnegative(budget);
+        }
+    }
+    match eps_local {
+        None => {}
+        Some(e) if e <= ZERO_BUDGET_BITS => {
+            for s in 0..k {
+                let (a0, a1) = (data.p_sz(s, 0), data.p_sz(s, 1));
+                if a0 > 0.0 && a1 > 0.0 {
+                    program.equal_zero(p_szyhat1(s, 0).scaled(a1).plus(&p_szyhat1(s, 1), -a0));
+                }
+            }
+        }
+        Some(e) => {
+            let mut budget = Affine::constant(e * ln2);
+            let mut c = 0;
+            for s in 0..k {
+                let p_s = data.p_sz(s, 0) + data.p_sz(s, 1);
+                for z in 0..2 {
+                    for yhat in 0..2 {
+                        let t = t_local + c;
+                        c += 1;
+                        budget = budget.plus(&Affine::var(t), -1.0);
+                        let scale = if p_s > 0.0 {
+                            data.p_sz(s, z) / p_s
+                        } else {
+                            0.0
+                        };
+                        // b = P(s, z) P(s, yhat) / P(s).
+                        program.exp_cone(
+                            Affine::var(t).scaled(-1.0),
+                            p_szyhat(s, z, yhat),
+                            p_syhat(s, yhat).scaled(scale),
+                        );
+                    }
+                }
+            }
+            program.nonnegative(budget);
+        }
+    }
+    let (x, almost) = match program.solve() {
+        Outcome::Solved { x, almost } => (x, almost),
+        Outcome::Failed(why) => return Err(why),
+    };
+    let joint = unscaled.with_predictions(|s, z, y| {
+        let m = data.at(s, z, y);
+        let v = var[(s * 2 + z) * 2 + y];
+        if v == usize::MAX || m <= 0.0 {
+            0.0
+        } else {
+            x[v] / m
+        }
+    });
+    Ok(Optimum {
+        scores: scores(k, &joint),
+        joint,
+        almost,
+    })
+}
+
+/// The budgets beyond which a constraint cannot bind: the disparities of Yhat = Y.
+pub fn max_budgets(data: &Data) -> (f64, f64) {
+    let s = scores(data.clients, &data.with_predictions(|_, _, y| y as f64));
+    (s.global_disparity, s.local_disparity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two clients, Z, Y, S uniform-ish, tied by `alpha`: Y = Z with probability alpha.
+    fn tied(alpha: f64, z_share: [f64; 2]) -> Data {
+        let mut p = Vec::new();
+        for s in 0..2 {
+            for z in 0..2 {
+                let pz = if z == 1 { z_share[s] } else { 1.0 - z_share[s] };
+                for y in 0..2 {
+                    let py = if y == z { alpha } else { 1.0 - alpha };
+                    p.push(0.5 * pz * py);
+                }
+            }
+        }
+        Data::new(2, p).expect("valid")
+    }
+
+    #[test]
+    fn unconstrained_is_perfect_and_budgets_bind() {
+        let data = tied(0.9, [0.8, 0.3]);
+        let free = solve(&data, None, None).expect("solved");
+        assert!((free.scores.accuracy - 1.0).abs() < 1e-7, "{free:?}");
+        let (g_max, l_max) = max_budgets(&data);
+        let mut last = 1.0 + 1e-9;
+        for frac in [1.0, 0.5, 0.2, 0.05, 0.0] {
+            let o = solve(&data, Some(frac * g_max), Some(frac * l_max)).expect("solved");
+            assert!(
+                o.scores.accuracy <= last + 1e-7,
+                "accuracy rises as budgets shrink"
+            );
+            assert!(o.scores.global_disparity <= frac * g_max + 1e-6, "{o:?}");
+            assert!(o.scores.local_disparity <= frac * l_max + 1e-6, "{o:?}");
+            last = o.scores.accuracy;
+        }
+    }
+
+    /// With eps = 0 on both, the optimum over P(Yhat=1 | s, z, y) checked by brute force on a
+    /// fine grid of classifiers that satisfy parity exactly.
+    #[test]
+    fn zero_budgets_match_brute_force() {
+        let data = tied(0.8, [0.5, 0.5]);
+        let o = solve(&data, Some(0.0), Some(0.0)).expect("solved");
+        assert!(
+            o.scores.global_disparity < 1e-7 && o.scores.local_disparity < 1e-7,
+            "{o:?}"
+        );
+        // With Z independent of S, per-client parity implies global parity. Within a client,
+        // parity with equal group sizes: P(Yhat=1|z=0) = P(Yhat=1|z=1) = r; best accuracy at
+        // rate r is sum_z 0.5 * best(z, r), where in group z the labels have P(Y=z)=0.8.
+        let best_group = |z: usize, r: f64| {
+            // Predict 1 first on the y=1 mass of the group.
+            let ones = if z == 1 { 0.8 } else { 0.2 };
+            let tp = r.min(ones);
+            let tn = (1.0 - r).min(1.0 - ones);
+            tp + tn
+        };
+        let brute = (0..=1000)
+            .map(|i| i as f64 / 1000.0)
+            .map(|r| 0.5 * best_group(0, r) + 0.5 * best_group(1, r))
+            .fold(0.0, f64::max);
+        assert!(
+            (o.scores.accuracy - brute).abs() < 1e-6,
+            "{} vs {brute}",
+            o.scores.accuracy
+        );
+    }
+
+    #[test]
+    fn masked_example_needs_accuracy_only_locally() {
+        // Z, S independent fair coins, Y = Z xor S: Yhat = Y has no global disparity but one
+        // bit of local disparity.
+        let mut p = vec![0.0; 8];
+        for s in 0..2 {
+            for z in 0..2 {
+                p[(s * 2 + z) * 2 + (z ^ s)] = 0.25;
+            }
+        }
+        let data = Data::new(2, p).expect("valid");
+        let (g, l) = max_budgets(&data);
+        assert!(g < 1e-12 && (l - 1.0).abs() < 1e-12);
+        let global_only = solve(&data, Some(0.0), None).expect("solved");
+        assert!((global_only.scores.accuracy - 1.0).abs() < 1e-7);
+        let local_fair = solve(&data, None, Some(0.0)).expect("solved");
+        assert!(
+            (local_fair.scores.accuracy - 0.5).abs() < 1e-6,
+            "{local_fair:?}"
+        );
+    }
+
+    #[test]
+    fn bad_data_is_refused() {
+        assert!(Data::new(2, vec![0.1; 8]).is_err());
+        assert!(Data::new(9, vec![1.0 / 36.0; 36]).is_err());
+        assert!(Data::new(1, vec![0.5, 0.5, f64::NAN, 0.0]).is_err());
+        assert!(Data::new(1, vec![0.5, 0.6, -0.1, 0.0]).is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! The page's work: records and P(S, Z, Y) from the scenario, the federated model trained
+//! round by round, the AGLFOP frontier and curves solved a few programs per frame, and the
+//! decompositions of the labels and of the model.
+
+use web_time::{Duration, Instant};
+
+use super::aglfop::{self, Budget, Data, Optimum, Scores};
+use super::data::{Dataset, generate};
+use super::fedavg::FedAvg;
+use super::info::Joint3;
+use super::pid::{Pid, broja};
+use super::settings::FairnessSettings;
+
+/// AGLFOP programs waiting to be solved, and their results in order.
+pub struct SolveQueue {
+    pub budgets: Vec<(Budget, Budget)>,
+    pub results: Vec<Result<Optimum, String>>,
+    /// Time spent solving so far.
+    pub solve_time: Duration,
+    /// From the first solve to the last (wall clock, frames in between included).
+    pub started: Option<Instant>,
+    pub finished_after: Option<Duration>,
+}
+
+impl SolveQueue {
+    pub fn new(budgets: Vec<(Budget, Budget)>) -> Self {
+        Self {
+            budgets,
+            results: Vec::new(),
+            solve_time: Duration::ZERO,
+            started: None,
+            finished_after: None,
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.results.len() >= self.budgets.len()
+    }
+
+    pub fn fraction(&self) -> f64 {
+        self.results.len() as f64 / self.budgets.len().max(1) as f64
+    }
+
+    /// Solves until `deadline`; at least one program per call so progress never stalls.
+    pub fn work(&mut self, data: &Data, deadline: Instant) {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        while !self.done() {
+            let (g, l) = self.budgets[self.results.len()];
+            let t0 = Instant::now();
+            self.results.push(aglfop::solve(data, g, l));
+            self.solve_time += t0.elapsed();
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        if self.done() && self.finished_after.is_none() {
+            self.finished_after = Some(started.elapsed());
+        }
+    }
+
+    pub fn accuracy(&self, i: usize) -> Option<f64> {
+        self.results
+            .get(i)
+            .and_then(|r| r.as_ref().ok())
+            .map(|o| o.scores.accuracy)
+    }
+
+    pub fn failures(&self) -> usize {
+        self.results.iter().filter(|r| r.is_err()).count()
+    }
+}
+
+/// The records of the current scenario and what follows from them alone.
+pub struct DataState {
+    pub key: String,
+    pub dataset: Dataset,
+    pub data: Data,
+    /// Largest useful budgets: the disparities of Yhat = Y (bits).
+    pub max_global: f64,
+    pub max_local: f64,
+    /// PID of the labels: target Z, sources (Y, S).
+    pub pid_labels: Result<Pid, String>,
+    pub pid_labels_time: Duration,
+    pub grid: u32,
+    pub frontier: SolveQueue,
+    pub curves_key: (u32, u64, u64),
+    pub curves: SolveQueue,
+}
+
+/// The budgets of the frontier grid, row-major (row = local budget, column = global budget).
+pub fn grid_budget(max: f64, n: u32, i: usize) -> f64 {
+    max * i as f64 / (n.max(2) - 1) as f64
+}
+
+fn frontier_queue(max_global: f64, max_local: f64, n: u32) -> SolveQueue {
+    let mut budgets = Vec::new();
+    for r in 0..n as usize {
+        for c in 0..n as usize {
+            budgets.push((
+                Some(grid_budget(max_global, n, c)),
+                Some(grid_budget(max_local, n, r)),
+            ));
+        }
+    }
+    SolveQueue::new(budgets)
+}
+
+/// First N: global budget varies, local fixed; next N: local varies, global fixed.
+fn curves_queue(s: &FairnessSettings, max_global: f64, max_local: f64) -> SolveQueue {
+    let n = s.grid as usize;
+    let fixed_local = Some(s.fix_local * max_local);
+    let fixed_global = Some(s.fix_global * max_global);
+    let mut budgets: Vec<(Budget, Budget)> = (0..n)
+        .map(|i| (Some(grid_budget(max_global, s.grid, i)), fixed_local))
+        .collect();
+    budgets.extend((0..n).map(|i| (fixed_global, Some(grid_budget(max_local, s.grid, i)))));
+    SolveQueue::new(budgets)
+}
+
+/// PID of I(Z; (V, S)) for a joint laid out [((s * 2 + z) * 2 + y) * 2 + yhat], with V the
+/// label (`use_label`) or the prediction.
+pub fn pid_of(clients: usize, joint: &[f64], use_label: bool) -> Result<Pid, String> {
+    let mut p = Joint3::zeros([2, 2, clients]);
+    for s in 0..clients {
+        for z in 0..2 {
+            for y in 0..2 {
+                for yhat in 0..2 {
+                    let v = if use_label { y } else { yhat };
+                    p.add(z, v, s, joint[((s * 2 + z) * 2 + y) * 2 + yhat]);
+                }
+            }
+        }
+    }
+    broja(&p)
+}
+
+/// What the current model gives.
+pub struct ModelView {
+    pub scores: Scores,
+    pub pid: Result<Pid, String>,
+    /// AGLFOP at the model's own disparities: the best any classifier does there.
+    pub limit: Result<Optimum, String>,
+}
+
+#[derive(Default)]
+pub struct LabState {
+    pub data: Option<DataState>,
+    pub model_key: String,
+    pub model: Option<FedAvg>,
+    pub model_view: Option<ModelView>,
+}
+
+impl LabState {
+    /// Rebuilds what the settings changed.
+    pub fn sync(&mut self, s: &FairnessSettings) {
+        let key = s.data_key();
+        if self.data.as_ref().is_none_or(|d| d.key != key) {
+            let dataset = generate(
+                s.scenario,
+                s.samples as usize,
+                s.alpha,
+                &s.custom_clients(),
+                s.seed,
+            );
+            let data = dataset.distribution();
+            let (max_global, max_local) = aglfop::max_budgets(&data);
+            let labels = data.with_predictions(|_, _, y| y as f64);
+            let t0 = Instant::now();
+            let pid_labels = pid_of(data.clients, &labels, true);
+            self.data = Some(DataState {
+                key,
+                pid_labels,
+                pid_labels_time: t0.elapsed(),
+                frontier: frontier_queue(max_global, max_local, s.grid),
+                grid: s.grid,
+                curves_key: (s.grid, s.fix_global.to_bits(), s.fix_local.to_bits()),
+                curves: curves_queue(s, max_global, max_local),
+                dataset,
+                data,
+                max_global,
+                max_local,
+            });
+            self.model_key.clear();
+        }
+        if let Some(d) = &mut self.data {
+            if d.grid != s.grid {
+                d.grid = s.grid;
+                d.frontier = frontier_queue(d.max_global, d.max_local, s.grid);
+            }
+            let curves_key = (s.grid, s.fix_global.to_bits(), s.fix_local.to_bits());
+            if d.curves_key != curves_key {
+                d.curves_key = curves_key;
+                d.curves = curves_queue(s, d.max_global, d.max_local);
+            }
+        }
+        let model_key = s.model_key();
+        if self.model_key != model_key {
+            self.model_key = model_key;
+            self.model = Some(FedAvg::new(s.train_config()));
+            self.model_view = None;
+        }
+    }
+
+    pub fn retrain(&mut self) {
+        self.model_key.clear();
+    }
+
+    /// Advances training, then the model's evaluation, then the frontier and the curves, until
+    /// `budget` is spent.
+    pub fn work(&mut self, budget: Duration) {
+        let deadline = Instant::now() + budget;
+        let Some(d) = &mut self.data else {
+            return;
+        };
+        if let Some(model) = &mut self.model {
+            while !model.done() && Instant::now() < deadline {
+                model.round(&d.dataset);
+            }
+            if model.done() && self.model_view.is_none() {
+                let joint = model.joint(&d.dataset);
+                let scores = aglfop::scores(d.data.clients, &joint);
+                self.model_view = Some(ModelView {
+                    scores,
+                    pid: pid_of(d.data.clients, &joint, false),
+                    limit: aglfop::solve(
+                        &d.data,
+                        Some(scores.global_disparity),
+                        Some(scores.local_disparity),
+                    ),
+                });
+            }
+        }
+        if !d.frontier.done() && Instant::now() < deadline {
+            d.frontier.work(&d.data, deadline);
+        }
+        if !d.curves.done() && Instant::now() < deadline {
+            d.curves.work(&d.data, deadline);
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.model.as_ref().is_some_and(|m| !m.done())
+            || self.model_view.is_none()
+            || self
+                .data
+                .as_ref()
+                .is_some_and(|d| !d.frontier.done() || !d.curves.done())
+    }
+
+    pub fn status_json(&self) -> serde_json::Value {
+        let pid_json = |p: &Result<Pid, String>| match p {
+            Ok(p) => serde_json::json!({
+                "unique": p.unique_a, "unique_client": p.unique_b,
+                "redundant": p.redundant, "masked": p.synergistic,
+                "global": p.mi_a, "local": p.unique_a + p.synergistic,
+            }),
+            Err(e) => serde_json::json!({ "error": e }),
+        };
+        let Some(d) = &self.data else {
+            return serde_json::json!({});
+        };
+        let config = self.model.as_ref().map(|m| m.config);
+        let model = self.model_view.as_ref().map(|m| {
+            serde_json::json!({
+                "lambda_global": config.map(|c| c.lambda_global),
+                "lambda_local": config.map(|c| c.lambda_local),
+                "accuracy": m.scores.accuracy,
+                "global_disparity": m.scores.global_disparity,
+                "local_disparity": m.scores.local_disparity,
+                "pid": pid_json(&m.pid),
+                "best_accuracy_at_model_budgets": m.limit.as_ref().ok().map(|o| o.scores.accuracy),
+            })
+        });
+        serde_json::json!({
+            "max_global": d.max_global,
+            "max_local": d.max_local,
+            "labels_pid": pid_json(&d.pid_labels),
+            "labels_pid_ms": d.pid_labels_time.as_secs_f64() * 1e3,
+            "model": model,
+            "frontier_cells": d.frontier.budgets.len(),
+            "frontier_solved": d.frontier.results.len(),
+            "frontier_failures": d.frontier.failures(),
+            "frontier_solve_ms": d.frontier.solve_time.as_secs_f64() * 1e3,
+            "frontier_wall_ms": d.frontier.finished_after.map(|t| t.as_secs_f64() * 1e3),
+            "curves_solved": d.curves.results.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::fairness::data::Scenario;
+
+    /// The whole page pipeline on degenerate data (one client, empty groups, constant labels)
+    /// and on every scenario: everything finishes, nothing is NaN, no program fails.
+    #[test]
+    fn every_scenario_and_degenerate_clients_finish_cleanly() {
+        let mut cases: Vec<FairnessSettings> = Scenario::ALL
+            .iter()
+            .map(|&scenario| FairnessSettings {
+                scenario,
+                grid: 4,
+                rounds: 5,
+                ..FairnessSettings::default()
+            })
+            .collect();
+        for clients in [
+            "1:0:1",
+            "1:1:1",
+            "0:0:0,1:1:1",
+            "0.5:0:1",
+            "0:0.5:0.5,0:0.2:0.2,1:1:0",
+        ] {
+            cases.push(FairnessSettings {
+                scenario: Scenario::Custom,
+                clients: clients.to_owned(),
+                samples: 200,
+                grid: 4,
+                rounds: 5,
+                ..FairnessSettings::default()
+            });
+        }
+        for s in cases {
+            let mut state = LabState::default();
+            state.sync(&s);
+            let mut frames = 0;
+            while state.is_busy() {
+                state.work(Duration::from_millis(50));
+                frames += 1;
+                assert!(frames < 1000, "{s:?} never finished");
+            }
+            let d = state.data.as_ref().expect("data built");
+            assert_eq!(d.frontier.failures(), 0, "{s:?}");
+            assert_eq!(d.curves.failures(), 0, "{s:?}");
+            let view = state.model_view.as_ref().expect("model evaluated");
+            let pid = view.pid.as_ref().expect("PID solved");
+            let labels = d.pid_labels.as_ref().expect("PID solved");
+            for v in [
+                pid.unique_a,
+                pid.redundant,
+                pid.synergistic,
+                labels.unique_a,
+                labels.redundant,
+                labels.synergistic,
+                view.scores.accuracy,
+                d.max_global,
+                d.max_local,
+            ] {
+                assert!(v.is_finite() && v >= 0.0, "{s:?}: {v}");
+            }
+            let limit = view.limit.as_ref().expect("limit solved");
+            assert!(
+                limit.scores.accuracy >= view.scores.accuracy - 1e-6,
+                "{s:?}"
+            );
+            assert!(state.status_json().to_string().len() > 10);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Fairness lab: local vs global disparity in federated learning by partial information
+//! decomposition, and the AGLFOP accuracy-fairness limit (Hamman & Dutta, ICLR 2024).
+//!
+//! - `info.rs`: entropies and (conditional) mutual information; `conic.rs`: Clarabel programs
+//!   row by row; `pid.rs`: BROJA PID as an exponential-cone program; `aglfop.rs`: the
+//!   accuracy limit under two disparity budgets; `data.rs`: scenarios and records;
+//!   `fedavg.rs`: the federated classifier with fairness penalties; `lab.rs`: the page's jobs;
+//!   `ui.rs`; `cli.rs`: `paperlab pid`, `paperlab aglfop`, `paperlab bench fairness`.
+
+pub mod aglfop;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod conic;
+pub mod data;
+pub mod fedavg;
+pub mod info;
+pub mod lab;
+pub mod pid;
+pub mod settings;
+pub mod table;
+mod ui;
+
+use super::{Citation, Lab, LabEnv};
+use crate::share::{self, Correction, Pairs};
+use lab::LabState;
+use settings::FairnessSettings;
+
+/// The most solving one frame may do, seconds.
+const MAX_WORK_S: f32 = 0.05;
+
+#[derive(Default)]
+pub struct FairnessLab {
+    settings: FairnessSettings,
+    state: LabState,
+}
+
+impl Lab for FairnessLab {
+    fn id(&self) -> &'static str {
+        "fairness"
+    }
+
+    fn title(&self) -> &'static str {
+        "Fairness in federated learning"
+    }
+
+    fn citation(&self) -> Citation {
+        Citation {
+            text: "Hamman, Dutta (2024). Demystifying Local and Global Fairness Trade-offs in Federated Learning Using Partial Information Decomposition. ICLR.",
+            url: "https://arxiv.org/abs/2307.11333",
+        }
+    }
+
+    fn card(&self) -> Option<super::LabCard> {
+        Some(super::LabCard {
+            claim: "A model can be fair inside every client yet unfair overall, or the reverse: the gap is exactly redundant minus masked disparity, and no federated strategy beats the accuracy limit at a given pair of budgets.",
+            thumbnail: crate::plot::thumbnails::fairness,
+        })
+    }
+
+    fn settings_pairs(&self) -> Pairs {
+        share::encode(&self.settings)
+    }
+
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
+        let (settings, corrections) = share::decode::<FairnessSettings>(pairs);
+        self.settings = settings;
+        corrections
+    }
+
+    fn reset_settings(&mut self) {
+        self.settings = FairnessSettings::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+        self.state.sync(&self.settings);
+        // Solving takes at most about half of each frame: the shell's budget on a fast display,
+        // more where drawing itself is slow (software rendering), capped so frames stay short.
+        let last_frame_s = ui.ctx().input(|i| i.unstable_dt);
+        let half_frame =
+            web_time::Duration::from_secs_f32((0.5 * last_frame_s).clamp(0.0, MAX_WORK_S));
+        self.state.work(env.work_budget.max(half_frame));
+        ui::fairness_ui(&mut self.settings, &mut self.state, ui);
+    }
+
+    fn is_busy(&self) -> bool {
+        self.state.is_busy()
+    }
+
+    fn status_json(&self) -> Option<String> {
+        Some(self.state.status_json().to_string())
+    }
+}

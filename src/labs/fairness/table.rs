@@ -1,0 +1,180 @@
+//! Probability tables from CSV text: a header naming the variables plus a final column `p`,
+//! one row per outcome. Values are arbitrary tokens; probabilities must be >= 0 and sum to 1
+//! within 1e-6.
+
+/// A parsed table: variable names, each row's tokens, and its probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub names: Vec<String>,
+    pub rows: Vec<(Vec<String>, f64)>,
+}
+
+pub fn parse(text: &str) -> Result<Table, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty());
+    let (_, header) = lines.next().ok_or("the file is empty")?;
+    let mut names: Vec<String> = header.split(',').map(|h| h.trim().to_owned()).collect();
+    if names.last().map(String::as_str) != Some("p") {
+        return Err(format!(
+            "the header '{header}' must end with a column named p"
+        ));
+    }
+    names.pop();
+    if names.is_empty() {
+        return Err("the header names no variables before p".to_owned());
+    }
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            return Err(format!("column {} of the header has no name", i + 1));
+        }
+        if names[..i].contains(n) {
+            return Err(format!("column '{n}' appears twice in the header"));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut total = 0.0;
+    for (line_no, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != names.len() + 1 {
+            return Err(format!(
+                "line {line_no}: {} fields, the header has {}",
+                cells.len(),
+                names.len() + 1
+            ));
+        }
+        let p_text = cells[names.len()];
+        let p: f64 = match p_text.parse::<f64>() {
+            Ok(p) if p.is_finite() && p >= 0.0 => p,
+            _ => {
+                return Err(format!(
+                    "line {line_no}: p = '{p_text}' is not a number >= 0"
+                ));
+            }
+        };
+        total += p;
+        rows.push((
+            cells[..names.len()]
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+            p,
+        ));
+    }
+    if rows.is_empty() {
+        return Err("the table has no rows".to_owned());
+    }
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(format!(
+            "the probabilities sum to {total}, not 1 (within 1e-6)"
+        ));
+    }
+    for row in &mut rows {
+        row.1 /= total;
+    }
+    Ok(Table { names, rows })
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Result<usize, String> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| format!("no column '{name}' (columns: {})", self.names.join(", ")))
+    }
+
+    /// The distinct tokens of a column, in order of first appearance.
+    pub fn alphabet(&self, column: usize) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (cells, _) in &self.rows {
+            if !out.contains(&cells[column]) {
+                out.push(cells[column].clone());
+            }
+        }
+        out
+    }
+}
+
+/// P(T, A, B) from a table, other columns summed out.
+pub fn joint3(table: &Table, columns: [&str; 3]) -> Result<super::info::Joint3, String> {
+    let idx = [
+        table.column(columns[0])?,
+        table.column(columns[1])?,
+        table.column(columns[2])?,
+    ];
+    if idx[0] == idx[1] || idx[0] == idx[2] || idx[1] == idx[2] {
+        return Err("the target and the two sources must be three different columns".to_owned());
+    }
+    let alphabets = idx.map(|c| table.alphabet(c));
+    let mut p =
+        super::info::Joint3::zeros([alphabets[0].len(), alphabets[1].len(), alphabets[2].len()]);
+    for (cells, mass) in &table.rows {
+        let pos = |k: usize| {
+            alphabets[k]
+                .iter()
+                .position(|v| *v == cells[idx[k]])
+                .unwrap_or(0)
+        };
+        p.add(pos(0), pos(1), pos(2), *mass);
+    }
+    Ok(p)
+}
+
+/// P(S, Z, Y) from a table with columns s, z, y (z and y 0/1; s any tokens, up to 8 clients).
+pub fn client_data(table: &Table) -> Result<super::aglfop::Data, String> {
+    let (s, z, y) = (table.column("s")?, table.column("z")?, table.column("y")?);
+    if table.names.len() != 3 {
+        return Err(format!(
+            "expected columns s, z, y, p; got {}, p",
+            table.names.join(", ")
+        ));
+    }
+    let clients = table.alphabet(s);
+    if clients.len() > super::aglfop::MAX_CLIENTS {
+        return Err(format!(
+            "{} clients: at most {}",
+            clients.len(),
+            super::aglfop::MAX_CLIENTS
+        ));
+    }
+    let bit = |text: &str, name: &str| match text {
+        "0" => Ok(0),
+        "1" => Ok(1),
+        other => Err(format!("{name} = '{other}': z and y must be 0 or 1")),
+    };
+    let mut p = vec![0.0; clients.len() * 4];
+    for (cells, mass) in &table.rows {
+        let k = clients.iter().position(|c| *c == cells[s]).unwrap_or(0);
+        p[(k * 2 + bit(&cells[z], "z")?) * 2 + bit(&cells[y], "y")?] += mass;
+    }
+    super::aglfop::Data::new(clients.len(), p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sums_out_and_refuses_bad_tables() {
+        let t = parse("z,s,yhat,extra,p\n0,a,0,u,0.125\n0,a,0,v,0.125\n1,a,1,u,0.25\n0,b,1,u,0.25\n1,b,0,u,0.25\n")
+            .expect("valid");
+        let p = joint3(&t, ["z", "yhat", "s"]).expect("columns exist");
+        assert_eq!(p.dims, [2, 2, 2]);
+        assert!((p.get(0, 0, 0) - 0.25).abs() < 1e-15);
+        assert!(joint3(&t, ["z", "z", "s"]).is_err());
+        assert!(joint3(&t, ["z", "nope", "s"]).is_err());
+        assert!(parse("").is_err());
+        assert!(parse("a,b\n0,1\n").is_err(), "no p column");
+        assert!(parse("a,p\n0,0.5\n").is_err(), "sums to 0.5");
+        assert!(parse("a,p\n0,-0.5\n1,1.5\n").is_err(), "negative");
+        assert!(parse("a,p\n0,x\n").is_err());
+        assert!(parse("a,a,p\n0,0,1\n").is_err());
+        assert!(parse("a,p\n0,1,2\n").is_err());
+        let d =
+            client_data(&parse("s,z,y,p\nA,0,0,0.5\nB,1,1,0.5\n").expect("valid")).expect("valid");
+        assert_eq!(d.clients, 2);
+        assert!(client_data(&parse("s,z,y,p\nA,2,0,1\n").expect("valid")).is_err());
+    }
+}

@@ -1,0 +1,679 @@
+//! The fairness page: scenario and model controls, then four views (decomposition bars, the
+//! AGLFOP frontier with the model on it, accuracy-vs-budget curves, training curves).
+
+use egui::{Color32, RichText};
+use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Points, Polygon};
+
+use super::data::{ClientMix, Scenario, clients_from_text, clients_to_text};
+use super::lab::{LabState, ModelView, grid_budget};
+use super::pid::Pid;
+use super::settings::{FairnessSettings, View};
+use crate::labs::layout::Part;
+use crate::plot::viridis;
+
+const UNIQUE: Color32 = Color32::from_rgb(78, 121, 167);
+const REDUNDANT: Color32 = Color32::from_rgb(242, 142, 43);
+const MASKED: Color32 = Color32::from_rgb(89, 161, 79);
+const MODEL: Color32 = Color32::from_rgb(225, 57, 89);
+
+pub fn fairness_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui) {
+    crate::labs::layout::lab_page(ui, "fairness", |ui, part| match part {
+        Part::Controls => controls_ui(s, state, ui),
+        Part::Results => results_ui(s, state, ui),
+    });
+}
+
+fn controls_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui) {
+    ui.label(
+        "Z is a sensitive attribute, S the client, Yhat the model's prediction. Global \
+         disparity I(Z; Yhat) and local disparity I(Z; Yhat | S) share a unique part, and \
+         each has a part of its own: redundant (global only) and masked (local only).",
+    );
+    ui.add_space(4.0);
+    ui.heading("Data");
+    egui::ComboBox::from_label("scenario")
+        .selected_text(s.scenario.label())
+        .show_ui(ui, |ui| {
+            for sc in Scenario::ALL {
+                ui.selectable_value(&mut s.scenario, sc, sc.label())
+                    .on_hover_text(sc.description());
+            }
+        });
+    ui.label(RichText::new(s.scenario.description()).small());
+    ui.add(
+        egui::Slider::new(&mut s.samples, 40..=20_000)
+            .logarithmic(true)
+            .text("records"),
+    )
+    .on_hover_text("Records in all clients together; P(S, Z, Y) is their empirical table");
+    if s.scenario.uses_alpha() {
+        ui.add(egui::Slider::new(&mut s.alpha, 0.5..=1.0).text("alpha = P(Z = Y)"))
+            .on_hover_text("How strongly the sensitive attribute follows the label (paper: 0.95)");
+    }
+    if s.scenario == Scenario::Custom {
+        custom_clients_ui(s, ui);
+    }
+    ui.add_space(6.0);
+    ui.heading("Model (FedAvg logistic regression)");
+    ui.add(
+        egui::Slider::new(&mut s.lambda_global, 0.0..=100.0)
+            .logarithmic(true)
+            .smallest_positive(0.01)
+            .fixed_decimals(2)
+            .text("global fairness penalty"),
+    )
+    .on_hover_text(
+        "Weight of the squared gap in mean P(Yhat = 1) between Z groups over all clients",
+    );
+    ui.add(
+        egui::Slider::new(&mut s.lambda_local, 0.0..=100.0)
+            .logarithmic(true)
+            .smallest_positive(0.01)
+            .fixed_decimals(2)
+            .text("local fairness penalty"),
+    )
+    .on_hover_text("Weight of each client's own squared gap between its Z groups");
+    ui.add(
+        egui::Slider::new(&mut s.rounds, 1..=2000)
+            .logarithmic(true)
+            .text("rounds"),
+    )
+    .on_hover_text("Federated rounds: broadcast, local steps on every client, weighted average");
+    ui.add(egui::Slider::new(&mut s.local_steps, 1..=50).text("local steps"))
+        .on_hover_text("Full-batch gradient steps each client takes per round");
+    ui.add(
+        egui::Slider::new(&mut s.lr, 0.001..=1.0)
+            .logarithmic(true)
+            .text("learning rate"),
+    );
+    ui.checkbox(&mut s.sensitive_input, "Z is a model input")
+        .on_hover_text("Off: the model sees the two features only (fairness through unawareness)");
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::DragValue::new(&mut s.seed)
+                .range(0..=u64::from(u32::MAX))
+                .prefix("seed "),
+        )
+        .on_hover_text("Seeds the records (and so the model)");
+        if ui
+            .button("Retrain")
+            .on_hover_text("Train again from zero weights")
+            .clicked()
+        {
+            state.retrain();
+        }
+    });
+    ui.add_space(6.0);
+    ui.heading("Accuracy limit (AGLFOP)");
+    ui.add(egui::Slider::new(&mut s.grid, 2..=40).text("grid N"))
+        .on_hover_text("The frontier is solved on N x N budgets, N points per curve");
+}
+
+fn custom_clients_ui(s: &mut FairnessSettings, ui: &mut egui::Ui) {
+    let mut clients = clients_from_text(&s.clients).unwrap_or_default();
+    let mut count = clients.len();
+    ui.add(egui::Slider::new(&mut count, 1..=8).text("clients"))
+        .on_hover_text("Clients of equal size");
+    clients.resize(
+        count,
+        ClientMix {
+            group_share: 0.5,
+            label_rate: [0.5, 0.5],
+        },
+    );
+    for (k, c) in clients.iter_mut().enumerate() {
+        ui.label(RichText::new(format!("client {k}")).strong());
+        ui.add(egui::Slider::new(&mut c.group_share, 0.0..=1.0).text("share of Z = 1"))
+            .on_hover_text("P(Z = 1 | S = k)");
+        ui.add(egui::Slider::new(&mut c.label_rate[0], 0.0..=1.0).text("P(Y = 1 | Z = 0)"));
+        ui.add(egui::Slider::new(&mut c.label_rate[1], 0.0..=1.0).text("P(Y = 1 | Z = 1)"));
+        c.group_share = two_decimals(c.group_share);
+        c.label_rate = c.label_rate.map(two_decimals);
+    }
+    let text = clients_to_text(&clients);
+    if text != s.clients {
+        s.clients = text;
+    }
+}
+
+/// Two decimals keep the link short and readable.
+fn two_decimals(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn results_ui(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        ui.selectable_value(&mut s.view, View::Pid, "Decomposition")
+            .on_hover_text(
+                "Global and local disparity split into unique, redundant and masked parts",
+            );
+        ui.selectable_value(&mut s.view, View::Frontier, "Accuracy limit")
+            .on_hover_text(
+                "Best accuracy of any classifier over (global, local) budgets, your model on it",
+            );
+        ui.selectable_value(&mut s.view, View::Curves, "Accuracy vs budget")
+            .on_hover_text("Best accuracy as one budget shrinks, the other fixed");
+        ui.selectable_value(&mut s.view, View::Training, "Training")
+            .on_hover_text("The model's accuracy and disparities per federated round");
+    });
+    let Some(d) = &state.data else {
+        return;
+    };
+    if let Some(m) = &state.model
+        && !m.done()
+    {
+        ui.add(
+            egui::ProgressBar::new(m.round as f32 / m.config.rounds.max(1) as f32).text(format!(
+                "training: round {} of {}",
+                m.round, m.config.rounds
+            )),
+        );
+    }
+    if !d.frontier.done() {
+        ui.add(
+            egui::ProgressBar::new(d.frontier.fraction() as f32).text(format!(
+                "accuracy limit: {} of {} programs solved",
+                d.frontier.results.len(),
+                d.frontier.budgets.len()
+            )),
+        );
+    }
+    model_summary(state.model_view.as_ref(), ui);
+    match s.view {
+        View::Pid => pid_view(state, ui),
+        View::Frontier => frontier_view(s, state, ui),
+        View::Curves => curves_view(s, state, ui),
+        View::Training => training_view(state, ui),
+    }
+}
+
+fn model_summary(view: Option<&ModelView>, ui: &mut egui::Ui) {
+    let Some(m) = view else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "Model: accuracy {:.3}, global disparity {:.4} bits, local disparity {:.4} bits.",
+            m.scores.accuracy, m.scores.global_disparity, m.scores.local_disparity
+        ));
+        match &m.limit {
+            Ok(o) => {
+                ui.label(
+                    RichText::new(format!(
+                        "Best possible at these disparities: {:.3}{}",
+                        o.scores.accuracy,
+                        if o.almost {
+                            " (reduced solver accuracy)"
+                        } else {
+                            ""
+                        }
+                    ))
+                    .strong(),
+                );
+            }
+            Err(e) => {
+                ui.colored_label(Color32::RED, format!("limit not solved: {e}"));
+            }
+        }
+    });
+}
+
+fn pid_row(ui: &mut egui::Ui, name: &str, p: &Pid) {
+    ui.label(name);
+    for v in [
+        p.mi_a,
+        p.unique_a + p.synergistic,
+        p.unique_a,
+        p.redundant,
+        p.synergistic,
+        p.unique_b,
+    ] {
+        ui.label(format!("{v:.4}"));
+    }
+    ui.end_row();
+}
+
+fn pid_view(state: &LabState, ui: &mut egui::Ui) {
+    let Some(d) = &state.data else {
+        return;
+    };
+    let model_pid = state.model_view.as_ref().map(|m| &m.pid);
+    let mut pids: Vec<(&str, &Pid)> = Vec::new();
+    match &d.pid_labels {
+        Ok(p) => pids.push(("labels Y", p)),
+        Err(e) => {
+            ui.colored_label(Color32::RED, format!("PID of the labels failed: {e}"));
+        }
+    }
+    match model_pid {
+        Some(Ok(p)) => pids.push(("model Yhat", p)),
+        Some(Err(e)) => {
+            ui.colored_label(Color32::RED, format!("PID of the model failed: {e}"));
+        }
+        None => {}
+    }
+    // Per source: a "global" bar (Uni + Red) and a "local" bar (Uni + Syn).
+    let xs: Vec<f64> = (0..pids.len())
+        .flat_map(|i| [3.0 * i as f64, 3.0 * i as f64 + 1.0])
+        .collect();
+    let bars = |f: &dyn Fn(&Pid, bool) -> f64, color: Color32| -> Vec<Bar> {
+        pids.iter()
+            .flat_map(|(_, p)| [f(p, true), f(p, false)])
+            .zip(&xs)
+            .map(|(v, &x)| Bar::new(x, v).width(0.8).fill(color))
+            .collect()
+    };
+    let uni = BarChart::new("unique", bars(&|p, _| p.unique_a, UNIQUE)).color(UNIQUE);
+    let red = BarChart::new(
+        "redundant (global only)",
+        bars(&|p, g| if g { p.redundant } else { 0.0 }, REDUNDANT),
+    )
+    .color(REDUNDANT)
+    .stack_on(&[&uni]);
+    let syn = BarChart::new(
+        "masked (local only)",
+        bars(&|p, g| if g { 0.0 } else { p.synergistic }, MASKED),
+    )
+    .color(MASKED)
+    .stack_on(&[&uni]);
+    let tallest = pids
+        .iter()
+        .map(|(_, p)| p.mi_a.max(p.unique_a + p.synergistic))
+        .fold(0.1, f64::max);
+    Plot::new("pid_bars")
+        .height(300.0)
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .y_axis_label("bits")
+        .show_axes([false, true])
+        .show_grid([false, true])
+        .include_y(-0.12 * tallest)
+        .include_y(1.15 * tallest)
+        .include_x(-0.7)
+        .include_x(3.0 * pids.len().max(1) as f64 + 2.5)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show(ui, |plot| {
+            plot.bar_chart(uni);
+            plot.bar_chart(red);
+            plot.bar_chart(syn);
+            for (i, (name, _)) in pids.iter().enumerate() {
+                for (dx, which) in [(0.0, "global"), (1.0, "local")] {
+                    plot.text(
+                        egui_plot::Text::new(
+                            "",
+                            egui_plot::PlotPoint::new(3.0 * i as f64 + dx, -0.06 * tallest),
+                            RichText::new(format!("{name}\n{which}")).size(12.0),
+                        )
+                        .anchor(egui::Align2::CENTER_CENTER),
+                    );
+                }
+            }
+        });
+    egui::Grid::new("pid_table").striped(true).show(ui, |ui| {
+        for h in [
+            "bits",
+            "global I(Z;V)",
+            "local I(Z;V|S)",
+            "unique",
+            "redundant",
+            "masked",
+            "unique to S",
+        ] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for (name, p) in &pids {
+            pid_row(ui, name, p);
+        }
+    });
+    ui.label(
+        RichText::new(
+            "Global = unique + redundant, local = unique + masked, so global - local = \
+             redundant - masked. Redundant disparity is at most I(Z; S): heterogeneous clients \
+             let a locally fair model be globally unfair.",
+        )
+        .small(),
+    );
+    let rows: Vec<Vec<f64>> = pids
+        .iter()
+        .map(|(_, p)| {
+            vec![
+                p.mi_a,
+                p.unique_a + p.synergistic,
+                p.unique_a,
+                p.redundant,
+                p.synergistic,
+                p.unique_b,
+            ]
+        })
+        .collect();
+    crate::export::csv_button(
+        ui,
+        "fairness-pid.csv",
+        &[
+            "global",
+            "local",
+            "unique",
+            "redundant",
+            "masked",
+            "unique_client",
+        ],
+        || rows,
+    );
+}
+
+fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
+    let Some(d) = &state.data else {
+        return;
+    };
+    let n = s.grid.max(2) as usize;
+    if d.grid as usize != n {
+        return;
+    }
+    let solved: Vec<f64> = (0..d.frontier.results.len())
+        .filter_map(|i| d.frontier.accuracy(i))
+        .collect();
+    let lo = solved.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = solved.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (gmax, lmax) = (d.max_global.max(1e-9), d.max_local.max(1e-9));
+    let (dg, dl) = (gmax / (n - 1) as f64, lmax / (n - 1) as f64);
+    ui.label(format!(
+        "Best accuracy any classifier reaches with I(Z; Yhat) <= eps_global and I(Z; Yhat | S) <= \
+         eps_local; colour from {} (dark) to {} (yellow), white iso-accuracy lines every tenth of \
+         that range. The red point is your model.",
+        if lo.is_finite() {
+            format!("{lo:.3}")
+        } else {
+            "-".into()
+        },
+        if hi.is_finite() {
+            format!("{hi:.3}")
+        } else {
+            "-".into()
+        },
+    ));
+    if d.frontier.failures() > 0 {
+        ui.colored_label(
+            Color32::RED,
+            format!("{} programs failed (grey cells)", d.frontier.failures()),
+        );
+    }
+    let model_point = state
+        .model_view
+        .as_ref()
+        .map(|m| [m.scores.global_disparity, m.scores.local_disparity]);
+    Plot::new("frontier")
+        .height(380.0)
+        .x_axis_label("eps_global (bits)")
+        .y_axis_label("eps_local (bits)")
+        .include_x(-0.5 * dg)
+        .include_x(gmax + 0.5 * dg)
+        .include_y(-0.5 * dl)
+        .include_y(lmax + 0.5 * dl)
+        .allow_scroll(false)
+        .label_formatter(|pos| {
+            let at = match pos {
+                egui_plot::HoverPosition::NearDataPoint { position, .. }
+                | egui_plot::HoverPosition::Elsewhere { position } => *position,
+            };
+            let c = (at.x / dg).round();
+            let r = (at.y / dl).round();
+            if c < 0.0 || r < 0.0 || c as usize >= n || r as usize >= n {
+                return None;
+            }
+            let (c, r) = (c as usize, r as usize);
+            let best = d
+                .frontier
+                .accuracy(r * n + c)
+                .map_or("not solved yet".to_owned(), |a| format!("{a:.4}"));
+            Some(format!(
+                "eps_global = {:.4} bits\neps_local = {:.4} bits\nbest accuracy {best}",
+                grid_budget(gmax, n as u32, c),
+                grid_budget(lmax, n as u32, r)
+            ))
+        })
+        .show(ui, |plot| {
+            for (i, result) in d.frontier.results.iter().enumerate() {
+                let (r, c) = (i / n, i % n);
+                let (x, y) = (
+                    grid_budget(gmax, n as u32, c),
+                    grid_budget(lmax, n as u32, r),
+                );
+                let color = match result {
+                    Ok(o) => viridis(((o.scores.accuracy - lo) / (hi - lo).max(1e-12)) as f32),
+                    Err(_) => Color32::GRAY,
+                };
+                let (hx, hy) = (dg / 2.0, dl / 2.0);
+                plot.polygon(
+                    Polygon::new(
+                        "",
+                        PlotPoints::from(vec![
+                            [x - hx, y - hy],
+                            [x + hx, y - hy],
+                            [x + hx, y + hy],
+                            [x - hx, y + hy],
+                        ]),
+                    )
+                    .fill_color(color)
+                    .stroke(egui::Stroke::NONE)
+                    .allow_hover(false),
+                );
+            }
+            // Iso-accuracy lines once the grid is complete (levels at tenths of the range).
+            if d.frontier.done() && hi > lo {
+                let values: Vec<f64> = (0..n * n)
+                    .map(|i| d.frontier.accuracy(i).unwrap_or(f64::NAN))
+                    .collect();
+                for k in 1..10 {
+                    let level = lo + (hi - lo) * f64::from(k) / 10.0;
+                    for seg in crate::plot::contour::segments(&values, n, n, level) {
+                        let pts: Vec<[f64; 2]> =
+                            seg.iter().map(|p| [p[0] * dg, p[1] * dl]).collect();
+                        plot.line(
+                            Line::new("", PlotPoints::from(pts))
+                                .color(Color32::from_rgba_unmultiplied(255, 255, 255, 140))
+                                .width(1.0)
+                                .allow_hover(false),
+                        );
+                    }
+                }
+            }
+            if let Some(p) = model_point {
+                plot.points(
+                    Points::new("your model", vec![p])
+                        .shape(MarkerShape::Circle)
+                        .radius(6.0)
+                        .color(MODEL),
+                );
+            }
+        });
+    crate::export::csv_button(
+        ui,
+        "fairness-frontier.csv",
+        &["eps_global_bits", "eps_local_bits", "best_accuracy"],
+        || {
+            d.frontier
+                .results
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (g, l) = d.frontier.budgets[i];
+                    vec![
+                        g.unwrap_or(f64::INFINITY),
+                        l.unwrap_or(f64::INFINITY),
+                        r.as_ref().map_or(f64::NAN, |o| o.scores.accuracy),
+                    ]
+                })
+                .collect()
+        },
+    );
+}
+
+fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
+    let Some(d) = &state.data else {
+        return;
+    };
+    let n = s.grid as usize;
+    if d.curves.budgets.len() != 2 * n {
+        return;
+    }
+    let series = |offset: usize, pick: fn(&(Option<f64>, Option<f64>)) -> f64| -> Vec<[f64; 2]> {
+        (0..n)
+            .filter_map(|i| {
+                let acc = d.curves.accuracy(offset + i)?;
+                Some([pick(&d.curves.budgets[offset + i]), acc])
+            })
+            .collect()
+    };
+    let vs_global = series(0, |b| b.0.unwrap_or(0.0));
+    let vs_local = series(n, |b| b.1.unwrap_or(0.0));
+    let model = state.model_view.as_ref().map(|m| m.scores);
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    let width = if narrow {
+        ui.available_width()
+    } else {
+        ui.available_width() / 2.0 - 8.0
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.add(egui::Slider::new(&mut s.fix_local, 0.0..=1.0).text("eps_local, share of max"))
+                .on_hover_text(format!(
+                    "Fixed local budget: {:.4} bits",
+                    s.fix_local * d.max_local
+                ));
+            Plot::new("acc_vs_global")
+                .height(300.0)
+                .x_axis_label("eps_global (bits)")
+                .y_axis_label("best accuracy")
+                .allow_scroll(false)
+                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+                .show(ui, |plot| {
+                    plot.line(
+                        Line::new(
+                            format!("eps_local = {:.3}", s.fix_local * d.max_local),
+                            PlotPoints::from(vs_global.clone()),
+                        )
+                        .color(UNIQUE)
+                        .width(2.0),
+                    );
+                    if let Some(m) = model {
+                        plot.points(
+                            Points::new("your model", vec![[m.global_disparity, m.accuracy]])
+                                .radius(5.0)
+                                .color(MODEL),
+                        );
+                    }
+                });
+        });
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.add(
+                egui::Slider::new(&mut s.fix_global, 0.0..=1.0).text("eps_global, share of max"),
+            )
+            .on_hover_text(format!(
+                "Fixed global budget: {:.4} bits",
+                s.fix_global * d.max_global
+            ));
+            Plot::new("acc_vs_local")
+                .height(300.0)
+                .x_axis_label("eps_local (bits)")
+                .y_axis_label("best accuracy")
+                .allow_scroll(false)
+                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+                .show(ui, |plot| {
+                    plot.line(
+                        Line::new(
+                            format!("eps_global = {:.3}", s.fix_global * d.max_global),
+                            PlotPoints::from(vs_local.clone()),
+                        )
+                        .color(UNIQUE)
+                        .width(2.0),
+                    );
+                    if let Some(m) = model {
+                        plot.points(
+                            Points::new("your model", vec![[m.local_disparity, m.accuracy]])
+                                .radius(5.0)
+                                .color(MODEL),
+                        );
+                    }
+                });
+        });
+    });
+    crate::export::csv_button(
+        ui,
+        "fairness-curves.csv",
+        &["eps_global_bits", "eps_local_bits", "best_accuracy"],
+        || {
+            (0..d.curves.results.len())
+                .map(|i| {
+                    let (g, l) = d.curves.budgets[i];
+                    vec![
+                        g.unwrap_or(f64::INFINITY),
+                        l.unwrap_or(f64::INFINITY),
+                        d.curves.accuracy(i).unwrap_or(f64::NAN),
+                    ]
+                })
+                .collect()
+        },
+    );
+}
+
+fn training_view(state: &LabState, ui: &mut egui::Ui) {
+    let Some(m) = &state.model else {
+        return;
+    };
+    let line = |f: fn(&super::fedavg::RoundScores) -> f64| -> Vec<[f64; 2]> {
+        m.history
+            .iter()
+            .map(|h| [f64::from(h.round), f(h)])
+            .collect()
+    };
+    Plot::new("training")
+        .height(340.0)
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .x_axis_label("round")
+        .y_axis_label("accuracy / bits")
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(
+                Line::new("accuracy", PlotPoints::from(line(|h| h.scores.accuracy))).width(2.0),
+            );
+            plot.line(
+                Line::new(
+                    "global disparity I(Z;Yhat)",
+                    PlotPoints::from(line(|h| h.scores.global_disparity)),
+                )
+                .width(2.0)
+                .color(REDUNDANT),
+            );
+            plot.line(
+                Line::new(
+                    "local disparity I(Z;Yhat|S)",
+                    PlotPoints::from(line(|h| h.scores.local_disparity)),
+                )
+                .width(2.0)
+                .color(MASKED),
+            );
+        });
+    crate::export::csv_button(
+        ui,
+        "fairness-training.csv",
+        &["round", "accuracy", "global_bits", "local_bits"],
+        || {
+            m.history
+                .iter()
+                .map(|h| {
+                    vec![
+                        f64::from(h.round),
+                        h.scores.accuracy,
+                        h.scores.global_disparity,
+                        h.scores.local_disparity,
+                    ]
+                })
+                .collect()
+        },
+    );
+}

@@ -1,0 +1,223 @@
+//! `paperlab pid` and `paperlab aglfop` as a user runs them: the public check values of the
+//! BROJA decomposition from CSV files, the AGLFOP JSON, and clear errors for bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn write_csv(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("paperlab-fairness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write csv");
+    path
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_paperlab"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Rows `t,a,b` each with probability 1/len; columns named as given, plus an extra column
+/// that must be summed out.
+fn table(names: [&str; 3], rows: &[(&str, &str, &str)]) -> String {
+    let mut text = format!("{},extra,{},{},p\n", names[0], names[1], names[2]);
+    for (t, a, b) in rows {
+        // Each outcome split over two values of the extra column.
+        for e in ["u", "v"] {
+            text.push_str(&format!("{t},{e},{a},{b},{}\n", 0.5 / rows.len() as f64));
+        }
+    }
+    text
+}
+
+/// One equally likely (t, a, b) outcome.
+type Outcome<'a> = (&'a str, &'a str, &'a str);
+
+#[test]
+fn pid_reproduces_the_public_check_values() {
+    let bits = [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")];
+    let xor: Vec<_> = bits
+        .iter()
+        .map(|&(a, b)| (if a == b { "0" } else { "1" }, a, b))
+        .collect();
+    let and: Vec<_> = bits
+        .iter()
+        .map(|&(a, b)| (if a == "1" && b == "1" { "yes" } else { "no" }, a, b))
+        .collect();
+    let copy = [
+        ("00", "0", "0"),
+        ("01", "0", "1"),
+        ("10", "1", "0"),
+        ("11", "1", "1"),
+    ];
+    let rdn = [("0", "0", "0"), ("1", "1", "1")];
+    let unq: Vec<_> = bits.iter().map(|&(a, b)| (a, a, b)).collect();
+    // (name, rows, uni_a, uni_b, red, syn)
+    let cases: [(&str, Vec<Outcome>, [f64; 4]); 5] = [
+        ("xor", xor, [0.0, 0.0, 0.0, 1.0]),
+        ("and", and, [0.0, 0.0, 0.311278, 0.5]),
+        ("copy", copy.to_vec(), [1.0, 1.0, 0.0, 0.0]),
+        ("rdn", rdn.to_vec(), [0.0, 0.0, 1.0, 0.0]),
+        ("unq", unq, [1.0, 0.0, 0.0, 0.0]),
+    ];
+    for (name, rows, [uni_a, uni_b, red, syn]) in cases {
+        let path = write_csv(&format!("{name}.csv"), &table(["T", "X1", "X2"], &rows));
+        let path = path.to_str().expect("utf-8 path");
+        let (code, out, err) = run(&["pid", "--target", "T", "--sources", "X1,X2", path]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let v = json(&out);
+        assert_eq!(v["target"], "T");
+        assert_eq!(v["sources"], serde_json::json!(["X1", "X2"]));
+        for (key, want) in [
+            ("unique_a", uni_a),
+            ("unique_b", uni_b),
+            ("redundant", red),
+            ("synergistic", syn),
+        ] {
+            let got = v[key].as_f64().expect("number");
+            assert!((got - want).abs() < 1e-6, "{name} {key}: {got} vs {want}");
+        }
+        let parts: f64 = ["unique_a", "unique_b", "redundant", "synergistic"]
+            .iter()
+            .map(|k| v[*k].as_f64().expect("number"))
+            .sum();
+        assert!(
+            (parts - v["mi_joint"].as_f64().expect("number")).abs() < 1e-7,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn pid_fairness_examples_with_sources_in_any_column_order() {
+    // Target Z, sources (Yhat, S), the file's columns in another order.
+    let masked = "s,yhat,z,p\n0,0,0,0.25\n0,1,1,0.25\n1,1,0,0.25\n1,0,1,0.25\n";
+    let path = write_csv("masked.csv", masked);
+    let (code, out, err) = run(&[
+        "pid",
+        "--target",
+        "z",
+        "--sources",
+        "yhat,s",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert!(
+        v["mi_a"].as_f64().expect("number").abs() < 1e-9,
+        "global 0: {v}"
+    );
+    assert!(
+        (v["synergistic"].as_f64().expect("number") - 1.0).abs() < 1e-6,
+        "{v}"
+    );
+}
+
+#[test]
+fn aglfop_solves_and_grids() {
+    let data = "s,z,y,p\n0,0,0,0.2\n0,1,1,0.25\n0,0,1,0.05\n1,1,0,0.1\n1,0,0,0.3\n1,1,1,0.1\n";
+    let path = write_csv("clients.csv", data);
+    let path = path.to_str().expect("utf-8");
+    let (code, out, err) = run(&["aglfop", "--eps-global", "inf", "--eps-local", "inf", path]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["status"], "solved");
+    assert!(
+        (v["accuracy"].as_f64().expect("number") - 1.0).abs() < 1e-6,
+        "{v}"
+    );
+    let (code, out, _) = run(&["aglfop", "--eps-global", "0.01", "--eps-local", "0", path]);
+    assert_eq!(code, 0);
+    let v = json(&out);
+    assert!(
+        v["global_disparity"].as_f64().expect("number") <= 0.01 + 1e-6,
+        "{v}"
+    );
+    assert!(
+        v["local_disparity"].as_f64().expect("number") <= 1e-7,
+        "{v}"
+    );
+    assert!(v["accuracy"].as_f64().expect("number") < 1.0, "{v}");
+    let (code, out, err) = run(&["aglfop", "--grid", "3", path]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(json).collect();
+    assert_eq!(lines.len(), 9);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["status"] != "failed" && l["eps_global"].is_number())
+    );
+    // The unconstrained corner of the grid is the best cell.
+    let best = lines
+        .iter()
+        .map(|l| l["accuracy"].as_f64().unwrap_or(0.0))
+        .fold(0.0, f64::max);
+    assert!((lines[8]["accuracy"].as_f64().expect("number") - best).abs() < 1e-6);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let good = write_csv("good.csv", "s,z,y,p\n0,0,0,0.5\n1,1,1,0.5\n");
+    let good = good.to_str().expect("utf-8");
+    let not_summing = write_csv("bad-sum.csv", "s,z,y,p\n0,0,0,0.5\n1,1,1,0.6\n");
+    let bad_z = write_csv("bad-z.csv", "s,z,y,p\n0,2,0,0.5\n1,1,1,0.5\n");
+    for (args, code, needle) in [
+        (vec!["aglfop", "--eps-global", "-1", good], 2, "bits >= 0"),
+        (vec!["aglfop", "--eps-global", "x", good], 2, "bits >= 0"),
+        (vec!["aglfop", "--grid", "1", good], 2, "2..=100"),
+        (vec!["aglfop", good, good], 2, "more than one FILE"),
+        (vec!["aglfop"], 2, "no FILE"),
+        (
+            vec!["aglfop", not_summing.to_str().expect("utf-8")],
+            1,
+            "sum to",
+        ),
+        (
+            vec!["aglfop", bad_z.to_str().expect("utf-8")],
+            1,
+            "must be 0 or 1",
+        ),
+        (
+            vec!["aglfop", "/nonexistent/file.csv"],
+            1,
+            "/nonexistent/file.csv",
+        ),
+        (
+            vec!["pid", "--target", "z", "--sources", "y", good],
+            2,
+            "two column names",
+        ),
+        (
+            vec!["pid", "--target", "q", "--sources", "y,s", good],
+            1,
+            "no column 'q'",
+        ),
+        (
+            vec!["pid", "--sources", "y,s", good],
+            2,
+            "--target is required",
+        ),
+        (
+            vec!["pid", "--target", "z", "--sources", "z,s", good],
+            1,
+            "three different columns",
+        ),
+    ] {
+        let (got, out, err) = run(&args);
+        assert_eq!(got, code, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+        assert!(err.contains(needle), "{args:?}: '{err}' lacks '{needle}'");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
