@@ -245,7 +245,7 @@ async function exports(browser, base) {
 /// A phone-sized viewport: the narrow layout (controls folded above full-width plots).
 async function phone(browser, base) {
   for (const [name, link] of [['phone-home', '#lab=home'], ['phone-bandits', '#lab=bandits&runs=64&horizon=2000'],
-    ['phone-gfn', '#lab=gfn']]) {
+    ['phone-gfn', '#lab=gfn'], ['phone-fairness', '#lab=fairness&view=frontier']]) {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
     const page = await context.newPage();
     const errors = [];
