@@ -29,6 +29,7 @@ USAGE:
                                    GFlowNet training and GPU/CPU sampling throughput
 {BANDITS}
 {FAIRNESS}
+{QUANT}
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
@@ -77,6 +78,7 @@ fn usage() -> String {
         .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
         .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
         .replace("{FAIRNESS}", crate::labs::fairness::cli::USAGE)
+        .replace("{QUANT}", crate::labs::quant::cli::USAGE)
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
@@ -102,6 +104,7 @@ pub fn main() -> i32 {
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
         ["bandit", rest @ ..] => crate::labs::bandits::cli::main(rest),
+        ["quant", rest @ ..] => crate::labs::quant::cli::main(rest),
         ["pid", rest @ ..] => crate::labs::fairness::cli::pid_main(rest),
         ["aglfop", rest @ ..] => crate::labs::fairness::cli::aglfop_main(rest),
         [other, ..] => usage_error(&format!("unknown command '{other}'")),

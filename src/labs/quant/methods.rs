@@ -1,0 +1,612 @@
+//! The quantizers compared side by side: round-to-nearest per row, llama.cpp's Q4_0 and IQ4_NL
+//! block formats, SqueezeLLM's per-row k-means codebooks (plain or sensitivity-weighted), and
+//! bipolar-INT / signed INT at p bits; any of them with the dense-and-sparse split.
+
+use serde::{Deserialize, Serialize};
+
+use super::formats::{IQ4NL_TABLE, f16_round};
+use super::matrix::{Activations, Matrix, outputs};
+use super::sparse::{self, Csr};
+use crate::rng::SplitMix64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Asymmetric min-max round-to-nearest per output row, f16 scale and offset.
+    Rtn,
+    /// llama.cpp Q4_0: blocks of 32, x = d (q - 8), one f16 d per block (4.5 bits/weight).
+    #[serde(rename = "q4_0")]
+    Q40,
+    /// llama.cpp IQ4_NL: blocks of 32, a fixed 16-level non-uniform table scaled by one f16.
+    #[serde(rename = "iq4nl")]
+    Iq4Nl,
+    /// Per-row 1-D k-means codebook of 2^b f16 entries (plain).
+    Kmeans,
+    /// The same, weighted by the sensitivity proxy (SqueezeLLM).
+    Squeeze,
+    /// Bipolar-INT: odd levels +-1, +-3, ..., +-(2^p - 1) times one f16 scale per row (the
+    /// scale that minimises the row's squared error).
+    Bipolar,
+    /// Signed INT: levels -2^(p-1)..2^(p-1)-1 times one f16 scale per row (chosen likewise).
+    SignedInt,
+}
+
+impl Method {
+    pub const ALL: [Method; 7] = [
+        Method::Rtn,
+        Method::Q40,
+        Method::Iq4Nl,
+        Method::Kmeans,
+        Method::Squeeze,
+        Method::Bipolar,
+        Method::SignedInt,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::Rtn => "rtn",
+            Method::Q40 => "q4_0",
+            Method::Iq4Nl => "iq4nl",
+            Method::Kmeans => "kmeans",
+            Method::Squeeze => "squeeze",
+            Method::Bipolar => "bipolar",
+            Method::SignedInt => "int",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.code() == code)
+    }
+
+    /// Whether the bit width is fixed by the format (4 bits for the llama.cpp formats).
+    pub fn fixed_bits(self) -> Option<u32> {
+        matches!(self, Method::Q40 | Method::Iq4Nl).then_some(4)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config {
+    pub method: Method,
+    /// Bits per dense index (ignored by Q4_0 and IQ4_NL): 1..8 for bipolar/int, 2..8 otherwise.
+    pub bits: u32,
+    pub outlier_percent: f64,
+    pub sensitive_percent: f64,
+    /// k-means++ seeding and Lloyd iterations.
+    pub seed: u64,
+    pub iterations: u32,
+}
+
+/// A quantized matrix: the dense reconstruction (what the dense kernel computes with), the
+/// sparse residuals, and every stored bit counted.
+#[derive(Clone, Debug)]
+pub struct Quantized {
+    pub rows: usize,
+    pub cols: usize,
+    pub dense: Vec<f32>,
+    pub sparse: Csr,
+    pub dense_bits: u64,
+    /// Per-row codebooks (rows x 2^bits) and indices (rows x cols), for the LUT methods.
+    pub codebooks: Vec<f32>,
+    pub indices: Vec<u8>,
+}
+
+impl Quantized {
+    pub fn storage_bits(&self) -> u64 {
+        self.dense_bits
+            + if self.sparse.nnz() > 0 {
+                self.sparse.storage_bits()
+            } else {
+                0
+            }
+    }
+
+    pub fn bits_per_weight(&self) -> f64 {
+        self.storage_bits() as f64 / (self.rows * self.cols).max(1) as f64
+    }
+
+    /// Dense plus sparse: the matrix the quantized product uses.
+    pub fn reconstruct(&self) -> Vec<f32> {
+        let mut out = self.dense.clone();
+        for r in 0..self.rows {
+            let (a, b) = (
+                self.sparse.row_ptr[r] as usize,
+                self.sparse.row_ptr[r + 1] as usize,
+            );
+            for k in a..b {
+                let i = r * self.cols + self.sparse.col[k] as usize;
+                out[i] = (f64::from(out[i]) + f64::from(self.sparse.val[k])) as f32;
+            }
+        }
+        out
+    }
+}
+
+pub fn quantize(w: &Matrix, sensitivity: &[f64], c: &Config) -> Quantized {
+    let mask = sparse::select(w, sensitivity, c.outlier_percent, c.sensitive_percent);
+    // Extracted weights are zeroed in the dense part and carry no weight in its fit.
+    let values: Vec<f32> = w
+        .data
+        .iter()
+        .zip(&mask)
+        .map(|(v, &m)| if m { 0.0 } else { *v })
+        .collect();
+    let weights: Vec<f64> = (0..w.data.len())
+        .map(|i| {
+            if mask[i] {
+                0.0
+            } else if c.method == Method::Squeeze || c.method == Method::Iq4Nl {
+                sensitivity[i % w.cols]
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let (rows, cols) = (w.rows, w.cols);
+    let mut q = Quantized {
+        rows,
+        cols,
+        dense: vec![0.0; rows * cols],
+        sparse: Csr::default(),
+        dense_bits: 0,
+        codebooks: Vec::new(),
+        indices: Vec::new(),
+    };
+    match c.method {
+        Method::Rtn => {
+            for r in 0..rows {
+                rtn_row(
+                    &values[r * cols..(r + 1) * cols],
+                    c.bits,
+                    &mut q.dense[r * cols..(r + 1) * cols],
+                );
+            }
+            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + 32 * rows as u64;
+        }
+        Method::Q40 | Method::Iq4Nl => {
+            for r in 0..rows {
+                for start in (0..cols).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(cols);
+                    let i = r * cols + start..r * cols + end;
+                    if c.method == Method::Q40 {
+                        q4_0_block(&values[i.clone()], &mut q.dense[i]);
+                    } else {
+                        iq4nl_block(&values[i.clone()], &weights[i.clone()], &mut q.dense[i]);
+                    }
+                }
+            }
+            let blocks = (rows * cols.div_ceil(BLOCK)) as u64;
+            q.dense_bits = (rows * cols) as u64 * 4 + 16 * blocks;
+        }
+        Method::Kmeans | Method::Squeeze => {
+            let k = 1usize << c.bits;
+            q.codebooks = vec![0.0; rows * k];
+            q.indices = vec![0; rows * cols];
+            for r in 0..rows {
+                let row = r * cols..(r + 1) * cols;
+                let mut rng = SplitMix64::new(c.seed ^ (r as u64).wrapping_mul(0x9e37_79b9));
+                let book = kmeans_row(
+                    &values[row.clone()],
+                    &weights[row.clone()],
+                    k,
+                    c.iterations,
+                    &mut rng,
+                );
+                for (j, v) in values[row.clone()].iter().enumerate() {
+                    let idx = nearest(&book, *v);
+                    q.indices[r * cols + j] = idx as u8;
+                    q.dense[r * cols + j] = book[idx];
+                }
+                q.codebooks[r * k..(r + 1) * k].copy_from_slice(&book);
+            }
+            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + (rows * k) as u64 * 16;
+        }
+        Method::Bipolar | Method::SignedInt => {
+            for r in 0..rows {
+                let row = r * cols..(r + 1) * cols;
+                let (scale, levels) = if c.method == Method::Bipolar {
+                    bipolar_row(&values[row.clone()], c.bits)
+                } else {
+                    signed_row(&values[row.clone()], c.bits)
+                };
+                for (out, l) in q.dense[row].iter_mut().zip(levels) {
+                    *out = scale * l as f32;
+                }
+            }
+            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + 16 * rows as u64;
+        }
+    }
+    q.sparse = sparse::residuals(w, &q.dense, &mask);
+    q
+}
+
+pub const BLOCK: usize = 32;
+
+fn rtn_row(values: &[f32], bits: u32, out: &mut [f32]) {
+    let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let steps = ((1u32 << bits) - 1) as f32;
+    let scale = f16_round((hi - lo) / steps);
+    let lo = f16_round(lo);
+    for (o, v) in out.iter_mut().zip(values) {
+        let q = if scale > 0.0 {
+            ((v - lo) / scale).round().clamp(0.0, steps)
+        } else {
+            0.0
+        };
+        *o = lo + q * scale;
+    }
+}
+
+/// llama.cpp's `quantize_row_q4_0_ref`: d = max / -8 with max the value of largest magnitude,
+/// q = min(15, trunc(x / d + 8.5)).
+fn q4_0_block(values: &[f32], out: &mut [f32]) {
+    let max = values
+        .iter()
+        .copied()
+        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    let d = f16_round(max / -8.0);
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    for (o, v) in out.iter_mut().zip(values) {
+        let q = ((v * id + 8.5) as i32).clamp(0, 15);
+        *o = d * (q - 8) as f32;
+    }
+}
+
+/// IQ4_NL: scale candidates around max / -127, each choice refitted by weighted least squares
+/// (llama.cpp's search, importance-weighted like its imatrix path); the best is kept.
+fn iq4nl_block(values: &[f32], weights: &[f64], out: &mut [f32]) {
+    let max = values
+        .iter()
+        .copied()
+        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    if max == 0.0 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        return;
+    }
+    let table: Vec<f64> = IQ4NL_TABLE.iter().map(|&t| f64::from(t)).collect();
+    let nearest_level = |x: f64| {
+        table
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
+            .map_or(0, |(i, _)| i)
+    };
+    let mut best: Option<(f64, f32, Vec<usize>)> = None;
+    for step in -9..=9 {
+        let id = (-127.0 + 0.5 * f64::from(step)) / f64::from(max);
+        let choice: Vec<usize> = values
+            .iter()
+            .map(|&v| nearest_level(f64::from(v) * id))
+            .collect();
+        let (mut num, mut den) = (0.0, 0.0);
+        for ((&v, &w), &l) in values.iter().zip(weights).zip(&choice) {
+            let w = w.max(1e-12);
+            num += w * table[l] * f64::from(v);
+            den += w * table[l] * table[l];
+        }
+        let d = f16_round(if den > 0.0 { (num / den) as f32 } else { 0.0 });
+        let err: f64 = values
+            .iter()
+            .zip(weights)
+            .zip(&choice)
+            .map(|((&v, &w), &l)| w * (f64::from(v) - f64::from(d) * table[l]).powi(2))
+            .sum();
+        if best.as_ref().is_none_or(|b| err < b.0) {
+            best = Some((err, d, choice));
+        }
+    }
+    if let Some((_, d, choice)) = best {
+        for (o, l) in out.iter_mut().zip(choice) {
+            *o = d * f32::from(IQ4NL_TABLE[l]);
+        }
+    }
+}
+
+/// Index of the codebook entry nearest `v` (the book is sorted).
+pub fn nearest(book: &[f32], v: f32) -> usize {
+    let i = book.partition_point(|&c| c < v);
+    if i == 0 {
+        0
+    } else if i == book.len() {
+        book.len() - 1
+    } else if (v - book[i - 1]) <= (book[i] - v) {
+        i - 1
+    } else {
+        i
+    }
+}
+
+/// Weighted 1-D k-means of one row (SqueezeLLM): k-means++ seeding, then Lloyd iterations with
+/// c_k = sum F_j w_j / sum F_j. Returns a sorted codebook of f16 values, entries of empty
+/// clusters kept where they were.
+pub fn kmeans_row(
+    values: &[f32],
+    weights: &[f64],
+    k: usize,
+    iterations: u32,
+    rng: &mut SplitMix64,
+) -> Vec<f32> {
+    let n = values.len();
+    let pick = |rng: &mut SplitMix64, mass: &[f64]| -> Option<usize> {
+        let total: f64 = mass.iter().sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut target = rng.next_f64() * total;
+        for (i, m) in mass.iter().enumerate() {
+            if target < *m {
+                return Some(i);
+            }
+            target -= m;
+        }
+        mass.iter().rposition(|m| *m > 0.0)
+    };
+    let mut centres: Vec<f64> = Vec::with_capacity(k);
+    if let Some(first) = pick(rng, weights) {
+        centres.push(f64::from(values[first]));
+    }
+    let mut d2: Vec<f64> = vec![f64::INFINITY; n];
+    while centres.len() < k {
+        let Some(&last) = centres.last() else { break };
+        for i in 0..n {
+            d2[i] = d2[i].min((f64::from(values[i]) - last).powi(2));
+        }
+        let mass: Vec<f64> = (0..n).map(|i| weights[i] * d2[i]).collect();
+        match pick(rng, &mass) {
+            Some(i) => centres.push(f64::from(values[i])),
+            // Fewer distinct weighted values than k: the rest duplicate (harmless).
+            None => centres.push(last),
+        }
+    }
+    if centres.is_empty() {
+        centres.push(0.0);
+    }
+    centres.resize(k, centres[0]);
+    centres.sort_by(f64::total_cmp);
+    for _ in 0..iterations {
+        let book: Vec<f32> = centres.iter().map(|&c| c as f32).collect();
+        let mut sum = vec![0.0; k];
+        let mut mass = vec![0.0; k];
+        for i in 0..n {
+            let c = nearest(&book, values[i]);
+            sum[c] += weights[i] * f64::from(values[i]);
+            mass[c] += weights[i];
+        }
+        let mut moved = false;
+        for c in 0..k {
+            if mass[c] > 0.0 {
+                let next = sum[c] / mass[c];
+                moved |= next != centres[c];
+                centres[c] = next;
+            }
+        }
+        centres.sort_by(f64::total_cmp);
+        if !moved {
+            break;
+        }
+    }
+    let mut book: Vec<f32> = centres.iter().map(|&c| f16_round(c as f32)).collect();
+    book.sort_by(f32::total_cmp);
+    book
+}
+
+/// The scale (f16) of a symmetric grid that minimises a row's squared error, searched over
+/// fractions of the min-max scale `amax / top` (clipping the largest weights often pays:
+/// with heavy tails a min-max grid wastes its levels), with the levels `level(v / scale)`.
+fn best_scale(values: &[f32], top: f32, level: &dyn Fn(f32) -> i32) -> (f32, Vec<i32>) {
+    let amax = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let mut best: Option<(f64, f32)> = None;
+    for step in 1..=40 {
+        let scale = f16_round(amax / top * step as f32 / 40.0);
+        if scale == 0.0 {
+            continue;
+        }
+        let err: f64 = values
+            .iter()
+            .map(|&v| (f64::from(v) - f64::from(scale) * f64::from(level(v / scale))).powi(2))
+            .sum();
+        if best.is_none_or(|b| err < b.0) {
+            best = Some((err, scale));
+        }
+    }
+    let scale = best.map_or(0.0, |b| b.1);
+    let levels = values
+        .iter()
+        .map(|&v| {
+            if scale == 0.0 {
+                level(0.0)
+            } else {
+                level(v / scale)
+            }
+        })
+        .collect();
+    (scale, levels)
+}
+
+/// Bipolar-INT levels of one row: odd integers in [-(2^p - 1), 2^p - 1] and the f16 scale.
+pub fn bipolar_row(values: &[f32], bits: u32) -> (f32, Vec<i32>) {
+    let top = (1i32 << bits) - 1;
+    // Nearest odd integer, clamped.
+    let level = move |x: f32| ((2.0 * ((x - 1.0) / 2.0).round() + 1.0) as i32).clamp(-top, top);
+    best_scale(values, top as f32, &level)
+}
+
+/// Symmetric signed INT levels of one row: integers in [-2^(p-1), 2^(p-1) - 1], f16 scale.
+pub fn signed_row(values: &[f32], bits: u32) -> (f32, Vec<i32>) {
+    let half = 1i32 << (bits - 1);
+    let level = move |x: f32| (x.round() as i32).clamp(-half, half - 1);
+    best_scale(values, half as f32, &level)
+}
+
+/// Errors of a quantized matrix against the original.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Metrics {
+    pub weight_mse: f64,
+    /// mean F_j (w_ij - q_ij)^2 with F the sensitivity proxy (mean 1).
+    pub sensitivity_weighted_mse: f64,
+    /// ||W X - Q X|| / ||W X|| over the activation batch.
+    pub output_rel_error: f64,
+    pub bits_per_weight: f64,
+    pub sparse_nonzeros: usize,
+}
+
+pub fn metrics(w: &Matrix, q: &Quantized, sensitivity: &[f64], acts: &Activations) -> Metrics {
+    let full = q.reconstruct();
+    let n = w.data.len().max(1) as f64;
+    let mut mse = 0.0;
+    let mut weighted = 0.0;
+    for (i, (a, b)) in w.data.iter().zip(&full).enumerate() {
+        let e = f64::from(*a) - f64::from(*b);
+        mse += e * e;
+        weighted += sensitivity[i % w.cols] * e * e;
+    }
+    let quantized = Matrix {
+        rows: w.rows,
+        cols: w.cols,
+        data: full,
+    };
+    let (y, yq) = (outputs(w, acts), outputs(&quantized, acts));
+    let num: f64 = y.iter().zip(&yq).map(|(a, b)| (a - b).powi(2)).sum();
+    let den: f64 = y.iter().map(|a| a * a).sum();
+    Metrics {
+        weight_mse: mse / n,
+        sensitivity_weighted_mse: weighted / n,
+        output_rel_error: if den > 0.0 { (num / den).sqrt() } else { 0.0 },
+        bits_per_weight: q.bits_per_weight(),
+        sparse_nonzeros: q.sparse.nnz(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::quant::matrix::{
+        channel_sensitivity, synthetic_activations, synthetic_weights,
+    };
+
+    fn config(method: Method, bits: u32, outliers: f64, sensitive: f64) -> Config {
+        Config {
+            method,
+            bits,
+            outlier_percent: outliers,
+            sensitive_percent: sensitive,
+            seed: 1,
+            iterations: 50,
+        }
+    }
+
+    fn setup() -> (Matrix, Vec<f64>, Activations) {
+        let w = synthetic_weights(64, 256, 3, 0.5);
+        let acts = synthetic_activations(32, 256, 3, 4);
+        let s = channel_sensitivity(&acts);
+        (w, s, acts)
+    }
+
+    #[test]
+    fn q4_0_follows_llama_cpp() {
+        // max by magnitude is -1.6: d = 0.2; x = 0.5 -> trunc(0.5 / 0.2 + 8.5) = 11 -> 0.6;
+        // x = -1.6 -> q = trunc(-8 + 8.5) = 0 -> -1.6; x = 0 -> 8 -> 0.
+        let mut values = [0.0f32; 32];
+        values[0] = 0.5;
+        values[1] = -1.6;
+        let mut out = [9.0f32; 32];
+        q4_0_block(&values, &mut out);
+        let d = f16_round(-1.6 / -8.0);
+        assert_eq!(out[0], d * 3.0);
+        assert_eq!(out[1], d * -8.0);
+        assert_eq!(out[2], 0.0);
+    }
+
+    #[test]
+    fn kmeans_is_exact_with_enough_centroids_and_nearest_is_nearest() {
+        let values = [0.5f32, -0.25, 0.5, 1.0, -0.25];
+        let mut rng = SplitMix64::new(1);
+        let book = kmeans_row(&values, &[1.0; 5], 4, 50, &mut rng);
+        for v in values {
+            assert_eq!(book[nearest(&book, v)], v);
+        }
+        let book = [-1.0f32, 0.0, 2.0];
+        assert_eq!(nearest(&book, -5.0), 0);
+        assert_eq!(nearest(&book, 0.9), 1);
+        assert_eq!(nearest(&book, 1.1), 2);
+        assert_eq!(nearest(&book, 9.0), 2);
+    }
+
+    #[test]
+    fn sparse_positions_reconstruct_exactly_and_bits_are_counted() {
+        let (w, s, _) = setup();
+        let q = quantize(&w, &s, &config(Method::Squeeze, 3, 0.45, 0.05));
+        let nnz = q.sparse.nnz();
+        let n = w.data.len();
+        // About 0.45% + 0.05% of the weights (the two sets may overlap).
+        assert!(
+            nnz as f64 >= 0.004 * n as f64 && nnz as f64 <= 0.0055 * n as f64,
+            "{nnz} of {n}"
+        );
+        let full = q.reconstruct();
+        for r in 0..w.rows {
+            for k in q.sparse.row_ptr[r] as usize..q.sparse.row_ptr[r + 1] as usize {
+                let i = r * w.cols + q.sparse.col[k] as usize;
+                assert!(
+                    (full[i] - w.data[i]).abs() <= f32::EPSILON * w.data[i].abs(),
+                    "{} vs {}",
+                    full[i],
+                    w.data[i]
+                );
+            }
+        }
+        let k = 8u64;
+        let expected =
+            (n as u64) * 3 + (w.rows as u64) * k * 16 + 64 * nnz as u64 + 32 * (w.rows as u64 + 1);
+        assert_eq!(q.storage_bits(), expected);
+        let q40 = quantize(&w, &s, &config(Method::Q40, 4, 0.0, 0.0));
+        assert!((q40.bits_per_weight() - 4.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_expected_orderings_hold() {
+        let (w, s, acts) = setup();
+        let m = |c: Config| metrics(&w, &quantize(&w, &s, &c), &s, &acts);
+        for bits in [3, 4] {
+            let rtn = m(config(Method::Rtn, bits, 0.0, 0.0));
+            let plain = m(config(Method::Kmeans, bits, 0.0, 0.0));
+            let weighted = m(config(Method::Squeeze, bits, 0.0, 0.0));
+            let sparse = m(config(Method::Squeeze, bits, 0.45, 0.05));
+            // Non-uniform beats uniform; weighting wins where it is measured; a small sparse
+            // part helps more than it costs.
+            assert!(
+                plain.weight_mse < rtn.weight_mse,
+                "{bits}: {plain:?} {rtn:?}"
+            );
+            assert!(
+                weighted.sensitivity_weighted_mse < plain.sensitivity_weighted_mse,
+                "{bits}"
+            );
+            assert!(weighted.output_rel_error < plain.output_rel_error, "{bits}");
+            assert!(
+                sparse.output_rel_error < weighted.output_rel_error,
+                "{bits}"
+            );
+            assert!(
+                sparse.bits_per_weight < weighted.bits_per_weight + 0.5,
+                "{bits}"
+            );
+        }
+        // One bit on Gaussian weights: bipolar (+-s) beats signed INT ({-s, 0}): about 0.36 vs
+        // 0.68 sigma^2 at their best scales.
+        let gaussian = synthetic_weights(64, 256, 3, 0.0);
+        let one_bit = |method| {
+            let q = quantize(&gaussian, &s, &config(method, 1, 0.0, 0.0));
+            metrics(&gaussian, &q, &s, &acts).weight_mse / 0.02f64.powi(2)
+        };
+        let (bipolar, int) = (one_bit(Method::Bipolar), one_bit(Method::SignedInt));
+        assert!(bipolar < 0.45 && int > 0.55, "{bipolar} {int}");
+        for method in Method::ALL {
+            let r = m(config(method, 4, 0.45, 0.05));
+            assert!(
+                r.output_rel_error.is_finite() && r.output_rel_error < 1.0,
+                "{method:?}: {r:?}"
+            );
+        }
+    }
+}

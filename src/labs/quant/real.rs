@@ -1,0 +1,91 @@
+//! The shipped real weights: three MiniLM-L6 layer-0 matrices (assets/quant, f16).
+
+use serde::Deserialize;
+
+use super::matrix::Matrix;
+
+const DATA: &[u8] = include_bytes!("../../../assets/quant/minilm-l6-layer0.f16");
+const INDEX: &str = include_str!("../../../assets/quant/minilm-l6-layer0.json");
+
+#[derive(Deserialize)]
+struct Entry {
+    name: String,
+    rows: usize,
+    cols: usize,
+    offset_bytes: usize,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    matrices: Vec<Entry>,
+}
+
+/// The names of the shipped matrices.
+pub fn names() -> Vec<String> {
+    serde_json::from_str::<Index>(INDEX)
+        .map(|i| i.matrices.into_iter().map(|e| e.name).collect())
+        .unwrap_or_default()
+}
+
+/// f16 bits to f32 (normal, subnormal, zero; the weights hold no inf/NaN, which map to inf).
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let sign = if bits >> 15 == 1 { -1.0 } else { 1.0 };
+    let exponent = i32::from((bits >> 10) & 0x1f);
+    let mantissa = f32::from(bits & 0x3ff);
+    sign * match exponent {
+        0 => mantissa * 2f32.powi(-24),
+        31 => f32::INFINITY,
+        e => (1.0 + mantissa / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+/// A shipped matrix by name (e.g. `mlp_up`).
+pub fn minilm(name: &str) -> Result<Matrix, String> {
+    let index: Index =
+        serde_json::from_str(INDEX).map_err(|e| format!("the weights index is unreadable: {e}"))?;
+    let entry = index
+        .matrices
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| format!("no matrix '{name}' (shipped: {})", names().join(", ")))?;
+    let len = entry.rows * entry.cols;
+    let bytes = DATA
+        .get(entry.offset_bytes..entry.offset_bytes + 2 * len)
+        .ok_or_else(|| format!("the weights file is shorter than the index says ({name})"))?;
+    let data = bytes
+        .chunks_exact(2)
+        .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+        .collect();
+    Ok(Matrix {
+        rows: entry.rows,
+        cols: entry.cols,
+        data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_matrices_load_with_their_shapes_and_plausible_values() {
+        assert_eq!(names(), ["attn_query", "mlp_up", "mlp_down"]);
+        for (name, rows, cols) in [
+            ("attn_query", 384, 384),
+            ("mlp_up", 1536, 384),
+            ("mlp_down", 384, 1536),
+        ] {
+            let m = minilm(name).expect("shipped");
+            assert_eq!((m.rows, m.cols), (rows, cols));
+            assert!(m.data.iter().all(|v| v.is_finite()));
+            let rms = (m.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>()
+                / m.data.len() as f64)
+                .sqrt();
+            assert!((0.01..0.2).contains(&rms), "{name}: rms {rms}");
+        }
+        assert!(minilm("nope").is_err());
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+    }
+}
