@@ -78,7 +78,14 @@ fn usage() -> String {
         .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
         .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
         .replace("{FAIRNESS}", crate::labs::fairness::cli::USAGE)
-        .replace("{QUANT}", crate::labs::quant::cli::USAGE)
+        .replace(
+            "{QUANT}",
+            &format!(
+                "{}\n{}",
+                crate::labs::quant::cli::USAGE,
+                crate::labs::quant::bench::USAGE
+            ),
+        )
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
@@ -98,8 +105,9 @@ pub fn main() -> i32 {
         ["bench", "gfn", rest @ ..] => crate::labs::gflownet::cli::bench(rest),
         ["bench", "bandits", rest @ ..] => crate::labs::bandits::cli::bench(rest),
         ["bench", "fairness", rest @ ..] => crate::labs::fairness::cli::bench(rest),
+        ["bench", "quant", rest @ ..] => crate::labs::quant::bench::bench(rest),
         ["bench", other, ..] => usage_error(&format!(
-            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness)"
+            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness, quant)"
         )),
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),

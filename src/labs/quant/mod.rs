@@ -5,10 +5,13 @@
 //! `paperlab quant` runs them from the command line. The WGSL kernels, the page and
 //! `paperlab bench quant` are still to come.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod bipolar;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod formats;
+pub mod lut;
 pub mod matrix;
 pub mod methods;
 pub mod pack;
