@@ -54,6 +54,13 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
     }
 
+    /// Standard normal by Box-Muller (one of the pair; the other is dropped).
+    pub fn next_normal(&mut self) -> f64 {
+        let u1 = self.next_f64().max(f64::MIN_POSITIVE);
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
     /// Uniform in 0..n (n > 0), by rejection so there is no modulo bias.
     pub fn below(&mut self, n: u64) -> u64 {
         if n <= 1 {

@@ -9,6 +9,7 @@ use super::lab::{grid_budget, pid_of};
 use super::pid::broja;
 use super::table;
 use crate::cli::Options;
+use crate::gpu::timing::median;
 
 pub const USAGE: &str = "  paperlab pid --target T --sources A,B FILE.csv
                                    BROJA partial information decomposition of I(T; (A, B)),
@@ -191,11 +192,6 @@ pub fn aglfop_main(args: &[&str]) -> i32 {
     }
 }
 
-fn median_ms(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 /// `paperlab bench fairness`: one PID (the paper's heterogeneous split, a trained-model-like
 /// prediction table) and an N x N frontier, timed natively.
 pub fn bench(args: &[&str]) -> i32 {
@@ -235,7 +231,7 @@ pub fn bench(args: &[&str]) -> i32 {
         }
         println!(
             "{}",
-            json!({"bench": "pid", "shape": format!("2x2x{clients}"), "repeats": repeats, "ms_median": median_ms(times)})
+            json!({"bench": "pid", "shape": format!("2x2x{clients}"), "repeats": repeats, "ms_median": median(&times)})
         );
         let (gmax, lmax) = aglfop::max_budgets(&data);
         let t0 = Instant::now();
@@ -258,7 +254,7 @@ pub fn bench(args: &[&str]) -> i32 {
         println!(
             "{}",
             json!({"bench": "frontier", "clients": clients, "grid": format!("{grid}x{grid}"), "ms_total": total_ms,
-                   "ms_median_per_program": median_ms(per), "failures": failures})
+                   "ms_median_per_program": median(&per), "failures": failures})
         );
     }
     if all_ok { 0 } else { 1 }

@@ -158,13 +158,6 @@ impl Dataset {
     }
 }
 
-/// Standard normal by Box-Muller.
-fn normal(rng: &mut SplitMix64) -> f64 {
-    let u1 = rng.next_f64().max(f64::MIN_POSITIVE);
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 /// The paper's class-conditional features: Y = 1 ~ N([2, 2], [[5, 1], [1, 5]]),
 /// Y = 0 ~ N([-2, -2], [[10, 1], [1, 3]]), drawn through the Cholesky factors.
 fn features(y: usize, rng: &mut SplitMix64) -> [f64; 2] {
@@ -176,7 +169,7 @@ fn features(y: usize, rng: &mut SplitMix64) -> [f64; 2] {
     let l11: f64 = f64::sqrt(var_a);
     let l21 = cov / l11;
     let l22 = (var_b - l21 * l21).sqrt();
-    let (e1, e2) = (normal(rng), normal(rng));
+    let (e1, e2) = (rng.next_normal(), rng.next_normal());
     [mean + l11 * e1, mean + l21 * e1 + l22 * e2]
 }
 

@@ -536,70 +536,34 @@ fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
         ui.available_width() / 2.0 - 8.0
     };
     ui.horizontal_wrapped(|ui| {
-        ui.vertical(|ui| {
-            ui.set_width(width);
-            ui.add(egui::Slider::new(&mut s.fix_local, 0.0..=1.0).text("eps_local, share of max"))
-                .on_hover_text(format!(
-                    "Fixed local budget: {:.4} bits",
-                    s.fix_local * d.max_local
-                ));
-            Plot::new("acc_vs_global")
-                .height(300.0)
-                .x_axis_label("eps_global (bits)")
-                .y_axis_label("best accuracy")
-                .allow_scroll(false)
-                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-                .show(ui, |plot| {
-                    plot.line(
-                        Line::new(
-                            format!("eps_local = {:.3}", s.fix_local * d.max_local),
-                            PlotPoints::from(vs_global.clone()),
-                        )
-                        .color(UNIQUE)
-                        .width(2.0),
-                    );
-                    if let Some(m) = model {
-                        plot.points(
-                            Points::new("your model", vec![[m.global_disparity, m.accuracy]])
-                                .radius(5.0)
-                                .color(MODEL),
-                        );
-                    }
-                });
-        });
-        ui.vertical(|ui| {
-            ui.set_width(width);
-            ui.add(
-                egui::Slider::new(&mut s.fix_global, 0.0..=1.0).text("eps_global, share of max"),
-            )
-            .on_hover_text(format!(
-                "Fixed global budget: {:.4} bits",
-                s.fix_global * d.max_global
-            ));
-            Plot::new("acc_vs_local")
-                .height(300.0)
-                .x_axis_label("eps_local (bits)")
-                .y_axis_label("best accuracy")
-                .allow_scroll(false)
-                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-                .show(ui, |plot| {
-                    plot.line(
-                        Line::new(
-                            format!("eps_global = {:.3}", s.fix_global * d.max_global),
-                            PlotPoints::from(vs_local.clone()),
-                        )
-                        .color(UNIQUE)
-                        .width(2.0),
-                    );
-                    if let Some(m) = model {
-                        plot.points(
-                            Points::new("your model", vec![[m.local_disparity, m.accuracy]])
-                                .radius(5.0)
-                                .color(MODEL),
-                        );
-                    }
-                });
-        });
+        let model_global = model.map(|m| [m.global_disparity, m.accuracy]);
+        let model_local = model.map(|m| [m.local_disparity, m.accuracy]);
+        budget_curve(
+            ui,
+            width,
+            BudgetCurve {
+                id: "acc_vs_global",
+                varied: "eps_global",
+                fixed: "local",
+                fraction: &mut s.fix_local,
+                max_fixed: d.max_local,
+                points: &vs_global,
+                model: model_global,
+            },
+        );
+        budget_curve(
+            ui,
+            width,
+            BudgetCurve {
+                id: "acc_vs_local",
+                varied: "eps_local",
+                fixed: "global",
+                fraction: &mut s.fix_global,
+                max_fixed: d.max_global,
+                points: &vs_local,
+                model: model_local,
+            },
+        );
     });
     crate::export::csv_button(
         ui,
@@ -618,6 +582,52 @@ fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
                 .collect()
         },
     );
+}
+
+/// One accuracy-vs-budget plot: the other budget fixed by a slider (a share of its maximum).
+struct BudgetCurve<'a> {
+    id: &'static str,
+    /// The budget on the x axis ("eps_global" or "eps_local").
+    varied: &'static str,
+    /// The fixed budget's name ("local" or "global").
+    fixed: &'static str,
+    fraction: &'a mut f64,
+    max_fixed: f64,
+    points: &'a [[f64; 2]],
+    /// The model as (its disparity on the x axis, its accuracy).
+    model: Option<[f64; 2]>,
+}
+
+fn budget_curve(ui: &mut egui::Ui, width: f32, c: BudgetCurve<'_>) {
+    ui.vertical(|ui| {
+        ui.set_width(width);
+        let fixed_bits = *c.fraction * c.max_fixed;
+        ui.add(
+            egui::Slider::new(c.fraction, 0.0..=1.0).text(format!("eps_{}, share of max", c.fixed)),
+        )
+        .on_hover_text(format!("Fixed {} budget: {fixed_bits:.4} bits", c.fixed));
+        // After the slider: the legend shows this frame's value.
+        let fixed_bits = *c.fraction * c.max_fixed;
+        Plot::new(c.id)
+            .height(300.0)
+            .x_axis_label(format!("{} (bits)", c.varied))
+            .y_axis_label("best accuracy")
+            .allow_scroll(false)
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+            .show(ui, |plot| {
+                plot.line(
+                    Line::new(
+                        format!("eps_{} = {fixed_bits:.3}", c.fixed),
+                        PlotPoints::from(c.points.to_vec()),
+                    )
+                    .color(UNIQUE)
+                    .width(2.0),
+                );
+                if let Some(p) = c.model {
+                    plot.points(Points::new("your model", vec![p]).radius(5.0).color(MODEL));
+                }
+            });
+    });
 }
 
 fn training_view(state: &LabState, ui: &mut egui::Ui) {

@@ -26,13 +26,6 @@ pub struct Activations {
     pub data: Vec<f32>,
 }
 
-/// Standard normal by Box-Muller.
-pub fn normal(rng: &mut SplitMix64) -> f64 {
-    let u1 = rng.next_f64().max(f64::MIN_POSITIVE);
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 /// Typical scale of a transformer weight (about 1/sqrt(fan-in) for fan-in ~ 2,000).
 const WEIGHT_SIGMA: f64 = 0.02;
 
@@ -43,7 +36,7 @@ pub fn synthetic_weights(rows: usize, cols: usize, seed: u64, outlier_percent: f
     let outlier = (outlier_percent / 100.0).clamp(0.0, 1.0);
     let data = (0..rows * cols)
         .map(|_| {
-            let w = normal(&mut rng) * WEIGHT_SIGMA;
+            let w = rng.next_normal() * WEIGHT_SIGMA;
             let boost = if rng.next_f64() < outlier {
                 5.0 + 15.0 * rng.next_f64()
             } else {
@@ -67,7 +60,9 @@ pub fn synthetic_activations(
     let hot: Vec<usize> = (0..hot_channels.min(cols))
         .map(|_| rng.below(cols as u64) as usize)
         .collect();
-    let mut data: Vec<f32> = (0..batch * cols).map(|_| normal(&mut rng) as f32).collect();
+    let mut data: Vec<f32> = (0..batch * cols)
+        .map(|_| rng.next_normal() as f32)
+        .collect();
     for b in 0..batch {
         for &c in &hot {
             data[b * cols + c] *= 20.0;
