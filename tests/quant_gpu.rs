@@ -58,3 +58,84 @@ fn lut_gemv_matches_the_oracle_for_every_width_and_shape() {
         }
     }
 }
+
+#[test]
+fn q4_0_gemv_matches_the_oracle() {
+    use paperlab::labs::quant::q4::{Q4GemvKernel, Q4Matrix};
+    let ctx = ctx();
+    let kernel = Q4GemvKernel::new(&ctx);
+    // Odd block counts (scales share u32 words in pairs), short last blocks, more blocks per
+    // row than threads.
+    for (rows, cols) in [(1, 1), (3, 32), (33, 70), (7, 96), (4, 64 * 32 + 40)] {
+        let w = synthetic_weights(rows, cols, 5, 1.0);
+        let x = synthetic_activations(1, cols, 5, 2.min(cols)).data;
+        let m = Q4Matrix::from_matrix(&w);
+        let problem = kernel.prepare(&ctx, &m, &x).expect("fits the device");
+        let out = kernel
+            .submit(&ctx, &problem, 0, 1)
+            .and_then(|run| run.wait(&ctx))
+            .expect("ran");
+        let y = paperlab::gpu::f32s_from_bytes(&out.bytes);
+        assert_eq!(y.len(), rows);
+        for r in 0..rows {
+            let row: Vec<f32> = (0..cols).map(|j| m.value(r, j)).collect();
+            let (dot, abs) = gemv_row_oracle(&row, &x);
+            let bound = gemv_error_bound(cols, abs);
+            assert!(
+                (f64::from(y[r]) - dot).abs() <= bound,
+                "{rows}x{cols} row {r}: {} vs {dot} (bound {bound})",
+                y[r]
+            );
+        }
+    }
+}
+
+#[test]
+fn bipolar_gemv_equals_the_integer_product_for_every_width() {
+    use paperlab::labs::quant::bipolar::encode;
+    use paperlab::labs::quant::bipolar_gpu::{
+        BipolarGemvKernel, BipolarProblemSpec, i32s_from_bytes,
+    };
+    use paperlab::rng::SplitMix64;
+    let ctx = ctx();
+    let kernel = BipolarGemvKernel::new(&ctx);
+    let mut rng = SplitMix64::new(9);
+    let mut levels = |n: usize, bits: u32| -> Vec<i32> {
+        let top = (1i32 << bits) - 1;
+        (0..n)
+            .map(|_| 2 * rng.below(1 << bits) as i32 - top)
+            .collect()
+    };
+    for p in 1..=8 {
+        for q in 1..=8 {
+            for (rows, cols) in [(1, 1), (5, 33), (3, 64 * 32 + 7)] {
+                let w: Vec<Vec<i32>> = (0..rows).map(|_| levels(cols, p)).collect();
+                let x = levels(cols, q);
+                let planes: Vec<_> = w
+                    .iter()
+                    .map(|r| encode(r, p).expect("odd levels"))
+                    .collect();
+                let x_planes = encode(&x, q).expect("odd levels");
+                let problem = kernel
+                    .prepare(
+                        &ctx,
+                        &BipolarProblemSpec {
+                            rows: &planes,
+                            x: &x_planes,
+                        },
+                    )
+                    .expect("fits");
+                let out = kernel
+                    .submit(&ctx, &problem, 0, 1)
+                    .and_then(|run| run.wait(&ctx))
+                    .expect("ran");
+                let got = i32s_from_bytes(&out.bytes);
+                let want: Vec<i32> = w
+                    .iter()
+                    .map(|r| r.iter().zip(&x).map(|(a, b)| a * b).sum())
+                    .collect();
+                assert_eq!(got, want, "p {p} q {q} {rows}x{cols}");
+            }
+        }
+    }
+}

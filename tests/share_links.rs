@@ -185,3 +185,67 @@ proptest! {
         prop_assert_eq!(again, settings);
     }
 }
+
+const QUANT_KEYS: &[&str] = &[
+    "view",
+    "matrix",
+    "rows",
+    "cols",
+    "weight_outliers",
+    "seed",
+    "batch",
+    "hot_channels",
+    "method",
+    "bits",
+    "outliers",
+    "sensitive",
+    "metric",
+    "row",
+    "kernel_rows",
+    "kernel_cols",
+    "zzz",
+];
+
+/// Values for the quantization lab's keys: the nasty ones plus the enums' names.
+fn quant_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        nasty_value(),
+        prop::sample::select(vec![
+            "tradeoff",
+            "row",
+            "sparse",
+            "kernels",
+            "synthetic",
+            "mlp_up",
+            "squeeze",
+            "q4_0",
+            "bipolar",
+            "signed_int",
+            "weighted",
+            "4096",
+            "31",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_quant_link_decodes_to_a_valid_canonical_state(
+        pairs in prop::collection::vec((prop::sample::select(QUANT_KEYS), quant_value()), 0..12)
+    ) {
+        use paperlab::labs::quant::settings::{MAX_SYNTHETIC_WEIGHTS, QuantSettings};
+        let pairs: Vec<(String, String)> =
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let (settings, _) = decode::<QuantSettings>(&pairs);
+        prop_assert!(settings.rows * settings.cols <= MAX_SYNTHETIC_WEIGHTS);
+        prop_assert!(settings.kernel_cols % 32 == 0 && (1..=8).contains(&settings.method_bits()));
+        prop_assert!((0.0..=2.0).contains(&settings.outliers));
+        let canonical = paperlab::share::encode(&settings);
+        let (again, corrections) = decode::<QuantSettings>(&canonical);
+        prop_assert!(corrections.is_empty(), "canonical link needs corrections: {corrections:?}");
+        prop_assert_eq!(again, settings);
+    }
+}

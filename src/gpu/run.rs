@@ -112,6 +112,27 @@ impl KernelRun {
         })
     }
 
+    /// The common case: one kernel over one grid, nothing to clear, `output` read back whole.
+    pub fn submit_single(
+        ctx: &GpuContext,
+        dispatch: Dispatch<'_>,
+        output: &wgpu::Buffer,
+        timed_passes: u32,
+        dispatches_per_pass: u32,
+    ) -> Result<Self, GpuError> {
+        Self::submit(
+            ctx,
+            &RunSpec {
+                dispatches: &[dispatch],
+                zero_buffers: &[],
+                timed_passes,
+                dispatches_per_pass,
+                output,
+                output_size_bytes: output.size(),
+            },
+        )
+    }
+
     /// `None` until both the output and the timestamps are back.
     pub fn try_finish(&mut self, ctx: &GpuContext) -> Option<Result<RunOutput, GpuError>> {
         if self.output_bytes.is_none() {

@@ -99,5 +99,6 @@ pub fn all_labs() -> Vec<Box<dyn Lab>> {
         Box::new(gflownet::GfnLab::default()),
         Box::new(bandits::BanditLab::default()),
         Box::new(fairness::FairnessLab::default()),
+        Box::new(quant::QuantLab::default()),
     ]
 }

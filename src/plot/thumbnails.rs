@@ -105,3 +105,30 @@ pub fn fairness(painter: &Painter, rect: Rect) {
         }
     }
 }
+
+/// Quantized matmul: a weight histogram with a non-uniform codebook's levels over it.
+pub fn quant(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let inner = rect.shrink(10.0);
+    let bins = 15;
+    for i in 0..bins {
+        let t = (i as f32 - 7.0) / 3.0;
+        let height = 0.85 * (-0.5 * t * t).exp();
+        let x0 = i as f32 / bins as f32;
+        painter.rect_filled(
+            Rect::from_two_pos(
+                at(inner, x0, 0.0),
+                at(inner, x0 + 0.9 / bins as f32, height),
+            ),
+            0.0,
+            Color32::from_rgb(78, 121, 167),
+        );
+    }
+    // Levels dense near the centre, where the weights are.
+    for x in [0.12, 0.3, 0.4, 0.47, 0.53, 0.6, 0.7, 0.88] {
+        painter.line_segment(
+            [at(inner, x, 0.0), at(inner, x, 1.0)],
+            Stroke::new(1.5, Color32::from_rgb(225, 57, 89)),
+        );
+    }
+}

@@ -5,13 +5,14 @@
 //  (c) served from a sub-path (/paperlab/): loads and passes.
 //  (d) share links: a link restores settings, a garbage link is corrected and reported.
 //  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback),
-//      fairness decomposition and accuracy limit (CPU math, in the no-WebGPU browser).
+//      fairness decomposition and accuracy limit (CPU math, in the no-WebGPU browser);
+//      quantization trade-offs and the kernel suite (WebGPU and CPU fallback).
 //  (f) platform: home page, back/forward between labs, CSV and PNG downloads, a phone-sized
 //      viewport, offline reload through the service worker.
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
-//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it.
+//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant).
 
 import { chromium } from 'playwright-core';
 import http from 'node:http';
@@ -423,12 +424,77 @@ async function fairness(browser, base, name) {
   await finish(p);
 }
 
+/// The quantization lab: every method at every width on a matrix, SqueezeLLM (3 bits + sparse)
+/// below round-to-nearest at 4 bits while storing fewer bits; the row, sparse and kernel views;
+/// the kernel suite timed by clicking its button, every result checked against its reference.
+async function quant(browser, base, name, link, expectGpu) {
+  const p = await openPage(browser, `${base}#lab=quant&${link}`, name);
+  const waitFor = (predicate, timeout = 240_000) => p.page.waitForFunction((source) => {
+    if (getComputedStyle(document.getElementById('panic-box')).display !== 'none') return true;
+    const el = document.getElementById('status-quant');
+    return el && new Function('st', source)(JSON.parse(el.textContent));
+  }, predicate, { timeout, polling: 500 });
+  try {
+    const t0 = Date.now();
+    await waitFor('return st.sweep_total > 0 && st.sweep_done === st.sweep_total && st.detail !== null;');
+    const st = await status(p.page, 'quant');
+    console.log(`     ${name}: ${st.sweep_total} quantizations of ${st.matrix} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const at = (series, bits) => st.sweep.find((q) => q.series.startsWith(series) && q.bits === bits);
+    const sq3 = at('SqueezeLLM +', 3);
+    const rtn4 = at('round-to-nearest', 4);
+    const km3 = at('k-means', 3);
+    const sqd3 = at('SqueezeLLM (weighted)', 3);
+    check(`${name}: SqueezeLLM 3-bit + sparse beats RTN 4-bit with fewer bits`,
+      sq3.output_rel_error < rtn4.output_rel_error && sq3.bits_per_weight < rtn4.bits_per_weight,
+      `${JSON.stringify(sq3)} vs ${JSON.stringify(rtn4)}`);
+    check(`${name}: sensitivity weighting lowers the weighted error`,
+      sqd3.sensitivity_weighted_mse < km3.sensitivity_weighted_mse, `${sqd3.sensitivity_weighted_mse} vs ${km3.sensitivity_weighted_mse}`);
+    check(`${name}: every point finite`, st.sweep.every((q) => Number.isFinite(q.output_rel_error) && q.bits_per_weight > 1),
+      JSON.stringify(st.sweep.slice(0, 2)));
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-tradeoff.png`) });
+    for (const view of ['row', 'sparse']) {
+      await p.page.evaluate((v) => { location.hash = location.hash.replace(/view=[a-z]+/, `view=${v}`); }, view);
+      await p.page.waitForTimeout(800);
+      await p.page.screenshot({ path: path.join(shots, `${name}-${view}.png`) });
+    }
+    check(`${name}: a sparse part exists`, (await status(p.page, 'quant')).sparse_entries > 0);
+    await p.page.evaluate(() => { location.hash = location.hash.replace(/view=[a-z]+/, 'view=kernels'); });
+    const [x, y] = await button(p.page, 'time-kernels');
+    await p.page.mouse.click(x, y);
+    await waitFor('return st.kernels && st.kernels.done;');
+    const k = (await status(p.page, 'quant')).kernels;
+    check(`${name}: 9 kernels timed on the ${expectGpu ? 'GPU' : 'CPU'}, all checked`,
+      k.results.length === 9 && k.errors.length === 0 && k.summary.all_verified && k.summary.on_gpu === expectGpu,
+      JSON.stringify(k).slice(0, 400));
+    console.log(`     ${name}: ${k.results.map((r) => `${r.kernel} ${r.ms_median.toFixed(3)} ms`).join(', ')}`);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-kernels.png`) });
+  } catch (e) {
+    check(`${name}: quant lab`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
+// WebGPU run: a small synthetic matrix (the sweep is CPU work) and a small kernel problem
+// (SwiftShader is slow); CPU run: the real MiniLM attention matrix, as a user first sees it.
+const QUANT_GPU_LINK = 'view=tradeoff&matrix=synthetic&rows=96&cols=256&kernel_rows=256&kernel_cols=512';
+const QUANT_CPU_LINK = 'view=tradeoff&kernel_rows=512&kernel_cols=512';
 const server = await serve();
 const port = server.address().port;
 const base = `http://127.0.0.1:${port}/`;
 console.log(`serving ${dist} at ${base} and ${base}paperlab/`);
 
 try {
+  if (process.env.ONLY === 'quant') {
+    const webgpu = await chromium.launch({ executablePath: CHROMIUM, args: [...BASE_FLAGS, ...WEBGPU_FLAGS] });
+    await quant(webgpu, base, 'quant-webgpu', QUANT_GPU_LINK, true);
+    await webgpu.close();
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await quant(plain, base, 'quant-cpu-fallback', QUANT_CPU_LINK, false);
+    await plain.close();
+    throw new Error('ONLY=quant: the other checks were not run');
+  }
   if (process.env.ONLY === 'fairness') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
     await fairness(plain, base, 'fairness');
@@ -446,6 +512,7 @@ try {
   await gflownet(webgpu, base, 'gfn-webgpu');
   await ocgfn(webgpu, base, 'ocgfn-webgpu');
   await bandits(webgpu, base, 'bandits-webgpu', true);
+  await quant(webgpu, base, 'quant-webgpu', QUANT_GPU_LINK, true);
   await webgpu.close();
 
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
@@ -453,6 +520,7 @@ try {
   await gflownet(plain, base, 'gfn-cpu-fallback');
   await bandits(plain, base, 'bandits-cpu-fallback', false);
   await fairness(plain, base, 'fairness');
+  await quant(plain, base, 'quant-cpu-fallback', QUANT_CPU_LINK, false);
   await plain.close();
 } catch (e) {
   failures.push(`harness: ${e.stack ?? e}`);

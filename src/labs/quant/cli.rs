@@ -28,7 +28,9 @@ fn usage_error(e: &str) -> i32 {
 /// A shipped MiniLM matrix by name, or `synthetic:ROWSxCOLS:SEED` with `weight_outliers` %.
 fn load_matrix(text: &str, weight_outliers: f64) -> Result<(Matrix, u64), String> {
     if !text.starts_with("synthetic:") {
-        return super::real::minilm(text).map(|m| (m, 1));
+        return super::real::minilm(text)?
+            .map(|m| (m, 1))
+            .ok_or_else(|| "the shipped weights are not loaded".to_owned());
     }
     let (rows, cols, seed) = parse_source(text)?;
     Ok((synthetic_weights(rows, cols, seed, weight_outliers), seed))

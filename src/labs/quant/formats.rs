@@ -22,9 +22,37 @@ pub const IQ4NL_TABLE: [i8; 16] = [
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 ];
 
+/// The f16 bit pattern of a finite value that is already an f16 value (as `f16_round` gives):
+/// sign, 5 exponent bits (bias 15), 10 mantissa bits; subnormals below 2^-14.
+pub fn f16_bits(x: f32) -> u16 {
+    let sign = if x.is_sign_negative() { 0x8000u16 } else { 0 };
+    let a = f16_round(x).abs();
+    if a == 0.0 {
+        return sign;
+    }
+    if a < 2f32.powi(-14) {
+        return sign | (a * 2f32.powi(24)).round() as u16;
+    }
+    let exponent = a.log2().floor() as i32;
+    let mantissa = ((a / 2f32.powi(exponent) - 1.0) * 1024.0).round() as u16;
+    sign | (((exponent + 15) as u16) << 10) | mantissa
+}
+
 #[cfg(test)]
 mod tests {
-    use super::f16_round;
+    use super::{f16_bits, f16_round};
+
+    #[test]
+    fn f16_bits_invert_the_decoder() {
+        for bits in 0..=u16::MAX {
+            // Every finite pattern, negative zero and subnormals included; not inf/NaN.
+            if (bits >> 10) & 0x1f == 31 {
+                continue;
+            }
+            let x = crate::labs::quant::real::f16_to_f32(bits);
+            assert_eq!(f16_bits(x), bits, "{bits:#06x} = {x}");
+        }
+    }
 
     #[test]
     fn f16_rounding_matches_known_values() {

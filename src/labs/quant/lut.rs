@@ -6,7 +6,7 @@ use super::methods::Quantized;
 use super::pack::{pack_row, unpack, words_per_row};
 use super::sparse::Csr;
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
-use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun, RunSpec};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
 
 /// Threads per workgroup; must match the shader.
 pub const WG_SIZE: u32 = 64;
@@ -215,20 +215,16 @@ impl LutGemvKernel {
         timed_passes: u32,
         dispatches_per_pass: u32,
     ) -> Result<KernelRun, GpuError> {
-        KernelRun::submit(
+        KernelRun::submit_single(
             ctx,
-            &RunSpec {
-                dispatches: &[Dispatch {
-                    kernel: &self.kernel,
-                    bind_group: &p.bind_group,
-                    grid: p.grid,
-                }],
-                zero_buffers: &[],
-                timed_passes,
-                dispatches_per_pass,
-                output: &p.y,
-                output_size_bytes: p.rows * 4,
+            Dispatch {
+                kernel: &self.kernel,
+                bind_group: &p.bind_group,
+                grid: p.grid,
             },
+            &p.y,
+            timed_passes,
+            dispatches_per_pass,
         )
     }
 }

@@ -122,101 +122,155 @@ impl Quantized {
 }
 
 pub fn quantize(w: &Matrix, sensitivity: &[f64], c: &Config) -> Quantized {
-    let mask = sparse::select(w, sensitivity, c.outlier_percent, c.sensitive_percent);
-    // Extracted weights are zeroed in the dense part and carry no weight in its fit.
-    let values: Vec<f32> = w
-        .data
-        .iter()
-        .zip(&mask)
-        .map(|(v, &m)| if m { 0.0 } else { *v })
-        .collect();
-    let weights: Vec<f64> = (0..w.data.len())
-        .map(|i| {
-            if mask[i] {
-                0.0
-            } else if c.method == Method::Squeeze || c.method == Method::Iq4Nl {
-                sensitivity[i % w.cols]
+    let mut quantizer = Quantizer::new(w, sensitivity, c);
+    quantizer.step(w.rows);
+    quantizer.finish(w)
+}
+
+/// A quantization done a few rows at a time (the page spreads a big matrix over frames): the
+/// sparse selection up front, then rows in any slices, then the sparse residuals.
+pub struct Quantizer {
+    config: Config,
+    /// The weights with the extracted ones zeroed, and each weight's weight in the fit.
+    values: Vec<f32>,
+    weights: Vec<f64>,
+    mask: Vec<bool>,
+    q: Quantized,
+    next_row: usize,
+}
+
+impl Quantizer {
+    pub fn new(w: &Matrix, sensitivity: &[f64], c: &Config) -> Self {
+        let mask = sparse::select(w, sensitivity, c.outlier_percent, c.sensitive_percent);
+        // Extracted weights are zeroed in the dense part and carry no weight in its fit.
+        let values: Vec<f32> = w
+            .data
+            .iter()
+            .zip(&mask)
+            .map(|(v, &m)| if m { 0.0 } else { *v })
+            .collect();
+        let weights: Vec<f64> = (0..w.data.len())
+            .map(|i| {
+                if mask[i] {
+                    0.0
+                } else if c.method == Method::Squeeze || c.method == Method::Iq4Nl {
+                    sensitivity[i % w.cols]
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let (rows, cols) = (w.rows, w.cols);
+        let lut = matches!(c.method, Method::Kmeans | Method::Squeeze);
+        let k = 1usize << c.bits;
+        let dense_bits = match c.method {
+            Method::Rtn => (rows * cols) as u64 * u64::from(c.bits) + 32 * rows as u64,
+            Method::Q40 | Method::Iq4Nl => {
+                (rows * cols) as u64 * 4 + 16 * (rows * cols.div_ceil(BLOCK)) as u64
+            }
+            Method::Kmeans | Method::Squeeze => {
+                (rows * cols) as u64 * u64::from(c.bits) + (rows * k) as u64 * 16
+            }
+            Method::Bipolar | Method::SignedInt => {
+                (rows * cols) as u64 * u64::from(c.bits) + 16 * rows as u64
+            }
+        };
+        let q = Quantized {
+            rows,
+            cols,
+            dense: vec![0.0; rows * cols],
+            sparse: Csr::default(),
+            dense_bits,
+            codebooks: if lut { vec![0.0; rows * k] } else { Vec::new() },
+            indices: if lut {
+                vec![0; rows * cols]
             } else {
-                1.0
-            }
-        })
-        .collect();
-    let (rows, cols) = (w.rows, w.cols);
-    let mut q = Quantized {
-        rows,
-        cols,
-        dense: vec![0.0; rows * cols],
-        sparse: Csr::default(),
-        dense_bits: 0,
-        codebooks: Vec::new(),
-        indices: Vec::new(),
-    };
-    match c.method {
-        Method::Rtn => {
-            for r in 0..rows {
-                rtn_row(
-                    &values[r * cols..(r + 1) * cols],
-                    c.bits,
-                    &mut q.dense[r * cols..(r + 1) * cols],
-                );
-            }
-            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + 32 * rows as u64;
+                Vec::new()
+            },
+        };
+        Self {
+            config: *c,
+            values,
+            weights,
+            mask,
+            q,
+            next_row: 0,
         }
-        Method::Q40 | Method::Iq4Nl => {
-            for r in 0..rows {
+    }
+
+    pub fn rows_done(&self) -> usize {
+        self.next_row
+    }
+
+    pub fn done(&self) -> bool {
+        self.next_row >= self.q.rows
+    }
+
+    /// Quantizes up to `rows` more rows.
+    pub fn step(&mut self, rows: usize) {
+        let end = (self.next_row + rows).min(self.q.rows);
+        for r in self.next_row..end {
+            self.row(r);
+        }
+        self.next_row = end;
+    }
+
+    fn row(&mut self, r: usize) {
+        let c = &self.config;
+        let cols = self.q.cols;
+        let row = r * cols..(r + 1) * cols;
+        let values = &self.values[row.clone()];
+        let out = &mut self.q.dense[row.clone()];
+        match c.method {
+            Method::Rtn => rtn_row(values, c.bits, out),
+            Method::Q40 | Method::Iq4Nl => {
                 for start in (0..cols).step_by(BLOCK) {
-                    let end = (start + BLOCK).min(cols);
-                    let i = r * cols + start..r * cols + end;
+                    let i = start..(start + BLOCK).min(cols);
                     if c.method == Method::Q40 {
-                        q4_0_block(&values[i.clone()], &mut q.dense[i]);
+                        q4_0_block(&values[i.clone()], &mut out[i]);
                     } else {
-                        iq4nl_block(&values[i.clone()], &weights[i.clone()], &mut q.dense[i]);
+                        let w = &self.weights[r * cols + i.start..r * cols + i.end];
+                        iq4nl_block(&values[i.clone()], w, &mut out[i]);
                     }
                 }
             }
-            let blocks = (rows * cols.div_ceil(BLOCK)) as u64;
-            q.dense_bits = (rows * cols) as u64 * 4 + 16 * blocks;
-        }
-        Method::Kmeans | Method::Squeeze => {
-            let k = 1usize << c.bits;
-            q.codebooks = vec![0.0; rows * k];
-            q.indices = vec![0; rows * cols];
-            for r in 0..rows {
-                let row = r * cols..(r + 1) * cols;
+            Method::Kmeans | Method::Squeeze => {
+                let k = 1usize << c.bits;
                 let mut rng = SplitMix64::new(c.seed ^ (r as u64).wrapping_mul(0x9e37_79b9));
                 let book = kmeans_row(
-                    &values[row.clone()],
-                    &weights[row.clone()],
+                    values,
+                    &self.weights[row.clone()],
                     k,
                     c.iterations,
                     &mut rng,
                 );
-                for (j, v) in values[row.clone()].iter().enumerate() {
+                for (j, v) in values.iter().enumerate() {
                     let idx = nearest(&book, *v);
-                    q.indices[r * cols + j] = idx as u8;
-                    q.dense[r * cols + j] = book[idx];
+                    self.q.indices[r * cols + j] = idx as u8;
+                    out[j] = book[idx];
                 }
-                q.codebooks[r * k..(r + 1) * k].copy_from_slice(&book);
+                self.q.codebooks[r * k..(r + 1) * k].copy_from_slice(&book);
             }
-            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + (rows * k) as u64 * 16;
-        }
-        Method::Bipolar | Method::SignedInt => {
-            for r in 0..rows {
-                let row = r * cols..(r + 1) * cols;
+            Method::Bipolar | Method::SignedInt => {
                 let (scale, levels) = if c.method == Method::Bipolar {
-                    bipolar_row(&values[row.clone()], c.bits)
+                    bipolar_row(values, c.bits)
                 } else {
-                    signed_row(&values[row.clone()], c.bits)
+                    signed_row(values, c.bits)
                 };
-                for (out, l) in q.dense[row].iter_mut().zip(levels) {
-                    *out = scale * l as f32;
+                for (o, l) in out.iter_mut().zip(levels) {
+                    *o = scale * l as f32;
                 }
             }
-            q.dense_bits = (rows * cols) as u64 * u64::from(c.bits) + 16 * rows as u64;
         }
     }
-    q.sparse = sparse::residuals(w, &q.dense, &mask);
-    q
+
+    /// The sparse residuals of the extracted weights; the rows not yet quantized (if any) are
+    /// quantized first.
+    pub fn finish(mut self, w: &Matrix) -> Quantized {
+        self.step(self.q.rows);
+        self.q.sparse = sparse::residuals(w, &self.q.dense, &self.mask);
+        self.q
+    }
 }
 
 pub const BLOCK: usize = 32;
@@ -238,17 +292,25 @@ fn rtn_row(values: &[f32], bits: u32, out: &mut [f32]) {
 }
 
 /// llama.cpp's `quantize_row_q4_0_ref`: d = max / -8 with max the value of largest magnitude,
-/// q = min(15, trunc(x / d + 8.5)).
-fn q4_0_block(values: &[f32], out: &mut [f32]) {
+/// q = min(15, trunc(x / d + 8.5)); d rounded to f16. Returns d and the 4-bit codes.
+pub fn q4_0_encode(values: &[f32]) -> (f32, Vec<u8>) {
     let max = values
         .iter()
         .copied()
         .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
     let d = f16_round(max / -8.0);
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-    for (o, v) in out.iter_mut().zip(values) {
-        let q = ((v * id + 8.5) as i32).clamp(0, 15);
-        *o = d * (q - 8) as f32;
+    let codes = values
+        .iter()
+        .map(|v| ((v * id + 8.5) as i32).clamp(0, 15) as u8)
+        .collect();
+    (d, codes)
+}
+
+fn q4_0_block(values: &[f32], out: &mut [f32]) {
+    let (d, codes) = q4_0_encode(values);
+    for (o, q) in out.iter_mut().zip(codes) {
+        *o = d * (i32::from(q) - 8) as f32;
     }
 }
 
@@ -451,29 +513,84 @@ pub struct Metrics {
 }
 
 pub fn metrics(w: &Matrix, q: &Quantized, sensitivity: &[f64], acts: &Activations) -> Metrics {
-    let full = q.reconstruct();
-    let n = w.data.len().max(1) as f64;
-    let mut mse = 0.0;
-    let mut weighted = 0.0;
-    for (i, (a, b)) in w.data.iter().zip(&full).enumerate() {
-        let e = f64::from(*a) - f64::from(*b);
-        mse += e * e;
-        weighted += sensitivity[i % w.cols] * e * e;
+    let reference = outputs(w, acts);
+    let mut sums = MetricSums::default();
+    sums.add_rows(
+        &ErrorInputs {
+            w,
+            reconstructed: &q.reconstruct(),
+            sensitivity,
+            acts,
+            reference: &reference,
+        },
+        0..w.rows,
+    );
+    sums.finish(q)
+}
+
+/// What the error sums compare: the original, the reconstruction (dense plus sparse), the
+/// sensitivity, and the activations with the original's outputs (`batch x rows`).
+pub struct ErrorInputs<'a> {
+    pub w: &'a Matrix,
+    pub reconstructed: &'a [f32],
+    pub sensitivity: &'a [f64],
+    pub acts: &'a Activations,
+    pub reference: &'a [f64],
+}
+
+/// Running error sums, added a few rows at a time (the page spreads a big matrix over frames).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricSums {
+    squared: f64,
+    weighted: f64,
+    output_num: f64,
+    output_den: f64,
+    rows_done: usize,
+}
+
+impl MetricSums {
+    pub fn rows_done(&self) -> usize {
+        self.rows_done
     }
-    let quantized = Matrix {
-        rows: w.rows,
-        cols: w.cols,
-        data: full,
-    };
-    let (y, yq) = (outputs(w, acts), outputs(&quantized, acts));
-    let num: f64 = y.iter().zip(&yq).map(|(a, b)| (a - b).powi(2)).sum();
-    let den: f64 = y.iter().map(|a| a * a).sum();
-    Metrics {
-        weight_mse: mse / n,
-        sensitivity_weighted_mse: weighted / n,
-        output_rel_error: if den > 0.0 { (num / den).sqrt() } else { 0.0 },
-        bits_per_weight: q.bits_per_weight(),
-        sparse_nonzeros: q.sparse.nnz(),
+
+    pub fn add_rows(&mut self, e: &ErrorInputs<'_>, rows: std::ops::Range<usize>) {
+        let (cols, n_rows) = (e.w.cols, e.w.rows);
+        for r in rows {
+            let original = e.w.row(r);
+            let quantized = &e.reconstructed[r * cols..(r + 1) * cols];
+            for (j, (a, b)) in original.iter().zip(quantized).enumerate() {
+                let d = f64::from(*a) - f64::from(*b);
+                self.squared += d * d;
+                self.weighted += e.sensitivity[j] * d * d;
+            }
+            for b in 0..e.acts.batch {
+                let x = &e.acts.data[b * cols..(b + 1) * cols];
+                let yq: f64 = quantized
+                    .iter()
+                    .zip(x)
+                    .map(|(v, c)| f64::from(*v) * f64::from(*c))
+                    .sum();
+                let y = e.reference[b * n_rows + r];
+                self.output_num += (y - yq).powi(2);
+                self.output_den += y * y;
+            }
+            self.rows_done += 1;
+        }
+    }
+
+    pub fn finish(&self, q: &Quantized) -> Metrics {
+        let n = (q.rows * q.cols).max(1) as f64;
+        Metrics {
+            weight_mse: self.squared / n,
+            sensitivity_weighted_mse: self.weighted / n,
+            output_rel_error: if self.output_den > 0.0 {
+                (self.output_num / self.output_den).sqrt()
+            } else {
+                0.0
+            },
+            bits_per_weight: q.bits_per_weight(),
+            sparse_nonzeros: q.sparse.nnz(),
+        }
     }
 }
 

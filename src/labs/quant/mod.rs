@@ -1,19 +1,109 @@
-//! Quantized-matmul lab (issue 4, in progress): the quantizers and their metrics in plain Rust
-//! (SqueezeLLM's sensitivity-weighted LUT codebooks with the dense-and-sparse split, llama.cpp's
-//! Q4_0 and IQ4_NL, round-to-nearest, bipolar-INT and signed INT), the packed layouts the
-//! kernels will read, and the bipolar bit-plane product with its integer reference.
-//! `paperlab quant` runs them from the command line. The WGSL kernels, the page and
-//! `paperlab bench quant` are still to come.
+//! Quantized-matmul lab: SqueezeLLM's sensitivity-weighted LUT codebooks with the
+//! dense-and-sparse split against round-to-nearest, signed/bipolar INT and llama.cpp's Q4_0 and
+//! IQ4_NL, on real MiniLM-L6 matrices or synthetic ones; and the kernels that use them.
+//!
+//! - Math (no GPU): `matrix.rs` (weights, activations, sensitivity), `methods.rs` (quantizers
+//!   and metrics), `sparse.rs` (outlier selection, CSR), `pack.rs` (bit-stream indices),
+//!   `formats.rs` (f16, IQ4_NL table), `bipolar.rs` (bit planes and their integer reference),
+//!   `real.rs` (the shipped matrices).
+//! - Kernels (each with its Rust reference): `lut.rs` (LUT-GEMV + fused CSR), `q4.rs` (Q4_0
+//!   GEMV), `bipolar_gpu.rs` (bit-plane GEMV); `suite.rs` times them all; `checks.rs`
+//!   self-test entries.
+//! - Page: `settings.rs`, `lab.rs` (work in row slices), `ui.rs`; CLI: `cli.rs`
+//!   (`paperlab quant`), `bench.rs` (`paperlab bench quant`).
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod bipolar;
+pub mod bipolar_gpu;
+pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod formats;
+pub mod lab;
 pub mod lut;
 pub mod matrix;
 pub mod methods;
 pub mod pack;
+pub mod q4;
 pub mod real;
+pub mod settings;
 pub mod sparse;
+pub mod suite;
+mod ui;
+
+use super::{Citation, Lab, LabEnv};
+use crate::selftest::Check;
+use crate::share::{self, Correction, Pairs};
+use lab::LabState;
+use settings::QuantSettings;
+
+/// The most quantizing one frame may do, seconds.
+const MAX_WORK_S: f32 = 0.05;
+
+#[derive(Default)]
+pub struct QuantLab {
+    settings: QuantSettings,
+    state: LabState,
+}
+
+impl Lab for QuantLab {
+    fn id(&self) -> &'static str {
+        "quant"
+    }
+
+    fn title(&self) -> &'static str {
+        "Quantized matmul"
+    }
+
+    fn citation(&self) -> Citation {
+        Citation {
+            text: "Kim et al. (2024). SqueezeLLM: Dense-and-Sparse Quantization. ICML; and arbitrary-precision bipolar-INT products (arXiv 2409.17870).",
+            url: "https://arxiv.org/abs/2306.07629",
+        }
+    }
+
+    fn card(&self) -> Option<super::LabCard> {
+        Some(super::LabCard {
+            claim: "At 3-4 bits, a per-row codebook fitted where the sensitive weights are, plus a tiny sparse part for outliers, beats uniform rounding at the same stored bits; and the packed product runs on your GPU.",
+            thumbnail: crate::plot::thumbnails::quant,
+        })
+    }
+
+    fn settings_pairs(&self) -> Pairs {
+        share::encode(&self.settings)
+    }
+
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
+        let (settings, corrections) = share::decode::<QuantSettings>(pairs);
+        self.settings = settings;
+        corrections
+    }
+
+    fn reset_settings(&mut self) {
+        self.settings = QuantSettings::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+        self.state.sync(&self.settings);
+        // Quantizing takes at most about half of each frame (as in the fairness lab).
+        let last_frame_s = ui.ctx().input(|i| i.unstable_dt);
+        let half_frame =
+            web_time::Duration::from_secs_f32((0.5 * last_frame_s).clamp(0.0, MAX_WORK_S));
+        self.state
+            .work(&self.settings, env.work_budget.max(half_frame), env.compute);
+        ui::quant_ui(&mut self.settings, &mut self.state, env.compute, ui);
+    }
+
+    fn is_busy(&self) -> bool {
+        self.state.is_busy()
+    }
+
+    fn status_json(&self) -> Option<String> {
+        Some(self.state.status_json().to_string())
+    }
+
+    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+        checks::kernel_checks()
+    }
+}

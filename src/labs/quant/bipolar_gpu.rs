@@ -1,0 +1,156 @@
+//! The bipolar-INT bit-plane GEMV on the GPU (`shaders/quant_bipolar_gemv.wgsl`); its reference
+//! is `bipolar::gemv`, itself checked against plain integer products.
+
+use super::bipolar::Planes;
+use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
+
+/// The rows of W (p planes each) and x (q planes), checked for one shared shape and for sums
+/// that fit the kernel's 32-bit integers.
+pub struct BipolarProblemSpec<'a> {
+    pub rows: &'a [Planes],
+    pub x: &'a Planes,
+}
+
+/// Why a shape cannot run: every row must have x's length and p bits; the largest sum
+/// K (2^p - 1)(2^q - 1) must stay below 2^31.
+pub fn check_shape(rows: &[Planes], x: &Planes) -> Result<(u32, usize), String> {
+    let Some(first) = rows.first() else {
+        return Err("no rows".to_owned());
+    };
+    let p = first.bits;
+    if rows.iter().any(|r| r.bits != p || r.len != x.len) {
+        return Err(format!(
+            "every row needs {p} bits and {} lanes like x",
+            x.len
+        ));
+    }
+    let full = x.len as u64 * ((1u64 << p) - 1) * ((1u64 << x.bits) - 1);
+    if full >= 1 << 31 {
+        return Err(format!(
+            "{} lanes at {p} x {} bits: sums reach {full}, beyond the kernel's 32-bit integers (2^31)",
+            x.len, x.bits
+        ));
+    }
+    Ok((p, x.words))
+}
+
+/// Bytes the kernel reads at least (W planes, x planes) and writes (y).
+pub fn bytes_moved(rows: &[Planes], x: &Planes) -> u64 {
+    4 * (rows.iter().map(|r| r.data.len()).sum::<usize>() + x.data.len() + rows.len()) as u64
+}
+
+pub struct BipolarGemvKernel {
+    kernel: Kernel,
+}
+
+pub struct BipolarProblem {
+    pub rows: u64,
+    y: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    grid: Grid,
+}
+
+impl BipolarGemvKernel {
+    pub fn new(ctx: &GpuContext) -> Self {
+        Self {
+            kernel: Kernel::new(ctx, crate::shader!("quant_bipolar_gemv")),
+        }
+    }
+
+    pub fn prepare(
+        &self,
+        ctx: &GpuContext,
+        spec: &BipolarProblemSpec<'_>,
+    ) -> Result<BipolarProblem, GpuError> {
+        let (p, words) = check_shape(spec.rows, spec.x).map_err(GpuError::BadShape)?;
+        let (Ok(rows), Ok(words_u32), Ok(lanes)) = (
+            u32::try_from(spec.rows.len()),
+            u32::try_from(words),
+            u32::try_from(spec.x.len),
+        ) else {
+            return Err(GpuError::BadShape(
+                "the shape exceeds 32-bit indices".to_owned(),
+            ));
+        };
+        let w_data: Vec<u32> = spec
+            .rows
+            .iter()
+            .flat_map(|r| r.data.iter().copied())
+            .collect();
+        let w = storage_buffer_init(
+            ctx,
+            "bipolar W planes",
+            bytemuck::cast_slice(&w_data),
+            wgpu::BufferUsages::empty(),
+        )?;
+        let x = storage_buffer_init(
+            ctx,
+            "bipolar x planes",
+            bytemuck::cast_slice(&spec.x.data),
+            wgpu::BufferUsages::empty(),
+        )?;
+        let y = storage_buffer_output(ctx, "bipolar y", u64::from(rows) * 4)?;
+        let params = uniform_u32s(
+            ctx,
+            "bipolar params",
+            &[rows, words_u32, p, spec.x.bits, lanes, 0, 0, 0],
+        );
+        let grid = Grid::for_groups(ctx, "bipolar GEMV", u64::from(rows))?;
+        let bind_group = self.kernel.bind(ctx, &[&w, &x, &y, &params]);
+        Ok(BipolarProblem {
+            rows: u64::from(rows),
+            y,
+            bind_group,
+            grid,
+        })
+    }
+
+    /// The output bytes are the rows' i32 results.
+    pub fn submit(
+        &self,
+        ctx: &GpuContext,
+        p: &BipolarProblem,
+        timed_passes: u32,
+        dispatches_per_pass: u32,
+    ) -> Result<KernelRun, GpuError> {
+        KernelRun::submit_single(
+            ctx,
+            Dispatch {
+                kernel: &self.kernel,
+                bind_group: &p.bind_group,
+                grid: p.grid,
+            },
+            &p.y,
+            timed_passes,
+            dispatches_per_pass,
+        )
+    }
+}
+
+/// The i32 results in a kernel's output bytes.
+pub fn i32s_from_bytes(bytes: &[u8]) -> Vec<i32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::quant::bipolar::encode;
+
+    #[test]
+    fn shapes_beyond_32_bit_sums_are_refused() {
+        let x = encode(&vec![1; 40_000], 8).expect("valid");
+        let row = encode(&vec![-1; 40_000], 8).expect("valid");
+        assert!(check_shape(std::slice::from_ref(&row), &x).is_err());
+        let x = encode(&vec![1; 4096], 8).expect("valid");
+        let row = encode(&vec![-1; 4096], 8).expect("valid");
+        assert_eq!(check_shape(&[row], &x), Ok((8, 128)));
+        let short = encode(&[1, 1], 2).expect("valid");
+        assert!(check_shape(&[short], &x).is_err());
+        assert!(check_shape(&[], &x).is_err());
+    }
+}
