@@ -7,6 +7,7 @@ pub mod fairness;
 pub mod gflownet;
 pub mod home;
 pub mod layout;
+pub mod mam;
 pub mod quant;
 
 use crate::gpu::Compute;
