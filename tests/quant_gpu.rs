@@ -92,7 +92,7 @@ fn q4_0_gemv_matches_the_oracle() {
 
 #[test]
 fn bipolar_gemv_equals_the_integer_product_for_every_width() {
-    use paperlab::labs::quant::bipolar::encode;
+    use paperlab::labs::quant::bipolar::{encode, random_levels};
     use paperlab::labs::quant::bipolar_gpu::{
         BipolarGemvKernel, BipolarProblemSpec, i32s_from_bytes,
     };
@@ -100,12 +100,7 @@ fn bipolar_gemv_equals_the_integer_product_for_every_width() {
     let ctx = ctx();
     let kernel = BipolarGemvKernel::new(&ctx);
     let mut rng = SplitMix64::new(9);
-    let mut levels = |n: usize, bits: u32| -> Vec<i32> {
-        let top = (1i32 << bits) - 1;
-        (0..n)
-            .map(|_| 2 * rng.below(1 << bits) as i32 - top)
-            .collect()
-    };
+    let mut levels = |n: usize, bits: u32| random_levels(n, bits, &mut rng);
     for p in 1..=8 {
         for q in 1..=8 {
             for (rows, cols) in [(1, 1), (5, 33), (3, 64 * 32 + 7)] {

@@ -50,6 +50,17 @@ pub struct LabEnv<'a> {
     pub navigate: &'a std::cell::Cell<Option<&'static str>>,
 }
 
+impl LabEnv<'_> {
+    /// CPU time for a lab whose background work is heavy (solving, quantizing): about half of
+    /// the last frame — more than the shell's budget where drawing itself is slow (software
+    /// rendering) — but at least the shell's budget and at most `max_s`, so frames stay short.
+    pub fn half_frame_budget(&self, ctx: &egui::Context, max_s: f32) -> web_time::Duration {
+        let last_frame_s = ctx.input(|i| i.unstable_dt);
+        let half_frame = web_time::Duration::from_secs_f32((0.5 * last_frame_s).clamp(0.0, max_s));
+        self.work_budget.max(half_frame)
+    }
+}
+
 pub trait Lab {
     /// Stable id used in links (`#lab=<id>`).
     fn id(&self) -> &'static str;

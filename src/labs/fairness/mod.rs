@@ -73,12 +73,7 @@ impl Lab for FairnessLab {
 
     fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings);
-        // Solving takes at most about half of each frame: the shell's budget on a fast display,
-        // more where drawing itself is slow (software rendering), capped so frames stay short.
-        let last_frame_s = ui.ctx().input(|i| i.unstable_dt);
-        let half_frame =
-            web_time::Duration::from_secs_f32((0.5 * last_frame_s).clamp(0.0, MAX_WORK_S));
-        self.state.work(env.work_budget.max(half_frame));
+        self.state.work(env.half_frame_budget(ui.ctx(), MAX_WORK_S));
         ui::fairness_ui(&mut self.settings, &mut self.state, ui);
     }
 

@@ -65,17 +65,8 @@ fn run(ctx: &GpuContext, rows: usize, cols: usize, passes: u32) -> Result<bool, 
         let out = kernels
             .submit(ctx, &inputs, k, passes, dispatches_per_pass(bytes))?
             .wait(ctx)?;
-        let ms_median = median(&out.pass_ms);
-        let result = SuiteResult {
-            kernel: k.name(),
-            rows,
-            cols,
-            ms_median,
-            gbps: bytes as f64 / (ms_median * 1e6),
-            bytes_moved: bytes,
-            timing: format!("{:?}", out.timing),
-            verified: inputs.verify(k, &out.bytes),
-        };
+        let timing = format!("{:?}", out.timing);
+        let result = SuiteResult::measured(&inputs, k, median(&out.pass_ms), &timing, &out.bytes);
         println!("{}", json!(result));
         results.push(result);
     }

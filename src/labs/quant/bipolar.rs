@@ -7,6 +7,8 @@
 //! reference of the planned WGSL kernel (which has `countOneBits`), checked against plain
 //! integer arithmetic.
 
+use crate::rng::SplitMix64;
+
 /// `bits` planes of a vector of `len` bipolar levels, each plane `words` u32 (lanes padded with
 /// zero bits, which XOR to zero and so add nothing to a popcount).
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +78,14 @@ pub fn gemv(rows: &[Planes], x: &Planes) -> Vec<i64> {
     rows.iter().map(|r| dot(r, x)).collect()
 }
 
+/// `n` uniformly random odd levels of `bits` bits (test and self-test inputs).
+pub fn random_levels(n: usize, bits: u32, rng: &mut SplitMix64) -> Vec<i32> {
+    let top = (1i32 << bits) - 1;
+    (0..n)
+        .map(|_| 2 * rng.below(1 << bits) as i32 - top)
+        .collect()
+}
+
 /// One-bit products a `gemv` performs per output: p q planes of ceil(K / 32) words.
 pub fn word_ops(p: u32, q: u32, k: usize) -> u64 {
     u64::from(p * q) * k.div_ceil(32) as u64
@@ -84,14 +94,6 @@ pub fn word_ops(p: u32, q: u32, k: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
-
-    fn random_levels(n: usize, bits: u32, rng: &mut SplitMix64) -> Vec<i32> {
-        let top = (1i32 << bits) - 1;
-        (0..n)
-            .map(|_| 2 * rng.below(1 << bits) as i32 - top)
-            .collect()
-    }
 
     #[test]
     fn bit_plane_products_equal_the_integer_reference() {

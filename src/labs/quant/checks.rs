@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::bipolar::{Planes, encode, gemv};
+use super::bipolar::{Planes, encode, gemv, random_levels};
 use super::bipolar_gpu::{BipolarGemvKernel, BipolarProblemSpec};
 use super::lut::{LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
 use super::matrix::{channel_sensitivity, synthetic_activations, synthetic_weights};
@@ -110,19 +110,13 @@ fn q4_check() -> KernelCheck {
     )
 }
 
-/// Random odd levels of `bits` bits.
-fn levels(n: usize, bits: u32, rng: &mut SplitMix64) -> Vec<i32> {
-    let top = (1i32 << bits) - 1;
-    (0..n)
-        .map(|_| 2 * rng.below(1 << bits) as i32 - top)
-        .collect()
-}
-
 fn bipolar_check(p: u32, q: u32) -> KernelCheck {
     let (rows, cols) = (64, 3000);
     let mut rng = SplitMix64::new(23 + u64::from(p * 8 + q));
-    let w: Vec<Vec<i32>> = (0..rows).map(|_| levels(cols, p, &mut rng)).collect();
-    let x = levels(cols, q, &mut rng);
+    let w: Vec<Vec<i32>> = (0..rows)
+        .map(|_| random_levels(cols, p, &mut rng))
+        .collect();
+    let x = random_levels(cols, q, &mut rng);
     let encoded = || -> (Vec<Planes>, Planes) {
         (
             w.iter()

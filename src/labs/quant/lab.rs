@@ -250,27 +250,6 @@ fn sweep_plan() -> VecDeque<(Series, u32)> {
     plan
 }
 
-/// A timed kernel's figures, its output checked.
-fn measured(
-    inputs: &SuiteInputs,
-    k: SuiteKernel,
-    ms: f64,
-    timing: &str,
-    out: &[u8],
-) -> SuiteResult {
-    let bytes = inputs.bytes(k);
-    SuiteResult {
-        kernel: k.name(),
-        rows: inputs.rows,
-        cols: inputs.cols,
-        ms_median: ms,
-        gbps: bytes as f64 / (ms * 1e6),
-        bytes_moved: bytes,
-        timing: timing.to_owned(),
-        verified: inputs.verify(k, out),
-    }
-}
-
 /// The kernel suite timed one kernel per frame.
 pub struct KernelTiming {
     pub rows: usize,
@@ -334,8 +313,13 @@ impl KernelTiming {
                         Some(Ok(out)) => {
                             let timing = out.timing.label();
                             let ms = median(&out.pass_ms);
-                            self.results
-                                .push(measured(&self.inputs, k, ms, timing, &out.bytes));
+                            self.results.push(SuiteResult::measured(
+                                &self.inputs,
+                                k,
+                                ms,
+                                timing,
+                                &out.bytes,
+                            ));
                         }
                         Some(Err(e)) => self.errors.push(format!("{}: {e}", k.name())),
                     }
@@ -364,8 +348,13 @@ impl KernelTiming {
                     reps += 1;
                 }
                 let ms = t0.elapsed().as_secs_f64() * 1e3 / f64::from(reps);
-                self.results
-                    .push(measured(&self.inputs, k, ms, "CPU wall clock", &out));
+                self.results.push(SuiteResult::measured(
+                    &self.inputs,
+                    k,
+                    ms,
+                    "CPU wall clock",
+                    &out,
+                ));
             }
         }
     }

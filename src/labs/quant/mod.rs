@@ -86,12 +86,8 @@ impl Lab for QuantLab {
 
     fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings);
-        // Quantizing takes at most about half of each frame (as in the fairness lab).
-        let last_frame_s = ui.ctx().input(|i| i.unstable_dt);
-        let half_frame =
-            web_time::Duration::from_secs_f32((0.5 * last_frame_s).clamp(0.0, MAX_WORK_S));
-        self.state
-            .work(&self.settings, env.work_budget.max(half_frame), env.compute);
+        let budget = env.half_frame_budget(ui.ctx(), MAX_WORK_S);
+        self.state.work(&self.settings, budget, env.compute);
         ui::quant_ui(&mut self.settings, &mut self.state, env.compute, ui);
     }
 

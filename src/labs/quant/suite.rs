@@ -360,6 +360,29 @@ pub struct SuiteResult {
     pub verified: bool,
 }
 
+impl SuiteResult {
+    /// A timed kernel's figures, its output checked against the reference.
+    pub fn measured(
+        inputs: &SuiteInputs,
+        k: SuiteKernel,
+        ms: f64,
+        timing: &str,
+        out: &[u8],
+    ) -> Self {
+        let bytes = inputs.bytes(k);
+        Self {
+            kernel: k.name(),
+            rows: inputs.rows,
+            cols: inputs.cols,
+            ms_median: ms,
+            gbps: bytes as f64 / (ms * 1e6),
+            bytes_moved: bytes,
+            timing: timing.to_owned(),
+            verified: inputs.verify(k, out),
+        }
+    }
+}
+
 /// The ratios the issue asks for, from whichever results exist (null where one is missing).
 pub fn summary(results: &[SuiteResult]) -> serde_json::Value {
     let get = |name: &str| results.iter().find(|r| r.kernel == name);
