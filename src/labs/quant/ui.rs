@@ -57,18 +57,22 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             for m in MatrixSource::ALL {
                 ui.selectable_value(&mut s.matrix, m, m.label());
             }
-        });
+        })
+        .response
+        .on_hover_text("The weight matrix every method quantizes");
     if s.matrix == MatrixSource::Synthetic {
         ui.add(
             egui::Slider::new(&mut s.rows, 1..=MAX_SIDE)
                 .logarithmic(true)
                 .text("rows"),
-        );
+        )
+        .on_hover_text("Output rows of the synthetic matrix (one codebook per row)");
         ui.add(
             egui::Slider::new(&mut s.cols, 1..=MAX_SIDE)
                 .logarithmic(true)
                 .text("cols"),
-        );
+        )
+        .on_hover_text("Input columns: the longer a row, the cheaper its codebook per weight");
         let cap = super::settings::MAX_SYNTHETIC_WEIGHTS;
         if s.rows * s.cols > cap {
             s.rows = (cap / s.cols).max(1);
@@ -87,13 +91,15 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             .small(),
         );
     }
-    ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "));
+    ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "))
+        .on_hover_text("Seeds the synthetic weights, the activations and k-means++");
     ui.heading("Activations");
     ui.add(
         egui::Slider::new(&mut s.batch, 1..=256)
             .logarithmic(true)
             .text("batch"),
-    );
+    )
+    .on_hover_text("Activation vectors: the sensitivity F_j and the output error use them");
     ui.add(egui::Slider::new(&mut s.hot_channels, 0..=64).text("hot channels"))
         .on_hover_text(
             "Input channels with 10-50x the typical magnitude, as in real LLM activations",
@@ -112,9 +118,12 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             for m in Method::ALL {
                 ui.selectable_value(&mut s.method, m, method_label(m));
             }
-        });
+        })
+        .response
+        .on_hover_text("The method the row and sparse views and the circled point show");
     if s.method.fixed_bits().is_none() {
-        ui.add(egui::Slider::new(&mut s.bits, 1..=8).text("bits"));
+        ui.add(egui::Slider::new(&mut s.bits, 1..=8).text("bits"))
+            .on_hover_text("Bits per index (k-means, RTN: 2..8; INT, bipolar: 1..8)");
     }
     ui.add(
         egui::Slider::new(&mut s.outliers, 0.0..=2.0)
@@ -132,7 +141,8 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
     .on_hover_text("Weights with the largest F_j w^2 also kept exactly (SqueezeLLM: 0.05%)");
     let rows = state.matrix.as_ref().map_or(1, |m| m.w.rows) as u32;
     s.row = s.row.min(rows - 1);
-    ui.add(egui::Slider::new(&mut s.row, 0..=rows - 1).text("row shown"));
+    ui.add(egui::Slider::new(&mut s.row, 0..=rows - 1).text("row shown"))
+        .on_hover_text("The output row whose histogram and levels the row view draws");
     if let Some(e) = &state.matrix_error {
         ui.colored_label(Color32::RED, e);
     }
@@ -209,7 +219,9 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             for m in ErrorMetric::ALL {
                 ui.selectable_value(&mut s.metric, m, m.label());
             }
-        });
+        })
+        .response
+        .on_hover_text("The error on the vertical axis");
     let metric = s.metric;
     let log = |v: f64| v.max(1e-12).log10();
     Plot::new("tradeoff")
@@ -498,15 +510,19 @@ fn kernels_view(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, 
             egui::Slider::new(&mut s.kernel_rows, 32..=MAX_SIDE)
                 .logarithmic(true)
                 .text("rows"),
-        );
+        )
+        .on_hover_text("Rows of the timed problem");
         ui.add(
             egui::Slider::new(&mut s.kernel_cols, 32..=MAX_SIDE)
                 .logarithmic(true)
                 .step_by(32.0)
                 .text("cols"),
-        );
+        )
+        .on_hover_text("Columns of the timed problem (a multiple of 32: whole index groups)");
         let running = state.kernels.as_ref().is_some_and(|k| !k.done());
-        let response = ui.add_enabled(!running, egui::Button::new("Time kernels"));
+        let response = ui
+            .add_enabled(!running, egui::Button::new("Time kernels"))
+            .on_hover_text("Runs each kernel once untimed, then times it (5 passes on a GPU) and checks its result");
         crate::export::remember_button(ui.ctx(), "time-kernels", response.rect);
         if response.clicked() {
             state.start_kernels(s, compute);
