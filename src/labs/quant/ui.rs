@@ -385,7 +385,9 @@ fn row_view(s: &QuantSettings, state: &LabState, ui: &mut egui::Ui) {
                         .fill(Color32::from_rgb(78, 121, 167))
                 })
                 .collect();
-            plot.bar_chart(BarChart::new("row weights", bars));
+            plot.bar_chart(
+                BarChart::new("row weights", bars).color(Color32::from_rgb(78, 121, 167)),
+            );
             // Too many levels (8 bits on a short row) would paint the plot solid.
             if levels.len() <= 64 {
                 for (i, &l) in levels.iter().enumerate() {
@@ -403,11 +405,13 @@ fn row_view(s: &QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             }
             let exact: Vec<[f64; 2]> = sparse_cols
                 .iter()
-                .map(|&j| [f64::from(original[j]), top * 1.05])
+                // Just under the axis: an outlier's own bar is one weight high, and the legend
+                // sits in a top corner where outliers often are.
+                .map(|&j| [f64::from(original[j]), -0.04 * top])
                 .collect();
             plot.points(
                 Points::new("sparse (exact) weights", exact)
-                    .shape(MarkerShape::Down)
+                    .shape(MarkerShape::Up)
                     .radius(6.0)
                     .color(Color32::from_rgb(242, 142, 43)),
             );
