@@ -30,6 +30,7 @@ USAGE:
 {BANDITS}
 {FAIRNESS}
 {QUANT}
+{MAM}
   paperlab selftest                run every kernel check (GPU vs reference), JSON report
   paperlab help                    this text
 
@@ -78,6 +79,7 @@ fn usage() -> String {
         .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
         .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
         .replace("{FAIRNESS}", crate::labs::fairness::cli::USAGE)
+        .replace("{MAM}", crate::labs::mam::cli::USAGE)
         .replace(
             "{QUANT}",
             &format!(
@@ -106,13 +108,15 @@ pub fn main() -> i32 {
         ["bench", "bandits", rest @ ..] => crate::labs::bandits::cli::bench(rest),
         ["bench", "fairness", rest @ ..] => crate::labs::fairness::cli::bench(rest),
         ["bench", "quant", rest @ ..] => crate::labs::quant::bench::bench(rest),
+        ["bench", "mam", rest @ ..] => crate::labs::mam::cli::bench(rest),
         ["bench", other, ..] => usage_error(&format!(
-            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness, quant)"
+            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness, quant, mam)"
         )),
         ["selftest"] => selftest(),
         ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
         ["bandit", rest @ ..] => crate::labs::bandits::cli::main(rest),
         ["quant", rest @ ..] => crate::labs::quant::cli::main(rest),
+        ["mam", rest @ ..] => crate::labs::mam::cli::main(rest),
         ["pid", rest @ ..] => crate::labs::fairness::cli::pid_main(rest),
         ["aglfop", rest @ ..] => crate::labs::fairness::cli::aglfop_main(rest),
         [other, ..] => usage_error(&format!("unknown command '{other}'")),

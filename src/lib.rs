@@ -17,6 +17,7 @@ pub mod platform;
 pub mod plot;
 pub mod rng;
 pub mod selftest;
+pub mod served;
 pub mod share;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -112,5 +112,6 @@ pub fn all_labs() -> Vec<Box<dyn Lab>> {
         Box::new(bandits::BanditLab::default()),
         Box::new(fairness::FairnessLab::default()),
         Box::new(quant::QuantLab::default()),
+        Box::new(mam::MamLab::default()),
     ]
 }

@@ -250,3 +250,56 @@ fn activation_f64(mlp: &Mlp, x: f64) -> f64 {
         }
     }
 }
+
+/// A self-test entry: `mlp` on `batch` rows of `x` through the dense kernel (or, without a
+/// GPU, `Mlp::forward`), judged against [`forward_oracle`] and its rounding bound.
+pub fn forward_check(
+    name: &str,
+    mlp: Mlp,
+    x: Vec<f32>,
+    batch: usize,
+) -> crate::selftest::KernelCheck {
+    use crate::selftest::Verdict;
+    use std::rc::Rc;
+    let (mlp, x) = (Rc::new(mlp), Rc::new(x));
+    let (gm, gx, cm, cx) = (
+        Rc::clone(&mlp),
+        Rc::clone(&x),
+        Rc::clone(&mlp),
+        Rc::clone(&x),
+    );
+    crate::selftest::KernelCheck::new(
+        name,
+        move |ctx| {
+            let dense = DenseKernel::new(ctx);
+            let net = dense.upload(ctx, &gm, batch)?;
+            dense.forward(ctx, &net, &gx, batch)
+        },
+        move || cm.predict(&cx, batch),
+        move |result| {
+            let (exact, bound) = forward_oracle(&mlp, &x, batch);
+            if result.len() != exact.len() {
+                return Verdict {
+                    max_abs_error: f64::INFINITY,
+                    error_to_bound: f64::INFINITY,
+                    detail: format!("{} outputs, {} expected", result.len(), exact.len()),
+                };
+            }
+            let (mut max_abs, mut ratio) = (0.0f64, 0.0f64);
+            for ((r, e), b) in result.iter().zip(&exact).zip(&bound) {
+                let err = (f64::from(*r) - e).abs();
+                max_abs = max_abs.max(err);
+                ratio = ratio.max(if err.is_nan() {
+                    f64::INFINITY
+                } else {
+                    err / b.max(f64::MIN_POSITIVE)
+                });
+            }
+            Verdict {
+                max_abs_error: max_abs,
+                error_to_bound: ratio,
+                detail: "vs f64 oracle with a propagated rounding bound".to_owned(),
+            }
+        },
+    )
+}

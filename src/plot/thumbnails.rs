@@ -1,6 +1,6 @@
 //! The home page's lab thumbnails: small pictures drawn with the painter (no image files).
 
-use egui::{Color32, Painter, Pos2, Rect, Stroke, pos2};
+use egui::{Color32, Painter, Pos2, Rect, Stroke, Vec2, pos2};
 
 fn frame(painter: &Painter, rect: Rect) {
     painter.rect_filled(rect, 4.0, Color32::from_gray(245));
@@ -130,5 +130,36 @@ pub fn quant(painter: &Painter, rect: Rect) {
             [at(inner, x, 0.0), at(inner, x, 1.0)],
             Stroke::new(1.5, Color32::from_rgb(225, 57, 89)),
         );
+    }
+}
+
+/// Marginalization models: a painted lattice (+1 / -1 / unknown) whose unknown sites are
+/// shaded by p(+1).
+pub fn mam(painter: &Painter, rect: Rect) {
+    frame(painter, rect);
+    let inner = rect.shrink(10.0);
+    let side = inner.width().min(inner.height());
+    let n = 6;
+    let cell = side / n as f32;
+    let origin = Pos2::new(inner.center().x - side / 2.0, inner.center().y - side / 2.0);
+    let up = Color32::from_rgb(225, 87, 89);
+    let down = Color32::from_rgb(78, 121, 167);
+    for r in 0..n {
+        for c in 0..n {
+            let min = origin + Vec2::new(c as f32 * cell, r as f32 * cell);
+            let cell_rect = Rect::from_min_size(min, Vec2::splat(cell)).shrink(1.0);
+            let painted = (r + 2 * c) % 5;
+            let fill = match painted {
+                0 => up,
+                1 => down,
+                _ => {
+                    // Unknown: a pale shade leaning to the painted neighbours.
+                    let t = ((r * 7 + c * 3) % 10) as f32 / 10.0;
+                    let l = |a: u8, b: u8| (f32::from(a) * t + f32::from(b) * (1.0 - t)) as u8;
+                    Color32::from_rgb(l(250, 200), l(205, 215), l(205, 240))
+                }
+            };
+            painter.rect_filled(cell_rect, 1.0, fill);
+        }
     }
 }

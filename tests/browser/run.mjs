@@ -6,13 +6,14 @@
 //  (d) share links: a link restores settings, a garbage link is corrected and reported.
 //  (e) labs: GFlowNet training, OC-GFN view, bandits Monte Carlo (GPU and CPU fallback),
 //      fairness decomposition and accuracy limit (CPU math, in the no-WebGPU browser);
-//      quantization trade-offs and the kernel suite (WebGPU and CPU fallback).
+//      quantization trade-offs and the kernel suite (WebGPU and CPU fallback); marginalization
+//      queries, sampling, speed and in-page training (WebGPU and CPU fallback).
 //  (f) platform: home page, back/forward between labs, CSV and PNG downloads, a phone-sized
 //      viewport, offline reload through the service worker.
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
-//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant).
+//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant, ONLY=mam).
 
 import { chromium } from 'playwright-core';
 import http from 'node:http';
@@ -476,6 +477,68 @@ async function quant(browser, base, name, link, expectGpu) {
   await finish(p);
 }
 
+/// The marginalization lab: the shipped 4x4 model (fetched) answers a painted query by MaM, the
+/// autoregressive route and exactly; a click paints a site; the heat map batch (GPU where there
+/// is one) agrees with the conditional pass; the gallery matches exact samples; the speed view
+/// measures both routes; a 3x3 target (nothing shipped) trains in the page.
+async function mam(browser, base, name, expectGpu) {
+  const pattern = 'uu..d...........';
+  const p = await openPage(browser, `${base}#lab=mam&size=4&pattern=${pattern}&view=sample`, name);
+  const waitFor = (predicate, timeout = 120_000) => p.page.waitForFunction((source) => {
+    if (getComputedStyle(document.getElementById('panic-box')).display !== 'none') return true;
+    const el = document.getElementById('status-mam');
+    return el && new Function('st', source)(JSON.parse(el.textContent));
+  }, predicate, { timeout, polling: 300 });
+  try {
+    await waitFor(`return st.source === 'shipped' && st.log_p_exact !== null && st.observed === 3
+      ${expectGpu ? '&& st.gpu_heat_max_diff !== null' : ''};`);
+    let st = await status(p.page, 'mam');
+    check(`${name}: shipped 4x4 answers close to exact`,
+      Math.abs(st.log_p_model - st.log_p_exact) < 0.2 && Math.abs(st.log_p_arm - st.log_p_exact) < 0.2,
+      `model ${st.log_p_model}, arm ${st.log_p_arm}, exact ${st.log_p_exact}`);
+    if (expectGpu) {
+      check(`${name}: GPU batch of D+1 marginals agrees with the conditional pass`,
+        st.gpu_heat_max_diff < 0.1 && st.gpu_error === null, `${st.gpu_heat_max_diff} ${st.gpu_error}`);
+    }
+    const [x, y] = await button(p.page, 'mam_lattice');
+    await p.page.mouse.click(x + 5, y + 5);
+    await waitFor('return st.observed === 4;', 20_000);
+    st = await status(p.page, 'mam');
+    check(`${name}: a click paints a site`, st.observed === 4 && st.log_p_model < -1, JSON.stringify(st).slice(0, 200));
+    await waitFor('return st.gallery && st.gallery.model_samples === 256 && st.gallery.reference_samples === 256 && st.sampling_done;');
+    const g = (await status(p.page, 'mam')).gallery;
+    check(`${name}: MaM samples match exact samples`,
+      g.reference_is_exact && Math.abs(g.model_magnetisation - g.reference_magnetisation) < 0.15
+        && Math.abs(g.model_correlation - g.reference_correlation) < 0.15, JSON.stringify(g));
+    await p.page.screenshot({ path: path.join(shots, `${name}-sample.png`) });
+    await p.page.evaluate(() => { location.hash = location.hash.replace(/view=[a-z]+/, 'view=speed'); });
+    const [mx, my] = await button(p.page, 'mam-measure');
+    await p.page.mouse.click(mx, my);
+    await waitFor(`return st.speed && st.speed.cpu.length === 6 && st.speed.cpu_batch_ms !== null
+      ${expectGpu ? '&& st.speed.gpu_ms_arm && st.speed.gpu_ms_arm.length === 3' : ''};`);
+    const sp = (await status(p.page, 'mam')).speed;
+    const full = sp.cpu[sp.cpu.length - 1];
+    check(`${name}: both routes timed, the autoregressive one slower at |S| = D`,
+      full.observed === 16 && full.ms_arm > full.ms_mam && sp.gpu_error === null, JSON.stringify(sp).slice(0, 300));
+    console.log(`     ${name}: |S| = 16: MaM ${(full.ms_mam * 1e3).toFixed(1)} µs, ARM ${(full.ms_arm * 1e3).toFixed(1)} µs (${(full.ms_arm / full.ms_mam).toFixed(1)}x)`);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-speed.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=mam&size=3&view=train&train=true'; });
+    await waitFor('return st.source === "trained" && st.training_steps > 300 && st.self_consistency !== null;');
+    st = await status(p.page, 'mam');
+    check(`${name}: a 3x3 target trains in the page`, st.self_consistency < 0.1 && st.kl_estimate !== null,
+      `${st.training_steps} steps, sc ${st.self_consistency}, kl ${st.kl_estimate}`);
+    await p.page.screenshot({ path: path.join(shots, `${name}-train.png`) });
+    await p.page.evaluate(() => { location.hash = '#lab=mam'; });
+    await waitFor('return st.source === "shipped" && st.sampling_done;');
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-8x8.png`) });
+  } catch (e) {
+    check(`${name}: marginalization lab`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 // WebGPU run: a small synthetic matrix (the sweep is CPU work) and a small kernel problem
 // (SwiftShader is slow); CPU run: the real MiniLM attention matrix, as a user first sees it.
 const QUANT_GPU_LINK = 'view=tradeoff&matrix=synthetic&rows=96&cols=256&kernel_rows=256&kernel_cols=512';
@@ -495,6 +558,15 @@ try {
     await plain.close();
     throw new Error('ONLY=quant: the other checks were not run');
   }
+  if (process.env.ONLY === 'mam') {
+    const webgpu = await chromium.launch({ executablePath: CHROMIUM, args: [...BASE_FLAGS, ...WEBGPU_FLAGS] });
+    await mam(webgpu, base, 'mam-webgpu', true);
+    await webgpu.close();
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await mam(plain, base, 'mam-cpu-fallback', false);
+    await plain.close();
+    throw new Error('ONLY=mam: the other checks were not run');
+  }
   if (process.env.ONLY === 'fairness') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
     await fairness(plain, base, 'fairness');
@@ -513,6 +585,7 @@ try {
   await ocgfn(webgpu, base, 'ocgfn-webgpu');
   await bandits(webgpu, base, 'bandits-webgpu', true);
   await quant(webgpu, base, 'quant-webgpu', QUANT_GPU_LINK, true);
+  await mam(webgpu, base, 'mam-webgpu', true);
   await webgpu.close();
 
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
@@ -521,6 +594,7 @@ try {
   await bandits(plain, base, 'bandits-cpu-fallback', false);
   await fairness(plain, base, 'fairness');
   await quant(plain, base, 'quant-cpu-fallback', QUANT_CPU_LINK, false);
+  await mam(plain, base, 'mam-cpu-fallback', false);
   await plain.close();
 } catch (e) {
   failures.push(`harness: ${e.stack ?? e}`);

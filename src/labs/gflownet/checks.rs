@@ -7,7 +7,7 @@ use super::gpu::{GfnSamplerKernels, decode_terminals};
 use super::model::Model;
 use super::sample::{exact_terminal_distribution, histogram, sample_terminals};
 use super::train::{TrainConfig, Trainer};
-use crate::nn::gpu::{DenseKernel, forward_oracle};
+use crate::nn::gpu::forward_check;
 use crate::nn::{Activation, Mlp, MlpSpec};
 use crate::selftest::{Check, KernelCheck, Verdict};
 
@@ -16,7 +16,7 @@ pub fn kernel_checks() -> Vec<Box<dyn Check>> {
 }
 
 fn mlp_forward_check() -> KernelCheck {
-    let mlp = Rc::new(Mlp::new(
+    let mlp = Mlp::new(
         MlpSpec {
             inputs: 32,
             hidden: vec![256, 256],
@@ -24,53 +24,12 @@ fn mlp_forward_check() -> KernelCheck {
             activation: Activation::Relu,
         },
         11,
-    ));
+    );
     let batch = 257;
-    let x: Rc<Vec<f32>> = Rc::new(
-        (0..batch * 32)
-            .map(|i| crate::rng::hash_f32(12, i as u64))
-            .collect(),
-    );
-    let (gm, gx, cm, cx) = (
-        Rc::clone(&mlp),
-        Rc::clone(&x),
-        Rc::clone(&mlp),
-        Rc::clone(&x),
-    );
-    KernelCheck::new(
-        "mlp forward 257x(32-256-256-5)",
-        move |ctx| {
-            let dense = DenseKernel::new(ctx);
-            let net = dense.upload(ctx, &gm, batch)?;
-            dense.forward(ctx, &net, &gx, batch)
-        },
-        move || cm.predict(&cx, batch),
-        move |result| {
-            let (exact, bound) = forward_oracle(&mlp, &x, batch);
-            if result.len() != exact.len() {
-                return Verdict {
-                    max_abs_error: f64::INFINITY,
-                    error_to_bound: f64::INFINITY,
-                    detail: format!("{} outputs, {} expected", result.len(), exact.len()),
-                };
-            }
-            let (mut max_abs, mut ratio) = (0.0f64, 0.0f64);
-            for ((r, e), b) in result.iter().zip(&exact).zip(&bound) {
-                let err = (f64::from(*r) - e).abs();
-                max_abs = max_abs.max(err);
-                ratio = ratio.max(if err.is_nan() {
-                    f64::INFINITY
-                } else {
-                    err / b.max(f64::MIN_POSITIVE)
-                });
-            }
-            Verdict {
-                max_abs_error: max_abs,
-                error_to_bound: ratio,
-                detail: "vs f64 oracle with a propagated rounding bound".to_owned(),
-            }
-        },
-    )
+    let x = (0..batch * 32)
+        .map(|i| crate::rng::hash_f32(12, i as u64))
+        .collect();
+    forward_check("mlp forward 257x(32-256-256-5)", mlp, x, batch)
 }
 
 /// A briefly trained policy on a 2D H=8 grid: the sampler's histogram must match the policy's

@@ -4,85 +4,12 @@ use serde::Deserialize;
 
 use super::matrix::Matrix;
 
-/// Compiled in natively (CLI, tests, desktop). On the web the 2.6 MB of f16 weights would grow
-/// the gzipped wasm by 2.5 MB for every visitor, so the page fetches the file (served next to
-/// the app, `web/index.html`) the first time a shipped matrix is asked for.
-#[cfg(not(target_arch = "wasm32"))]
-const DATA: &[u8] = include_bytes!("../../../assets/quant/minilm-l6-layer0.f16");
+/// The 2.6 MB of f16 weights: compiled in natively, fetched by the page (`crate::served`).
+const DATA: crate::served::Served = crate::served!(
+    "./minilm-l6-layer0.f16",
+    "../../../assets/quant/minilm-l6-layer0.f16"
+);
 
-/// Runs `f` on the weights file: `Ok(None)` while it is still being fetched (web only).
-#[cfg(not(target_arch = "wasm32"))]
-fn with_data<R>(f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, String> {
-    Ok(Some(f(DATA)))
-}
-
-#[cfg(target_arch = "wasm32")]
-mod fetch {
-    use std::cell::RefCell;
-
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-
-    /// Next to index.html (Trunk copies it there), so a sub-path deployment works too.
-    const URL: &str = "./minilm-l6-layer0.f16";
-
-    pub enum State {
-        NotStarted,
-        Loading,
-        Done(Vec<u8>),
-        Failed(String),
-    }
-
-    thread_local! {
-        pub static STATE: RefCell<State> = const { RefCell::new(State::NotStarted) };
-    }
-
-    async fn get() -> Result<Vec<u8>, String> {
-        let window = web_sys::window().ok_or("no window")?;
-        let response = JsFuture::from(window.fetch_with_str(URL))
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        let response: web_sys::Response = response
-            .dyn_into()
-            .map_err(|_| "fetch did not return a Response".to_owned())?;
-        if !response.ok() {
-            return Err(format!("HTTP {}", response.status()));
-        }
-        let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?)
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-    }
-
-    pub fn start() {
-        STATE.with(|s| *s.borrow_mut() = State::Loading);
-        wasm_bindgen_futures::spawn_local(async {
-            let result = get().await;
-            STATE.with(|s| {
-                *s.borrow_mut() = match result {
-                    Ok(bytes) => State::Done(bytes),
-                    Err(e) => {
-                        State::Failed(format!("the MiniLM weights ({URL}) did not load: {e}"))
-                    }
-                }
-            });
-        });
-    }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn with_data<R>(f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, String> {
-    use fetch::State;
-    let not_started = fetch::STATE.with(|s| matches!(*s.borrow(), State::NotStarted));
-    if not_started {
-        fetch::start();
-    }
-    fetch::STATE.with(|s| match &*s.borrow() {
-        State::Done(bytes) => Ok(Some(f(bytes))),
-        State::Failed(e) => Err(e.clone()),
-        State::NotStarted | State::Loading => Ok(None),
-    })
-}
 const INDEX: &str = include_str!("../../../assets/quant/minilm-l6-layer0.json");
 
 #[derive(Deserialize)]
@@ -128,7 +55,7 @@ pub fn minilm(name: &str) -> Result<Option<Matrix>, String> {
         .find(|e| e.name == name)
         .ok_or_else(|| format!("no matrix '{name}' (shipped: {})", names().join(", ")))?;
     let len = entry.rows * entry.cols;
-    let decoded = with_data(|data| {
+    let decoded = crate::served::with_served(DATA, |data| {
         data.get(entry.offset_bytes..entry.offset_bytes + 2 * len)
             .map(|bytes| {
                 bytes
