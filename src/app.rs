@@ -572,6 +572,9 @@ mod tests {
     fn every_lab_but_home_has_a_card() {
         let app = app("");
         let ids: Vec<&str> = app.cards.iter().map(|c| c.id).collect();
-        assert_eq!(ids, ["device", "gfn", "bandits", "fairness", "quant"]);
+        assert_eq!(
+            ids,
+            ["device", "gfn", "bandits", "fairness", "quant", "mam"]
+        );
     }
 }

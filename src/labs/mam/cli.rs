@@ -15,10 +15,10 @@ use crate::cli::Options;
 pub const USAGE: &str =
     "  paperlab mam train [--size L] [--coupling J] [--field H] [--steps N] [--seed S]
                     [--batch B] [--hidden W] [--lr X] [--out FILE]
-                                   energy-based MaM training on the L x L Ising model, the
-                                   learning rate decayed to 0 over the steps (cosine)
-                                   (defaults 8, 0.1, 0.2); JSON progress lines, then a final
-                                   object with kl_estimate and self_consistency
+                                   energy-based MaM training on the L x L Ising model
+                                   (defaults 8, 0.1, 0.2; learning rate decayed to 0 over the
+                                   steps, cosine); JSON progress lines, then a final object
+                                   with kl_estimate and self_consistency
   paperlab mam query [--size L] [--coupling J] [--field H] [--weights FILE] --assign I:V,...
                                    log p of a partial assignment (I row-major from 0, V 1 or -1)
                                    by MaM (one pass), the autoregressive route and, for L <= 4,

@@ -569,9 +569,9 @@ fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
     ] {
         ui.horizontal(|ui| {
             ui.label(format!("{title:>9}"));
-            for spins in samples.iter().take(8) {
+            for spins in samples.iter().take(6) {
                 let p = spins_partial(spins);
-                heat_lattice_outlined(ui, &p, &vec![0.5; spins.len()], size, 44.0, false);
+                heat_lattice_outlined(ui, &p, &vec![0.5; spins.len()], size, 40.0, false);
             }
         });
     }
