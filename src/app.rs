@@ -4,9 +4,9 @@
 use web_time::Duration;
 
 use crate::gpu::{Compute, GpuContext};
-use crate::labs::{CardInfo, Lab, LabEnv, all_labs, layout};
+use crate::labs::{CardInfo, Lab, LabEnv, all_checks, all_labs, layout};
 use crate::platform;
-use crate::selftest::{SelfTestReport, SelfTestRun, all_checks};
+use crate::selftest::{SelfTestReport, SelfTestRun};
 use crate::share::{Correction, Pairs, format_fragment, parse_fragment};
 
 /// The link key that selects the lab; every other key belongs to the lab.
@@ -145,9 +145,7 @@ impl PaperlabApp {
             }
         }
         // A link always describes the whole state: keys it leaves out take their defaults.
-        let lab = &mut self.labs[self.active];
-        lab.reset_settings();
-        corrections.extend(lab.restore_settings(&lab_pairs));
+        corrections.extend(self.labs[self.active].restore_settings(&lab_pairs));
         self.corrections = corrections;
     }
 

@@ -1,136 +1,197 @@
-//! Native command line: the desktop app by default, subcommands for scripted use.
+//! Native command line: the desktop app by default, and every lab's commands, assembled from
+//! the lab registry (`labs::all_commands`) into one clap command. This file knows no lab: a
+//! lab's commands live in its own `cli.rs`.
 
 use std::sync::Arc;
 
-use serde_json::json;
-use web_time::Duration;
+use clap::{Arg, ArgMatches, Command};
 
 use crate::app::{PaperlabApp, StartOptions};
-use crate::gpu::{Compute, GpuContext, compute_limits, device_descriptor_for, feature_names};
-use crate::labs::device::plan::{Shape, summarize};
-use crate::labs::device::runner::BenchRunner;
-use crate::labs::device::settings::DeviceSettings;
-use crate::selftest::{SelfTestRun, all_checks};
-use crate::share;
+use crate::command::{Args, CommandError, LabCommand, emit, headless_compute};
+use crate::gpu::device_descriptor_for;
+use crate::selftest::SelfTestRun;
 
-const USAGE: &str = "\
-paperlab — recent ML papers made tangible
+const ABOUT: &str = "paperlab: recent ML and decision-science papers made tangible. Without a \
+command it opens the desktop app; every command prints JSON (one object per line).";
 
-USAGE:
-  paperlab                         open the desktop app
-  paperlab --link '#lab=device&rows=4096'
-                                   open the desktop app at a share link
-  paperlab gpu-info [--json]       adapter name, backend and key limits
-  paperlab bench device [--rows N] [--cols N] [--copy-mib N] [--reps N] [--seed N] [--no-cpu]
-                       [--gemv auto|workgroup|rowwise]
-                                   copy bandwidth and f32 GEMV, one JSON object per line
-{GFN}
-  paperlab bench gfn [--trajectories N] [--samples N]
-                                   GFlowNet training and GPU/CPU sampling throughput
-{BANDITS}
-{FAIRNESS}
-{QUANT}
-{MAM}
-  paperlab selftest                run every kernel check (GPU vs reference), JSON report
-  paperlab help                    this text
+const AFTER_HELP: &str = "ENVIRONMENT:
+  PAPERLAB_ADAPTER=<substring>  pick an adapter by name (e.g. llvmpipe for lavapipe)
+  RUST_LOG=<filter>             log level (default: warn; info for the desktop app)";
 
-ENVIRONMENT:
-  PAPERLAB_ADAPTER=<substring>     pick an adapter by name (e.g. llvmpipe for lavapipe)
-";
+/// Commands of the shell itself (not of a lab).
+fn shell_commands() -> Vec<LabCommand> {
+    vec![LabCommand {
+        path: &["selftest"],
+        about: "run every kernel check (GPU vs reference) of every lab; JSON report",
+        long_about: "",
+        args: Vec::new,
+        run: selftest,
+    }]
+}
 
-/// Parsed `--key value` options; every key must be known.
-pub(crate) struct Options(Vec<(String, String)>);
-
-impl Options {
-    pub(crate) fn parse(args: &[&str], known: &[&str]) -> Result<Self, String> {
-        let mut pairs = Vec::new();
-        let mut rest = args.iter();
-        while let Some(&flag) = rest.next() {
-            let key = flag
-                .strip_prefix("--")
-                .filter(|k| known.contains(k))
-                .ok_or_else(|| format!("unknown option '{flag}'"))?;
-            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            pairs.push((key.to_owned(), (*value).to_owned()));
-        }
-        Ok(Self(pairs))
-    }
-
-    pub(crate) fn get<T: std::str::FromStr>(
-        &self,
-        key: &str,
-        default: T,
-        valid: impl Fn(&T) -> bool,
-        what: &str,
-    ) -> Result<T, String> {
-        match self.0.iter().rev().find(|(k, _)| k == key) {
-            None => Ok(default),
-            Some((_, text)) => match text.parse::<T>() {
-                Ok(v) if valid(&v) => Ok(v),
-                _ => Err(format!("--{key} {text}: expected {what}")),
-            },
-        }
+/// What a group of commands is about (`paperlab gfn`, `paperlab bench`).
+fn group_about(name: &str, lab_title: &str) -> String {
+    if name == "bench" {
+        "benchmarks: measured figures as JSON lines, ratios side by side".to_owned()
+    } else {
+        format!("commands of the {lab_title} lab")
     }
 }
 
-/// The usage text, with each lab's commands.
-fn usage() -> String {
-    USAGE
-        .replace("{GFN}", crate::labs::gflownet::cli::USAGE)
-        .replace("{BANDITS}", crate::labs::bandits::cli::USAGE)
-        .replace("{FAIRNESS}", crate::labs::fairness::cli::USAGE)
-        .replace("{MAM}", crate::labs::mam::cli::USAGE)
-        .replace(
-            "{QUANT}",
-            &format!(
-                "{}\n{}",
-                crate::labs::quant::cli::USAGE,
-                crate::labs::quant::bench::USAGE
-            ),
+/// Every command, with the title of the lab it belongs to.
+fn registry() -> Vec<(&'static str, LabCommand)> {
+    let mut commands: Vec<(&'static str, LabCommand)> = crate::labs::REGISTRY
+        .iter()
+        .flat_map(|entry| (entry.commands)().into_iter().map(|c| (entry.title, c)))
+        .collect();
+    commands.extend(shell_commands().into_iter().map(|c| ("paperlab", c)));
+    commands
+}
+
+fn leaf(command: &LabCommand, name: &'static str) -> Command {
+    let mut leaf = Command::new(name)
+        .about(command.about)
+        .args((command.args)());
+    if !command.long_about.is_empty() {
+        leaf = leaf.after_help(command.long_about);
+    }
+    leaf
+}
+
+/// The whole command line as clap sees it.
+pub fn command_tree(commands: &[(&'static str, LabCommand)]) -> Command {
+    let mut root = Command::new("paperlab")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .after_help(AFTER_HELP)
+        .arg(
+            Arg::new("link")
+                .long("link")
+                .value_name("FRAGMENT")
+                .help("open the desktop app at a share link, e.g. '#lab=device&rows=4096'"),
         )
+        .subcommand_required(false);
+    for (title, command) in commands {
+        match command.path {
+            [name] => root = root.subcommand(leaf(command, name)),
+            [group, name] => {
+                let existing = root.find_subcommand(group).is_some();
+                if !existing {
+                    root = root.subcommand(
+                        Command::new(*group)
+                            .about(group_about(group, title))
+                            .subcommand_required(true),
+                    );
+                }
+                root = root.mut_subcommand(*group, |g| g.subcommand(leaf(command, name)));
+            }
+            _ => log::error!("command path {:?} is not one or two words", command.path),
+        }
+    }
+    root
+}
+
+/// The words of the chosen subcommand and its matches.
+fn chosen(matches: &ArgMatches) -> (Vec<&str>, &ArgMatches) {
+    let mut path = Vec::new();
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(name);
+        current = sub;
+    }
+    (path, current)
+}
+
+/// The subcommand named by `path`.
+fn leaf_mut<'a>(command: &'a mut Command, path: &[&str]) -> Option<&'a mut Command> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(command);
+    };
+    leaf_mut(command.find_subcommand_mut(first)?, rest)
+}
+
+/// Mesa's Vulkan device-selection layer connects to Wayland while the GPU is opened and prints
+/// "XDG_RUNTIME_DIR is invalid or not set" when there is no session (ssh, CI, containers).
+/// Where the variable is missing or not a directory, it points to a private folder instead.
+#[allow(unsafe_code)]
+fn quiet_display_probes() {
+    let valid =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).is_dir());
+    if valid {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // One folder per user (the owner of this process), reused by later runs.
+    let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+    let dir = std::env::temp_dir().join(format!("paperlab-runtime-{uid}"));
+    let made = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)));
+    if made.is_ok() {
+        // SAFETY: called first thing in `main`, before any thread exists, so nothing reads
+        // the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).
+/// Called first thing by `main` (single-threaded: see [`quiet_display_probes`]).
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match strs.as_slice() {
-        [] => run_desktop(String::new()),
-        ["--link", link] => run_desktop((*link).to_owned()),
-        ["help" | "--help" | "-h"] => {
-            print!("{}", usage());
-            0
+    quiet_display_probes();
+    let commands = registry();
+    let tree = command_tree(&commands);
+    let matches = match tree.clone().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            // --help and --version land here too (exit code 0).
+            let _ = e.print();
+            return e.exit_code();
         }
-        ["gpu-info"] => gpu_info(false),
-        ["gpu-info", "--json"] => gpu_info(true),
-        ["bench", "device", rest @ ..] => bench_device(rest),
-        ["bench", "gfn", rest @ ..] => crate::labs::gflownet::cli::bench(rest),
-        ["bench", "bandits", rest @ ..] => crate::labs::bandits::cli::bench(rest),
-        ["bench", "fairness", rest @ ..] => crate::labs::fairness::cli::bench(rest),
-        ["bench", "quant", rest @ ..] => crate::labs::quant::bench::bench(rest),
-        ["bench", "mam", rest @ ..] => crate::labs::mam::cli::bench(rest),
-        ["bench", other, ..] => usage_error(&format!(
-            "unknown benchmark '{other}' (known: device, gfn, bandits, fairness, quant, mam)"
-        )),
-        ["selftest"] => selftest(),
-        ["gfn", rest @ ..] => crate::labs::gflownet::cli::main(rest),
-        ["bandit", rest @ ..] => crate::labs::bandits::cli::main(rest),
-        ["quant", rest @ ..] => crate::labs::quant::cli::main(rest),
-        ["mam", rest @ ..] => crate::labs::mam::cli::main(rest),
-        ["pid", rest @ ..] => crate::labs::fairness::cli::pid_main(rest),
-        ["aglfop", rest @ ..] => crate::labs::fairness::cli::aglfop_main(rest),
-        [other, ..] => usage_error(&format!("unknown command '{other}'")),
+    };
+    let (path, leaf_matches) = chosen(&matches);
+    init_logging(if path.is_empty() { "info" } else { "warn" });
+    if path.is_empty() {
+        let link = matches
+            .try_get_one::<String>("link")
+            .ok()
+            .flatten()
+            .cloned();
+        return run_desktop(link.unwrap_or_default());
+    }
+    let Some((_, command)) = commands.iter().find(|(_, c)| c.path == path.as_slice()) else {
+        eprintln!("error: no command {}", path.join(" "));
+        return 2;
+    };
+    match (command.run)(&Args::new(leaf_matches)) {
+        Ok(code) => code,
+        Err(CommandError::Usage(message)) => {
+            // That command's usage, with its full name (`build` sets the subcommands' names).
+            let mut tree = tree;
+            tree.build();
+            match leaf_mut(&mut tree, &path) {
+                Some(leaf) => {
+                    let _ = leaf
+                        .error(clap::error::ErrorKind::ValueValidation, message)
+                        .print();
+                }
+                None => eprintln!("error: {message}"),
+            }
+            2
+        }
+        Err(CommandError::Failed(message)) => {
+            eprintln!("error: {message}");
+            1
+        }
     }
 }
 
-fn usage_error(message: &str) -> i32 {
-    eprintln!("error: {message}\n\n{}", usage());
-    2
+/// `RUST_LOG` for every command; without it warnings only (the desktop app: info).
+fn init_logging(default_filter: &str) {
+    let _ =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
+            .try_init();
 }
 
 fn run_desktop(fragment: String) -> i32 {
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .try_init();
     let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
     setup.device_descriptor = Arc::new(device_descriptor_for);
     let options = eframe::NativeOptions {
@@ -160,164 +221,13 @@ fn run_desktop(fragment: String) -> i32 {
     }
 }
 
-/// The headless compute context, or the CPU fallback with the reason on stderr.
-pub(crate) fn headless_compute() -> Compute {
-    match GpuContext::new_headless() {
-        Ok(ctx) => Compute::Gpu(std::sync::Arc::new(ctx)),
-        Err(e) => {
-            eprintln!("warning: {e}; using the CPU fallback");
-            Compute::CpuFallback {
-                reason: e.to_string(),
-            }
-        }
-    }
-}
-
-fn gpu_info(as_json: bool) -> i32 {
-    let ctx = match GpuContext::new_headless() {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    let limits = compute_limits(&ctx.limits);
-    if as_json {
-        let limits: serde_json::Map<String, serde_json::Value> = limits
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), json!(v)))
-            .collect();
-        let info = json!({
-            "adapter": ctx.adapter,
-            "timestamp_queries": ctx.has_timestamps(),
-            "features": feature_names(ctx.features),
-            "limits": limits,
-        });
-        println!("{info}");
-    } else {
-        println!("adapter: {}", ctx.adapter.name);
-        println!("backend: {}", ctx.adapter.backend);
-        println!("type: {}", ctx.adapter.device_type);
-        println!("driver: {}", ctx.adapter.driver);
-        println!(
-            "timestamp queries: {}",
-            if ctx.has_timestamps() { "yes" } else { "no" }
-        );
-        for (name, value) in limits {
-            println!("{name}: {value}");
-        }
-    }
-    0
-}
-
-/// `--rows 4096 --no-cpu` -> link pairs, so the CLI validates exactly as a link does.
-fn bench_pairs(args: &[&str]) -> Result<share::Pairs, String> {
-    let mut pairs = Vec::new();
-    let mut rest = args.iter();
-    while let Some(&flag) = rest.next() {
-        let key = match flag {
-            "--rows" => "rows",
-            "--cols" => "cols",
-            "--copy-mib" => "copy_mib",
-            "--reps" => "reps",
-            "--seed" => "seed",
-            "--gemv" => "gemv",
-            "--no-cpu" => {
-                pairs.push(("cpu".to_owned(), "false".to_owned()));
-                continue;
-            }
-            other => return Err(format!("unknown option '{other}'")),
-        };
-        let Some(&value) = rest.next() else {
-            return Err(format!("{flag} needs a value"));
-        };
-        pairs.push((key.to_owned(), value.to_owned()));
-    }
-    Ok(pairs)
-}
-
-fn bench_device(args: &[&str]) -> i32 {
-    let pairs = match bench_pairs(args) {
-        Ok(pairs) => pairs,
-        Err(e) => return usage_error(&e),
-    };
-    let (settings, corrections) = share::decode::<DeviceSettings>(&pairs);
-    for correction in &corrections {
-        eprintln!("warning: {correction}");
-    }
+fn selftest(_args: &Args<'_>) -> Result<i32, CommandError> {
     let compute = headless_compute();
-    let mut runner = BenchRunner::new(&settings);
-    while runner.step(&compute, Duration::from_secs(3600)) {
-        if let Some(ctx) = compute.gpu() {
-            let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
-        }
-    }
-    let mut all_verified = true;
-    for m in &runner.measurements {
-        all_verified &= m.verification.passed;
-        println!(
-            "{}",
-            json!({
-                "kernel": m.kernel,
-                "engine": m.engine,
-                "size": m.size,
-                "rows": m.shape.rows,
-                "cols": m.shape.cols,
-                "size_bytes": m.size_bytes,
-                "bytes_moved": m.bytes_moved,
-                "ms_median": m.ms_median,
-                "ms_min": m.ms_min,
-                "samples": m.samples,
-                "gbps": m.gbps,
-                "timing": m.timing,
-                "variant": m.variant,
-                "verified": m.verification.passed,
-                "error_to_bound": m.verification.error_to_bound,
-            })
-        );
-    }
-    for r in &runner.refusals {
-        println!(
-            "{}",
-            json!({"kernel": r.kernel, "engine": r.engine, "size": r.size, "refused": r.reason})
-        );
-    }
-    let chosen = Shape {
-        rows: u64::from(settings.rows),
-        cols: u64::from(settings.cols),
-    };
-    let summary = summarize(&runner.measurements, chosen);
-    let (adapter, backend) = match &compute {
-        Compute::Gpu(ctx) => (ctx.adapter.name.clone(), ctx.adapter.backend.clone()),
-        Compute::CpuFallback { .. } => ("none (CPU fallback)".to_owned(), "cpu".to_owned()),
-    };
-    println!(
-        "{}",
-        json!({
-            "summary": true,
-            "adapter": adapter,
-            "backend": backend,
-            "gemv_size": format!("{}x{}", chosen.rows, chosen.cols),
-            "copy_gbps": summary.copy_gbps,
-            "gemv_f32_gbps": summary.gemv_f32_gbps,
-            "gemv_f32_fraction_of_copy": summary.gemv_f32_fraction_of_copy,
-            "cpu_copy_gbps": summary.cpu_copy_gbps,
-            "cpu_gemv_f32_gbps": summary.cpu_gemv_f32_gbps,
-            "gpu_over_cpu_gemv": summary.gpu_over_cpu_gemv,
-            "all_verified": all_verified,
-        })
-    );
-    if all_verified { 0 } else { 1 }
-}
-
-fn selftest() -> i32 {
-    let compute = headless_compute();
-    let report = SelfTestRun::new(all_checks()).run_blocking(&compute);
-    match serde_json::to_string_pretty(&report) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("error: {e}"),
-    }
-    if report.passed { 0 } else { 1 }
+    let report = SelfTestRun::new(crate::labs::all_checks()).run_blocking(&compute);
+    let text =
+        serde_json::to_string_pretty(&report).map_err(|e| CommandError::failed(e.to_string()))?;
+    emit(text);
+    Ok(if report.passed { 0 } else { 1 })
 }
 
 #[cfg(test)]
@@ -325,17 +235,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bench_flags_map_to_link_keys() {
-        let pairs = bench_pairs(&["--rows", "128", "--no-cpu", "--seed", "5"]).expect("valid");
-        assert_eq!(
-            pairs,
-            vec![
-                ("rows".to_owned(), "128".to_owned()),
-                ("cpu".to_owned(), "false".to_owned()),
-                ("seed".to_owned(), "5".to_owned())
-            ]
-        );
-        assert!(bench_pairs(&["--rows"]).is_err());
-        assert!(bench_pairs(&["--bogus", "1"]).is_err());
+    fn the_command_tree_is_consistent() {
+        // clap's own checks: unique ids and flags, valid defaults, in every subcommand.
+        let commands = registry();
+        command_tree(&commands).debug_assert();
+        for (_, c) in &commands {
+            assert!(!c.about.is_empty(), "{:?} has no about text", c.path);
+        }
+    }
+
+    #[test]
+    fn every_command_has_help_and_usage_errors_are_exit_code_2() {
+        let commands = registry();
+        for (_, c) in &commands {
+            let mut words = vec!["paperlab"];
+            words.extend(c.path.iter().copied());
+            let help = command_tree(&commands)
+                .try_get_matches_from(words.iter().copied().chain(["--help"]))
+                .expect_err("--help stops parsing");
+            assert_eq!(help.exit_code(), 0, "{words:?}");
+            let bad = command_tree(&commands)
+                .try_get_matches_from(words.iter().copied().chain(["--no-such-option"]))
+                .expect_err("unknown option");
+            assert_eq!(bad.exit_code(), 2, "{words:?}");
+            // The usage shown is the command's own, not the whole list.
+            let text = bad.render().to_string();
+            assert!(text.contains(&c.path.join(" ")), "{text}");
+        }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Layers, bottom up: `rng` and `share` (plain Rust), `gpu` (the one compute context, kernels,
 //! read-back, timing), `kernels` (shared WGSL kernels with their Rust references), `selftest`,
-//! `labs` (one folder per lab), `app` (the shell), `platform`/`web` (browser specifics) and
-//! `cli` (native subcommands).
+//! `labs` (one folder per lab), `app` (the shell), `platform`/`web` (browser specifics),
+//! `command` (what a lab's CLI builds on) and `cli` (the command line, from the lab registry).
 
 pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod command;
 pub mod export;
 pub mod gpu;
 pub mod kernels;
@@ -19,5 +21,6 @@ pub mod rng;
 pub mod selftest;
 pub mod served;
 pub mod share;
+pub mod stats;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

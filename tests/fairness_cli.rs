@@ -176,8 +176,8 @@ fn bad_input_gets_a_clear_error() {
         (vec!["aglfop", "--eps-global", "-1", good], 2, "bits >= 0"),
         (vec!["aglfop", "--eps-global", "x", good], 2, "bits >= 0"),
         (vec!["aglfop", "--grid", "1", good], 2, "2..=100"),
-        (vec!["aglfop", good, good], 2, "more than one FILE"),
-        (vec!["aglfop"], 2, "no FILE"),
+        (vec!["aglfop", good, good], 2, "unexpected argument"),
+        (vec!["aglfop"], 2, "<FILE.csv>"),
         (
             vec!["aglfop", not_summing.to_str().expect("utf-8")],
             1,
@@ -203,11 +203,7 @@ fn bad_input_gets_a_clear_error() {
             1,
             "no column 'q'",
         ),
-        (
-            vec!["pid", "--sources", "y,s", good],
-            2,
-            "--target is required",
-        ),
+        (vec!["pid", "--sources", "y,s", good], 2, "--target <T>"),
         (
             vec!["pid", "--target", "z", "--sources", "z,s", good],
             1,

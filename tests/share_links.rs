@@ -4,9 +4,7 @@
 
 use paperlab::app::{PaperlabApp, StartOptions};
 use paperlab::gpu::Compute;
-use paperlab::labs::device::settings::{
-    DeviceSettings, MAX_COPY_MIB, MAX_DIM, MAX_REPS, MIN_DIM, MIN_REPS,
-};
+use paperlab::labs::device::settings::{COPY_MIB, DeviceSettings, MAX_DIM, MIN_DIM, REPS};
 use paperlab::share::{decode, parse_fragment};
 use proptest::prelude::*;
 
@@ -104,8 +102,8 @@ proptest! {
         prop_assert!(corrections.is_empty(), "canonical link needs corrections: {corrections:?}");
         prop_assert!((MIN_DIM..=MAX_DIM).contains(&settings.rows) && settings.rows % 64 == 0);
         prop_assert!((MIN_DIM..=MAX_DIM).contains(&settings.cols) && settings.cols % 64 == 0);
-        prop_assert!((1..=MAX_COPY_MIB).contains(&settings.copy_mib));
-        prop_assert!((MIN_REPS..=MAX_REPS).contains(&settings.reps));
+        prop_assert!((COPY_MIB.min..=COPY_MIB.max).contains(&settings.copy_mib));
+        prop_assert!((REPS.min..=REPS.max).contains(&settings.reps));
 
         // The canonical link reopens silently to the same state.
         let again = open(&canonical);
@@ -124,7 +122,8 @@ fn every_key_of_a_garbage_link_is_accounted_for() {
     assert_eq!(
         app.current_fragment(),
         format!(
-            "#lab=device&rows=4096&cols=4096&copy_mib={MAX_COPY_MIB}&reps={MIN_REPS}&seed=1&cpu=true&gemv=auto"
+            "#lab=device&rows=4096&cols=4096&copy_mib={}&reps={}&seed=1&cpu=true&gemv=auto",
+            COPY_MIB.max, REPS.min
         )
     );
 }

@@ -110,21 +110,6 @@ pub fn pass_durations_ms(ticks: &[u64], period_ns: f32) -> Vec<f64> {
         .collect()
 }
 
-/// The median of `values` (NaN-free input; returns 0 for an empty slice).
-pub fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        0.5 * (sorted[mid - 1] + sorted[mid])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,12 +119,5 @@ mod tests {
         let ms = pass_durations_ms(&[100, 1_100, 2_000, 1_000, 5_000, 7_000], 1.0);
         // The middle pair runs backwards and is dropped.
         assert_eq!(ms, vec![0.001, 0.002]);
-    }
-
-    #[test]
-    fn median_odd_even_empty() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&[]), 0.0);
     }
 }

@@ -1,54 +1,34 @@
 //! The home page (`#lab=home`, the default): what paperlab is, the compute badge, and one card
 //! per lab with its paper, a claim to check, a thumbnail and a link in.
 
-use serde::{Deserialize, Serialize};
+use super::{CardInfo, Citation, LabEnv, LabPage, layout};
 
-use super::{CardInfo, Citation, Lab, LabEnv, layout};
-use crate::share::{self, Correction, Pairs, Validate};
-
-/// The home page has no settings: every key of a link to it is reported as unknown.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HomeSettings {}
-
-impl Validate for HomeSettings {
-    fn validate(&mut self, _corrections: &mut Vec<Correction>) {}
+/// The home page has no settings (a unit settings type): every key of a link to it is
+/// reported as unknown.
+#[derive(Default)]
+pub struct HomeLab {
+    settings: (),
 }
 
-#[derive(Default)]
-pub struct HomeLab;
+impl LabPage for HomeLab {
+    type Settings = ();
+    const ID: &'static str = "home";
+    const TITLE: &'static str = "Home";
+    const CITATION: Citation = Citation {
+        text: "paperlab: recent ML and decision-science papers made tangible",
+        url: "./",
+    };
+    const HAS_HEADER: bool = false;
 
-impl Lab for HomeLab {
-    fn id(&self) -> &'static str {
-        "home"
+    fn settings(&self) -> &() {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Home"
+    fn settings_mut(&mut self) -> &mut () {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "paperlab: recent ML and decision-science papers made tangible",
-            url: "./",
-        }
-    }
-
-    fn has_header(&self) -> bool {
-        false
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&HomeSettings::default())
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        share::decode::<HomeSettings>(pairs).1
-    }
-
-    fn reset_settings(&mut self) {}
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| home_ui(ui, env));
         });

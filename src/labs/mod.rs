@@ -1,7 +1,8 @@
-//! The labs. Each lab is one struct behind the [`Lab`] trait, in its own folder; the shell knows
-//! nothing of their insides. Adding a lab: its folder plus one line in [`all_labs`].
+//! The labs. Each lab is one struct implementing [`LabPage`], in its own folder; the shell knows
+//! nothing of their insides. Adding a lab: its folder plus one line in [`REGISTRY`].
 
 pub mod bandits;
+pub mod controls;
 pub mod device;
 pub mod fairness;
 pub mod gflownet;
@@ -12,7 +13,7 @@ pub mod quant;
 
 use crate::gpu::Compute;
 use crate::selftest::Check;
-use crate::share::{Correction, Pairs};
+use crate::share::{self, Correction, Pairs, Settings};
 
 /// The paper (or standard) a lab makes tangible.
 #[derive(Clone, Copy, Debug)]
@@ -61,57 +62,187 @@ impl LabEnv<'_> {
     }
 }
 
-pub trait Lab {
+/// A lab page, typed: its settings struct, its identity and its frame. Each lab writes only its
+/// own logic; encoding, decoding, replacing and resetting the settings, and re-checking them
+/// after the page changed them, are written once in the blanket [`Lab`] impl below (modelled on
+/// rerun's `SpaceViewClass` / `DynSpaceViewClass`).
+pub trait LabPage: Default + 'static {
+    /// Everything a user can set; the link is its serialisation.
+    type Settings: Settings;
     /// Stable id used in links (`#lab=<id>`).
-    fn id(&self) -> &'static str;
-    fn title(&self) -> &'static str;
-    fn citation(&self) -> Citation;
+    const ID: &'static str;
+    const TITLE: &'static str;
+    const CITATION: Citation;
+    /// The lab's card on the home page; `None` for the home page itself.
+    const CARD: Option<LabCard> = None;
+    /// Whether the shell shows the title, citation and reset bar above the lab.
+    const HAS_HEADER: bool = true;
 
-    /// The user-settable state as link pairs (see [`crate::share`]).
-    fn settings_pairs(&self) -> Pairs;
-    /// Restores settings from untrusted link pairs; returns what had to be corrected.
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction>;
-    fn reset_settings(&mut self);
+    fn settings(&self) -> &Self::Settings;
+    fn settings_mut(&mut self) -> &mut Self::Settings;
+
+    /// The settings were replaced as a whole (a link, a reset) by different ones.
+    fn settings_replaced(&mut self, _previous: &Self::Settings) {}
 
     /// Draws the lab and advances its background work by at most `env.work_budget`.
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
 
     /// Whether background work is in progress (the shell keeps repainting while it is).
     fn is_busy(&self) -> bool {
         false
     }
 
-    /// A small JSON status (e.g. the latest figures) published for scripts and browser tests;
-    /// `None` when there is nothing to say.
+    /// A small JSON status (e.g. the latest figures) published for scripts and browser tests.
     fn status_json(&self) -> Option<String> {
         None
     }
 
-    /// The lab's card on the home page; `None` for the home page itself.
-    fn card(&self) -> Option<LabCard> {
-        None
-    }
-
-    /// Whether the shell shows the title, citation and reset bar above the lab.
-    fn has_header(&self) -> bool {
-        true
-    }
-
     /// Self-test entries for this lab's kernels (GPU vs reference).
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
+        Vec::new()
+    }
+
+    /// The lab's command-line commands (`paperlab gfn train`, `paperlab bench gfn`).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
         Vec::new()
     }
 }
 
-/// Every lab, in menu order. The first one is opened by a link without `lab=`.
+/// A lab as the shell holds it (object-safe); every [`LabPage`] is one.
+pub trait Lab {
+    fn id(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn citation(&self) -> Citation;
+    fn card(&self) -> Option<LabCard>;
+    fn has_header(&self) -> bool;
+    /// The user-settable state as link pairs (see [`crate::share`]).
+    fn settings_pairs(&self) -> Pairs;
+    /// Replaces the settings by those of untrusted link pairs (missing keys take defaults);
+    /// returns what had to be corrected.
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction>;
+    fn reset_settings(&mut self);
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
+    fn is_busy(&self) -> bool;
+    fn status_json(&self) -> Option<String>;
+}
+
+impl<P: LabPage> Lab for P {
+    fn id(&self) -> &'static str {
+        P::ID
+    }
+
+    fn title(&self) -> &'static str {
+        P::TITLE
+    }
+
+    fn citation(&self) -> Citation {
+        P::CITATION
+    }
+
+    fn card(&self) -> Option<LabCard> {
+        P::CARD
+    }
+
+    fn has_header(&self) -> bool {
+        P::HAS_HEADER
+    }
+
+    fn settings_pairs(&self) -> Pairs {
+        share::encode(self.settings())
+    }
+
+    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
+        let (settings, corrections) = share::decode::<P::Settings>(pairs);
+        replace_settings(self, settings);
+        corrections
+    }
+
+    fn reset_settings(&mut self) {
+        replace_settings(self, P::Settings::default());
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+        let before = self.settings().clone();
+        self.frame(ui, env);
+        // The change hook: whatever the page changed goes through the link's rules again.
+        if *self.settings() != before {
+            share::revalidate(self.settings_mut());
+        }
+    }
+
+    fn is_busy(&self) -> bool {
+        LabPage::is_busy(self)
+    }
+
+    fn status_json(&self) -> Option<String> {
+        LabPage::status_json(self)
+    }
+}
+
+fn replace_settings<P: LabPage>(lab: &mut P, settings: P::Settings) {
+    if *lab.settings() != settings {
+        let previous = std::mem::replace(lab.settings_mut(), settings);
+        lab.settings_replaced(&previous);
+    }
+}
+
+/// One line of the registry: what the shell, the self-test and the CLI need of a lab, without
+/// building it.
+pub struct LabEntry {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub make: fn() -> Box<dyn Lab>,
+    pub kernel_checks: fn() -> Vec<Box<dyn Check>>,
+    #[cfg(not(target_arch = "wasm32"))]
+    pub commands: fn() -> Vec<crate::command::LabCommand>,
+}
+
+fn make<P: LabPage>() -> Box<dyn Lab> {
+    Box::new(P::default())
+}
+
+const fn entry<P: LabPage>() -> LabEntry {
+    LabEntry {
+        id: P::ID,
+        title: P::TITLE,
+        make: make::<P>,
+        kernel_checks: P::kernel_checks,
+        #[cfg(not(target_arch = "wasm32"))]
+        commands: P::commands,
+    }
+}
+
+/// Every lab, in menu order: adding a lab is its folder plus one line here. The first one is
+/// opened by a link without `lab=`.
+pub const REGISTRY: &[LabEntry] = &[
+    entry::<home::HomeLab>(),
+    entry::<device::DeviceLab>(),
+    entry::<gflownet::GfnLab>(),
+    entry::<bandits::BanditLab>(),
+    entry::<fairness::FairnessLab>(),
+    entry::<quant::QuantLab>(),
+    entry::<mam::MamLab>(),
+];
+
+/// Every lab, built, in menu order.
 pub fn all_labs() -> Vec<Box<dyn Lab>> {
-    vec![
-        Box::new(home::HomeLab),
-        Box::new(device::DeviceLab::default()),
-        Box::new(gflownet::GfnLab::default()),
-        Box::new(bandits::BanditLab::default()),
-        Box::new(fairness::FairnessLab::default()),
-        Box::new(quant::QuantLab::default()),
-        Box::new(mam::MamLab::default()),
-    ]
+    REGISTRY.iter().map(|entry| (entry.make)()).collect()
+}
+
+/// Every lab's kernel checks: the self-test.
+pub fn all_checks() -> Vec<Box<dyn Check>> {
+    REGISTRY
+        .iter()
+        .flat_map(|entry| (entry.kernel_checks)())
+        .collect()
+}
+
+/// Every lab's command-line commands.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn all_commands() -> Vec<crate::command::LabCommand> {
+    REGISTRY
+        .iter()
+        .flat_map(|entry| (entry.commands)())
+        .collect()
 }

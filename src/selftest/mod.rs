@@ -94,11 +94,3 @@ impl SelfTestRun {
         }
     }
 }
-
-/// Every check of every lab, in lab order.
-pub fn all_checks() -> Vec<Box<dyn Check>> {
-    crate::labs::all_labs()
-        .iter()
-        .flat_map(|lab| lab.kernel_checks())
-        .collect()
-}

@@ -3,29 +3,49 @@
 //!
 //! A link is untrusted input. Decoding starts from the defaults and accepts one field at a time:
 //! an unknown key, a value of the wrong type or an unknown enum name is reported as a
-//! [`Correction`] and the field keeps its default; then [`Validate`] clamps ranges (reporting
-//! each clamp). Nothing here panics, whatever the input.
+//! [`Correction`] and the field keeps its default; a number outside its definition's range
+//! ([`setting`]) is clamped and reported; then [`Settings::validate`] applies the rules between
+//! fields. Nothing here panics, whatever the input. The CLI decodes its options the same way
+//! and refuses what a link would correct, with the same words (`Correction::problem`).
 
 mod fragment;
+pub mod setting;
 
 pub use fragment::{Pairs, format_fragment, parse_fragment, percent_decode, percent_encode};
+pub use setting::{Choice, Described, Flag, Kind, Setting, Text};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// One field of a link that was not taken as written.
+/// One field of a link (or a CLI argument) that was not taken as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Correction {
     pub key: String,
+    /// What was wrong and what was done instead: the page and the link report this.
     pub message: String,
+    /// What was wrong only: the CLI, which refuses instead of fixing, reports this.
+    pub problem: String,
 }
 
 impl Correction {
+    /// A correction whose message says both what was wrong and what was done.
     pub fn new(key: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             key: key.to_owned(),
-            message: message.into(),
+            problem: message.clone(),
+            message,
+        }
+    }
+
+    /// `problem, remedy`: "999 is outside 1..=256, clamped to 256".
+    pub fn fixed(key: &str, problem: impl Into<String>, remedy: impl Into<String>) -> Self {
+        let problem = problem.into();
+        Self {
+            key: key.to_owned(),
+            message: format!("{problem}, {}", remedy.into()),
+            problem,
         }
     }
 }
@@ -36,14 +56,66 @@ impl std::fmt::Display for Correction {
     }
 }
 
-/// Range checks of a settings struct; each fix is reported.
-pub trait Validate {
-    fn validate(&mut self, corrections: &mut Vec<Correction>);
+/// A settings struct that can live in a link: flat (numbers, booleans, strings, unit enums),
+/// `#[serde(default)]`, every field defined once in [`Settings::DEFINITIONS`].
+pub trait Settings: Serialize + DeserializeOwned + Default + Clone + PartialEq + 'static {
+    /// Every field's definition (key, help, default, range), in field order.
+    /// [`definition_problems`] checks that they match the struct.
+    const DEFINITIONS: &'static [&'static dyn Described];
+
+    /// Rules between fields, applied after every field is inside its own range; each fix is
+    /// reported.
+    fn validate(&mut self, _corrections: &mut Vec<Correction>) {}
 }
 
-/// Settings that can live in a link.
-pub trait ShareState: Serialize + DeserializeOwned + Default + Validate + Clone {}
-impl<T: Serialize + DeserializeOwned + Default + Validate + Clone> ShareState for T {}
+/// The unit settings of a page without any (the home page).
+impl Settings for () {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[];
+}
+
+/// The definition of `key` in `T`'s table.
+pub fn definition<T: Settings>(key: &str) -> Option<&'static dyn Described> {
+    T::DEFINITIONS.iter().copied().find(|d| d.key() == key)
+}
+
+/// Mismatches between a settings struct and its definitions: a field without a definition, a
+/// definition without a field, a default that differs or is outside its own range. Each lab's
+/// tests assert this is empty.
+pub fn definition_problems<T: Settings>() -> Vec<String> {
+    let mut problems = Vec::new();
+    let Ok(Value::Object(defaults)) = serde_json::to_value(T::default()) else {
+        return vec!["the settings do not serialise to a flat object".to_owned()];
+    };
+    for (key, value) in &defaults {
+        let Some(d) = definition::<T>(key) else {
+            problems.push(format!("{key}: no definition"));
+            continue;
+        };
+        let text = scalar_text(value).unwrap_or_default();
+        if text != d.default_text() {
+            problems.push(format!(
+                "{key}: the struct's default is {text}, the definition's {}",
+                d.default_text()
+            ));
+        }
+        if let Some((_, c)) = d.check_json(value) {
+            problems.push(format!("{key}: the default needs a correction ({c})"));
+        }
+    }
+    for d in T::DEFINITIONS {
+        if !defaults.contains_key(d.key()) {
+            problems.push(format!("{}: defined but not a field", d.key()));
+        }
+    }
+    problems
+}
+
+/// The settings after a change made in the page (a slider, a click): every range and rule
+/// applied again, silently (a control cannot produce a value worth reporting).
+pub fn revalidate<T: Settings>(settings: &mut T) {
+    let (fixed, _) = decode_onto(settings.clone(), &encode(settings));
+    *settings = fixed;
+}
 
 /// The settings as `key=value` pairs, in field order. Only flat structs of numbers, booleans,
 /// strings and unit enums are supported (nested values are skipped; a test guards each lab).
@@ -65,12 +137,20 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Settings from untrusted pairs, with every correction that was needed.
-pub fn decode<T: ShareState>(pairs: &[(String, String)]) -> (T, Vec<Correction>) {
+/// Settings from untrusted pairs, with every correction that was needed. Keys the pairs leave
+/// out take their defaults.
+pub fn decode<T: Settings>(pairs: &[(String, String)]) -> (T, Vec<Correction>) {
+    decode_onto(T::default(), pairs)
+}
+
+/// Like [`decode`], but keys the pairs leave out keep their value in `base` (the CLI starts
+/// from a command's own defaults).
+pub fn decode_onto<T: Settings>(base: T, pairs: &[(String, String)]) -> (T, Vec<Correction>) {
     let mut corrections = Vec::new();
-    let defaults = match serde_json::to_value(T::default()) {
+    let defaults = match serde_json::to_value(&base) {
         Ok(Value::Object(map)) => map,
-        _ => return (T::default(), corrections),
+        // Unit settings: nothing to set.
+        _ => Map::new(),
     };
     let mut accepted: Map<String, Value> = defaults.clone();
     let mut seen: Vec<&str> = Vec::new();
@@ -83,32 +163,47 @@ pub fn decode<T: ShareState>(pairs: &[(String, String)]) -> (T, Vec<Correction>)
             corrections.push(Correction::new(key, "given twice, the last one is used"));
         }
         seen.push(key);
-        let Some(value) = typed_value(default_value, text) else {
-            corrections.push(Correction::new(
+        let Some(mut value) = typed_value(default_value, text) else {
+            corrections.push(Correction::fixed(
                 key,
+                format!("'{}' is not a {}", shorten(text), type_name(default_value)),
                 format!(
-                    "'{}' is not a {}, default {} used",
-                    shorten(text),
-                    type_name(default_value),
+                    "default {} used",
                     scalar_text(default_value).unwrap_or_default()
                 ),
             ));
             continue;
         };
+        if let Some(d) = definition::<T>(key)
+            && let Some((fixed, correction)) = d.check_json(&value)
+        {
+            corrections.push(correction);
+            value = fixed;
+        }
         let mut candidate = accepted.clone();
         candidate.insert(key.clone(), value);
         if serde_json::from_value::<T>(Value::Object(candidate.clone())).is_ok() {
             accepted = candidate;
         } else {
-            corrections.push(Correction::new(
+            corrections.push(Correction::fixed(
                 key,
+                match definition::<T>(key) {
+                    Some(d) if d.kind() == Kind::Choice => {
+                        format!("'{}' is not one of {}", shorten(text), d.value_hint())
+                    }
+                    Some(d) => format!("'{}' is not in {}", shorten(text), d.value_hint()),
+                    None => format!("'{}' is not a valid value", shorten(text)),
+                },
                 format!(
-                    "'{}' is not a valid value, default {} used",
-                    shorten(text),
+                    "default {} used",
                     scalar_text(default_value).unwrap_or_default()
                 ),
             ));
         }
+    }
+    if accepted.is_empty() {
+        // No field at all (unit settings): every pair was reported as unknown.
+        return (base, corrections);
     }
     let mut state = match serde_json::from_value::<T>(Value::Object(accepted)) {
         Ok(state) => state,
@@ -122,15 +217,20 @@ pub fn decode<T: ShareState>(pairs: &[(String, String)]) -> (T, Vec<Correction>)
     (state, corrections)
 }
 
+/// An on/off value as links and the CLI write it.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        "true" | "1" | "on" | "yes" => Some(true),
+        "false" | "0" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 /// The text parsed as the same JSON type as the default; `None` if it does not parse.
 fn typed_value(default_value: &Value, text: &str) -> Option<Value> {
     let text = text.trim();
     match default_value {
-        Value::Bool(_) => match text {
-            "true" | "1" | "on" | "yes" => Some(Value::Bool(true)),
-            "false" | "0" | "off" | "no" => Some(Value::Bool(false)),
-            _ => None,
-        },
+        Value::Bool(_) => parse_bool(text).map(Value::Bool),
         Value::Number(n) if n.is_f64() => {
             let parsed: f64 = text.parse().ok()?;
             // serde_json cannot hold NaN or infinities; they are refused, not turned into null.
@@ -169,72 +269,11 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// Clamps an integer setting into `[min, max]`, reporting a change.
-pub fn clamp_u32(
-    value: &mut u32,
-    key: &str,
-    min: u32,
-    max: u32,
-    corrections: &mut Vec<Correction>,
-) {
-    let clamped = (*value).clamp(min, max);
-    if clamped != *value {
-        corrections.push(Correction::new(
-            key,
-            format!("{} is outside {min}..={max}, clamped to {clamped}", *value),
-        ));
-        *value = clamped;
-    }
-}
-
-/// Rounds an integer setting to a multiple of `step` (nearest, at least `step`), reporting it.
-pub fn round_to_multiple(value: &mut u32, key: &str, step: u32, corrections: &mut Vec<Correction>) {
-    let step = step.max(1);
-    let rounded = ((*value + step / 2) / step).max(1) * step;
-    if rounded != *value {
-        corrections.push(Correction::new(
-            key,
-            format!(
-                "{} is not a multiple of {step}, rounded to {rounded}",
-                *value
-            ),
-        ));
-        *value = rounded;
-    }
-}
-
-/// Clamps a real setting into `[min, max]`; a non-finite value takes `default`.
-pub fn clamp_f64(
-    value: &mut f64,
-    key: &str,
-    min: f64,
-    max: f64,
-    default: f64,
-    corrections: &mut Vec<Correction>,
-) {
-    if !value.is_finite() {
-        corrections.push(Correction::new(
-            key,
-            format!("not finite, default {default} used"),
-        ));
-        *value = default;
-        return;
-    }
-    let clamped = value.clamp(min, max);
-    if clamped != *value {
-        corrections.push(Correction::new(
-            key,
-            format!("{} is outside {min}..={max}, clamped to {clamped}", *value),
-        ));
-        *value = clamped;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     #[serde(rename_all = "snake_case")]
     enum Mode {
         Fast,
@@ -254,20 +293,28 @@ mod tests {
     impl Default for Demo {
         fn default() -> Self {
             Self {
-                rows: 64,
-                rate: 0.5,
-                on: true,
-                mode: Mode::Fast,
-                seed: 7,
+                rows: ROWS.default,
+                rate: RATE.default,
+                on: ON.default,
+                mode: MODE.default,
+                seed: SEED.default,
             }
         }
     }
 
-    impl Validate for Demo {
-        fn validate(&mut self, c: &mut Vec<Correction>) {
-            clamp_u32(&mut self.rows, "rows", 4, 1024, c);
-            clamp_f64(&mut self.rate, "rate", 0.0, 1.0, 0.5, c);
-        }
+    const ROWS: Setting<u32> = Setting::new("rows", 64, 4, 1024);
+    const RATE: Setting<f64> = Setting::new("rate", 0.5, 0.0, 1.0);
+    const ON: Flag = Flag::new("on", true);
+    const MODE: Choice<Mode> = Choice::new("mode", Mode::Fast, &[Mode::Fast, Mode::Exact]);
+    const SEED: Setting<u64> = Setting::new("seed", 7, 0, u64::MAX);
+
+    impl Settings for Demo {
+        const DEFINITIONS: &'static [&'static dyn Described] = &[&ROWS, &RATE, &ON, &MODE, &SEED];
+    }
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert!(definition_problems::<Demo>().is_empty());
     }
 
     fn pairs(text: &str) -> Pairs {
@@ -307,10 +354,26 @@ mod tests {
         assert_eq!(state.rows, 1024);
         assert_eq!(state.rate, 0.0);
         assert_eq!(corrections.len(), 2);
+        assert_eq!(
+            corrections[0].to_string(),
+            "rows: 999999 is outside 4..=1024, clamped to 1024"
+        );
+        assert_eq!(corrections[0].problem, "999999 is outside 4..=1024");
         // A u32 field given a value beyond u32 is refused (default kept), not wrapped.
         let (state, corrections) = decode::<Demo>(&pairs("rows=4294967296"));
         assert_eq!(state.rows, 64);
         assert_eq!(corrections.len(), 1);
+    }
+
+    #[test]
+    fn decode_onto_keeps_the_base_for_missing_keys() {
+        let base = Demo {
+            rows: 512,
+            ..Demo::default()
+        };
+        let (state, corrections) = decode_onto(base, &pairs("rate=0.25"));
+        assert!(corrections.is_empty());
+        assert_eq!((state.rows, state.rate), (512, 0.25));
     }
 
     #[test]

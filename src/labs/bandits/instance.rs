@@ -213,6 +213,7 @@ pub enum Preset {
     Mixed,
     /// Fresh arms are cheap: cycling through them beats repeating any single arm once there are
     /// enough of them (K >= 5 with uniform weights). REO fails, no guarantee applies.
+    #[serde(alias = "no-reo")]
     NoReo,
 }
 

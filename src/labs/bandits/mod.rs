@@ -8,7 +8,7 @@
 
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+mod cli;
 pub mod gpu;
 pub mod instance;
 pub mod lab;
@@ -18,9 +18,8 @@ pub mod settings;
 pub mod sim;
 mod ui;
 
-use super::{Citation, Lab, LabEnv};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use crate::selftest::Check;
-use crate::share::{self, Correction, Pairs};
 use lab::LabState;
 use settings::BanditSettings;
 
@@ -30,44 +29,28 @@ pub struct BanditLab {
     state: LabState,
 }
 
-impl Lab for BanditLab {
-    fn id(&self) -> &'static str {
-        "bandits"
+impl LabPage for BanditLab {
+    type Settings = BanditSettings;
+    const ID: &'static str = "bandits";
+    const TITLE: &'static str = "Bandits";
+    const CITATION: Citation = Citation {
+        text: "Malik, Igoe, Li, Singh (2023). Weighted Tallying Bandits: Overcoming Intractability via Repeated Exposure Optimality. ICML.",
+        url: "https://arxiv.org/abs/2305.02955",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "When the best arm only shines if played again and again, the paper's successive elimination stops paying regret while UCB1, EXP3 and friends keep paying: 3x to 10x less regret at T = 100,000.",
+        thumbnail: crate::plot::thumbnails::bandits,
+    });
+
+    fn settings(&self) -> &BanditSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Bandits"
+    fn settings_mut(&mut self) -> &mut BanditSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Malik, Igoe, Li, Singh (2023). Weighted Tallying Bandits: Overcoming Intractability via Repeated Exposure Optimality. ICML.",
-            url: "https://arxiv.org/abs/2305.02955",
-        }
-    }
-
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "When the best arm only shines if played again and again, the paper's successive elimination stops paying regret while UCB1, EXP3 and friends keep paying: 3x to 10x less regret at T = 100,000.",
-            thumbnail: crate::plot::thumbnails::bandits,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<BanditSettings>(pairs);
-        self.settings = settings;
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = BanditSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings, env.compute);
         self.state
             .work(&self.settings, env.compute, env.work_budget);
@@ -82,7 +65,12 @@ impl Lab for BanditLab {
         Some(self.state.status_json().to_string())
     }
 
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
         checks::kernel_checks()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

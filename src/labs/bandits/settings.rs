@@ -6,7 +6,7 @@ use super::instance::{
     ArmLoss, Instance, MAX_ARMS, MAX_MEMORY, Noise, Preset, Weights, arms_from_text, arms_to_text,
 };
 use super::sim::{Algo, Knobs, MAX_HORIZON, MAX_WINDOW};
-use crate::share::{Correction, Validate, clamp_f64, clamp_u32};
+use crate::share::{Choice, Correction, Described, Setting, Settings, Text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,25 +56,94 @@ pub struct BanditSettings {
 /// Runs per algorithm without a GPU: the CPU reference plays them one after another.
 pub const CPU_MAX_RUNS: u32 = 64;
 
+pub const VIEW: Choice<View> = Choice::new(
+    "view",
+    View::Regret,
+    &[View::Regret, View::Horizon, View::Bound, View::Single],
+)
+.help("Regret curves, regret vs horizon, regret vs the memory bound M, or one run animated.");
+pub const INSTANCE: Choice<Preset> = Choice::new("instance", Preset::Habituation, &Preset::ALL)
+    .label("preset")
+    .help("Loss functions of the arms; a* is the last arm in every preset.");
+pub const LOSSES: Text = Text::new("losses", "")
+    .value_name("hab:0.1:0.6,sat:0.3:0.5,...")
+    .help("Custom losses, family:base:amplitude per arm (hab, sat, mix, const); they replace the preset's.");
+pub const ARMS: Setting<u32> = Setting::new("arms", 5, 2, MAX_ARMS as u32)
+    .label("arms K")
+    .help("Number of arms (fixed by the custom losses when they are set).");
+pub const MEMORY: Setting<u32> = Setting::new("memory", 16, 1, MAX_MEMORY as u32)
+    .label("memory m")
+    .unit("rounds")
+    .help("The tally counts the plays of the last m rounds.");
+pub const WEIGHTS: Choice<Weights> = Choice::new(
+    "weights",
+    Weights::Uniform,
+    &[Weights::Uniform, Weights::Geometric],
+)
+.label("tally weights")
+.help("uniform: w_j = 1/m; geometric: w_j ∝ decay^j (recent plays count more).");
+pub const DECAY: Setting<f64> = Setting::new("decay", 0.8, 0.05, 1.0)
+    .help("Ratio of successive weights (geometric weights only).");
+pub const NOISE: Choice<NoiseKind> = Choice::new(
+    "noise",
+    NoiseKind::Bernoulli,
+    &[NoiseKind::Bernoulli, NoiseKind::Gaussian],
+)
+.help("bernoulli: the observed loss is 0 or 1 with mean f(tally); gaussian: f(tally) + N(0, σ²), clamped to ±4.");
+pub const SIGMA: Setting<f64> = Setting::new("sigma", 0.2, 0.0, 1.0)
+    .label("σ")
+    .unit("loss units")
+    .help("Standard deviation of the Gaussian noise added to each loss.");
+pub const BOUND: Setting<u32> = Setting::new("bound", 32, 1, 8 * MAX_MEMORY as u32)
+    .flag("memory-bound")
+    .label("memory bound M")
+    .unit("rounds")
+    .log()
+    .help("What the paper's algorithm is told about m (it needs M ≥ m): losses discarded at the start of each block.");
+pub const HORIZON: Setting<u32> = Setting::new("horizon", 20_000, 100, MAX_HORIZON)
+    .label("horizon T")
+    .unit("rounds")
+    .log()
+    .help("Rounds per run; the algorithms are tuned to it (confidence level 1/T, EXP3's rate).");
+pub const RUNS: Setting<u32> = Setting::new("runs", 1024, 1, super::gpu::MAX_RUNS as u32)
+    .label("runs per algorithm")
+    .log()
+    .help("Independent runs: all at once on the GPU (rounded up to a multiple of 64); without a GPU the CPU plays at most 64 (32 per sweep point).");
+pub const WINDOW: Setting<u32> = Setting::new("window", 200, 1, MAX_WINDOW)
+    .label("SW-UCB window")
+    .unit("rounds")
+    .log()
+    .help("Sliding-window UCB keeps the statistics of this many recent rounds.");
+pub const SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX).help(
+    "Seeds the noise (shared by all algorithms: common random numbers), EXP3's draws and the mixed preset.",
+);
+pub const SINGLE_ALGO: Choice<Algo> = Choice::new("single_algo", Algo::WtbSe, &Algo::ALL)
+    .label("algorithm")
+    .help("The algorithm whose run is shown.");
+pub const SINGLE_RUN: Setting<u32> =
+    Setting::new("single_run", 0, 0, super::gpu::MAX_RUNS as u32 - 1)
+        .label("run")
+        .help("Which run (its noise stream); the GPU plays exactly the same rounds for it.");
+
 impl Default for BanditSettings {
     fn default() -> Self {
         Self {
-            view: View::Regret,
-            instance: Preset::Habituation,
-            losses: String::new(),
-            arms: 5,
-            memory: 16,
-            weights: Weights::Uniform,
-            decay: 0.8,
-            noise: NoiseKind::Bernoulli,
-            sigma: 0.2,
-            bound: 32,
-            horizon: 20_000,
-            runs: 1024,
-            window: 200,
-            seed: 1,
-            single_algo: Algo::WtbSe,
-            single_run: 0,
+            view: VIEW.default,
+            instance: INSTANCE.default,
+            losses: LOSSES.default_value(),
+            arms: ARMS.default,
+            memory: MEMORY.default,
+            weights: WEIGHTS.default,
+            decay: DECAY.default,
+            noise: NOISE.default,
+            sigma: SIGMA.default,
+            bound: BOUND.default,
+            horizon: HORIZON.default,
+            runs: RUNS.default,
+            window: WINDOW.default,
+            seed: SEED.default,
+            single_algo: SINGLE_ALGO.default,
+            single_run: SINGLE_RUN.default,
         }
     }
 }
@@ -123,17 +192,27 @@ impl BanditSettings {
     }
 }
 
-impl Validate for BanditSettings {
+impl Settings for BanditSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[
+        &VIEW,
+        &INSTANCE,
+        &LOSSES,
+        &ARMS,
+        &MEMORY,
+        &WEIGHTS,
+        &DECAY,
+        &NOISE,
+        &SIGMA,
+        &BOUND,
+        &HORIZON,
+        &RUNS,
+        &WINDOW,
+        &SEED,
+        &SINGLE_ALGO,
+        &SINGLE_RUN,
+    ];
+
     fn validate(&mut self, c: &mut Vec<Correction>) {
-        let d = Self::default();
-        clamp_u32(&mut self.arms, "arms", 2, MAX_ARMS as u32, c);
-        clamp_u32(&mut self.memory, "memory", 1, MAX_MEMORY as u32, c);
-        clamp_f64(&mut self.decay, "decay", 0.05, 1.0, d.decay, c);
-        clamp_f64(&mut self.sigma, "sigma", 0.0, 1.0, d.sigma, c);
-        clamp_u32(&mut self.bound, "bound", 1, 8 * MAX_MEMORY as u32, c);
-        clamp_u32(&mut self.horizon, "horizon", 100, MAX_HORIZON, c);
-        clamp_u32(&mut self.runs, "runs", 1, super::gpu::MAX_RUNS as u32, c);
-        clamp_u32(&mut self.window, "window", 1, MAX_WINDOW, c);
         if self.single_run >= self.runs {
             c.push(Correction::new(
                 "single_run",
@@ -159,7 +238,15 @@ impl Validate for BanditSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode, parse_fragment};
+    use crate::share::{decode, definition_problems, encode, parse_fragment};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(
+            definition_problems::<BanditSettings>(),
+            Vec::<String>::new()
+        );
+    }
 
     #[test]
     fn link_round_trip_and_repair() {

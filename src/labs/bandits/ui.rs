@@ -7,10 +7,10 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points, Polygon, 
 use super::instance::{ArmLoss, Family, Preset, Weights, arms_from_text, arms_to_text};
 use super::lab::LabState;
 use super::mc::McResult;
-use super::settings::{BanditSettings, NoiseKind, View};
+use super::settings::{self, BanditSettings, NoiseKind, View};
 use super::sim::Algo;
-use crate::labs::LabEnv;
 use crate::labs::layout::Part;
+use crate::labs::{LabEnv, controls};
 
 pub fn algo_color(algo: Algo) -> Color32 {
     match algo {
@@ -113,11 +113,10 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
     }
     ui.add_enabled(
         s.losses.is_empty(),
-        egui::Slider::new(&mut s.arms, 2..=16).text("arms K"),
+        controls::slider(&mut s.arms, &settings::ARMS),
     )
-    .on_hover_text("Number of arms (fixed by the custom losses when they are set)");
-    ui.add(egui::Slider::new(&mut s.memory, 1..=64).text("memory m (rounds)"))
-        .on_hover_text("The tally counts the plays of the last m rounds");
+    .on_hover_text(controls::tooltip(&settings::ARMS));
+    controls::number(ui, &mut s.memory, &settings::MEMORY);
     ui.horizontal(|ui| {
         ui.label("tally weights");
         ui.selectable_value(&mut s.weights, Weights::Uniform, "uniform")
@@ -127,9 +126,9 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
     });
     ui.add_enabled(
         s.weights == Weights::Geometric,
-        egui::Slider::new(&mut s.decay, 0.05..=1.0).text("decay"),
+        controls::slider(&mut s.decay, &settings::DECAY),
     )
-    .on_hover_text("Ratio of successive weights (geometric weights only)");
+    .on_hover_text(controls::tooltip(&settings::DECAY));
     ui.horizontal(|ui| {
         ui.label("noise");
         ui.selectable_value(&mut s.noise, NoiseKind::Bernoulli, "Bernoulli")
@@ -139,9 +138,9 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
     });
     ui.add_enabled(
         s.noise == NoiseKind::Gaussian,
-        egui::Slider::new(&mut s.sigma, 0.0..=1.0).text("σ (loss units)"),
+        controls::slider(&mut s.sigma, &settings::SIGMA),
     )
-    .on_hover_text("Standard deviation of the Gaussian noise added to each loss");
+    .on_hover_text(controls::tooltip(&settings::SIGMA));
     losses_editor(s, ui);
     if let Some(instance) = &state.instance {
         let reo = instance.reo();
@@ -164,38 +163,16 @@ fn controls_ui(s: &mut BanditSettings, state: &LabState, ui: &mut egui::Ui, env:
         loss_curves(instance, ui);
     }
     ui.heading("Learners");
-    ui.add(egui::Slider::new(&mut s.bound, 1..=512).logarithmic(true).text("memory bound M (rounds)"))
-        .on_hover_text("What the paper's algorithm is told about m (it needs M ≥ m): losses discarded at the start of each block");
-    ui.add(
-        egui::Slider::new(&mut s.horizon, 100..=100_000)
-            .logarithmic(true)
-            .text("horizon T (rounds)"),
-    )
-    .on_hover_text(
-        "Rounds per run; the algorithms are tuned to it (confidence level 1/T, EXP3's rate)",
-    );
-    ui.add(
-        egui::Slider::new(&mut s.window, 1..=1024)
-            .logarithmic(true)
-            .text("SW-UCB window (rounds)"),
-    )
-    .on_hover_text("Sliding-window UCB keeps the statistics of this many recent rounds");
+    controls::number(ui, &mut s.bound, &settings::BOUND);
+    controls::number(ui, &mut s.horizon, &settings::HORIZON);
+    controls::number(ui, &mut s.window, &settings::WINDOW);
     let gpu = env.compute.gpu().is_some();
-    ui.add(
-        egui::Slider::new(&mut s.runs, 1..=16_384)
-            .logarithmic(true)
-            .text("runs per algorithm"),
-    )
-    .on_hover_text(if gpu {
-        "Independent runs, all at once on the GPU (rounded up to a multiple of 64)"
+    controls::number(ui, &mut s.runs, &settings::RUNS).on_hover_text(if gpu {
+        "This page has a GPU: every run at once."
     } else {
-        "Independent runs; without a GPU the CPU plays at most 64 (32 per sweep point)"
+        "No GPU here: the CPU plays at most 64 runs (32 per sweep point)."
     });
-    ui.horizontal(|ui| {
-        ui.label("seed");
-        ui.add(egui::DragValue::new(&mut s.seed))
-            .on_hover_text("Seeds the noise (shared by all algorithms: common random numbers), EXP3's draws and the mixed preset");
-    });
+    controls::drag(ui, &mut s.seed, &settings::SEED);
 }
 
 fn losses_editor(s: &mut BanditSettings, ui: &mut egui::Ui) {
@@ -635,13 +612,12 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
             .response
             .on_hover_text("The algorithm whose run is shown");
         let max_run = s.runs.saturating_sub(1);
-        ui.add(
+        controls::add(
+            ui,
             egui::DragValue::new(&mut s.single_run)
                 .range(0..=max_run)
                 .prefix("run "),
-        )
-        .on_hover_text(
-            "Which run (its noise stream); the GPU plays exactly the same rounds for it",
+            &settings::SINGLE_RUN,
         );
     });
     let Some(trace) = &state.trace else {

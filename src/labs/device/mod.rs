@@ -4,17 +4,19 @@
 //! - `plan.rs`: which measurements, and the figures derived from them (plain Rust).
 //! - `runner.rs`: the benchmark as a sliced state machine (shared by the page and the CLI).
 //! - `checks.rs`: self-test entries for the copy and GEMV kernels.
+//! - `cli.rs`: `paperlab gpu-info` and `paperlab bench device`.
 //! - `ui.rs`: the page.
 
 pub mod checks;
+#[cfg(not(target_arch = "wasm32"))]
+mod cli;
 pub mod plan;
 pub mod runner;
 pub mod settings;
 mod ui;
 
-use super::{Citation, Lab, LabEnv};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use crate::selftest::Check;
-use crate::share::{self, Correction, Pairs};
 use runner::BenchRunner;
 use settings::DeviceSettings;
 
@@ -33,50 +35,35 @@ impl DeviceLab {
     }
 }
 
-impl Lab for DeviceLab {
-    fn id(&self) -> &'static str {
-        "device"
+impl LabPage for DeviceLab {
+    type Settings = DeviceSettings;
+    const ID: &'static str = "device";
+    const TITLE: &'static str = "Device";
+    const CITATION: Citation = Citation {
+        text: "Williams, Waterman, Patterson (2009). Roofline: an insightful visual performance model for multicore architectures. CACM 52(4).",
+        url: "https://doi.org/10.1145/1498765.1498785",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "What your GPU can do, measured live by our own WGSL kernels: memory bandwidth of a copy, and how close an f32 matrix-vector product gets to it (0.7 to 1.0 of a copy on an H200).",
+        thumbnail: crate::plot::thumbnails::device,
+    });
+
+    fn settings(&self) -> &DeviceSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Device"
+    fn settings_mut(&mut self) -> &mut DeviceSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Williams, Waterman, Patterson (2009). Roofline: an insightful visual performance model for multicore architectures. CACM 52(4).",
-            url: "https://doi.org/10.1145/1498765.1498785",
+    fn settings_replaced(&mut self, _previous: &DeviceSettings) {
+        // New sizes from a link: measure them (the old figures no longer match the link).
+        if self.auto_run_done {
+            self.start_run();
         }
     }
 
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "What your GPU can do, measured live by our own WGSL kernels: memory bandwidth of a copy, and how close an f32 matrix-vector product gets to it (0.7 to 1.0 of a copy on an H200).",
-            thumbnail: crate::plot::thumbnails::device,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<DeviceSettings>(pairs);
-        if settings != self.settings {
-            self.settings = settings;
-            // New sizes from a link: measure them (the old figures no longer match the link).
-            if self.auto_run_done {
-                self.start_run();
-            }
-        }
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = DeviceSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         if !self.auto_run_done {
             self.auto_run_done = true;
             self.start_run();
@@ -109,7 +96,12 @@ impl Lab for DeviceLab {
         Some(status.to_string())
     }
 
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
-        checks::kernel_checks(self.settings.seed)
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
+        checks::kernel_checks(settings::SEED.default)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

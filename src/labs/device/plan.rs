@@ -143,7 +143,7 @@ impl Measurement {
         timing: TimingSource,
         verification: Verification,
     ) -> Self {
-        let ms_median = crate::gpu::timing::median(pass_ms);
+        let ms_median = crate::stats::median(pass_ms);
         let ms_min = pass_ms.iter().copied().fold(f64::INFINITY, f64::min);
         Self {
             kernel: step.kernel,

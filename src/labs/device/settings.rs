@@ -3,15 +3,41 @@
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::gemv_f32::GemvVariant;
-use crate::share::{Correction, Validate, clamp_u32, round_to_multiple};
+use crate::share::{Choice, Described, Flag, Setting, Settings};
 
 pub const MIN_DIM: u32 = 64;
 pub const MAX_DIM: u32 = 16_384;
 /// GEMV rows and columns move in steps of this (the kernel reads W as vec4; 64 keeps sizes tidy).
 pub const DIM_STEP: u32 = 64;
-pub const MAX_COPY_MIB: u32 = 256;
-pub const MAX_REPS: u32 = 50;
-pub const MIN_REPS: u32 = 3;
+
+pub const ROWS: Setting<u32> = Setting::new("rows", 4096, MIN_DIM, MAX_DIM)
+    .multiple_of(DIM_STEP)
+    .log()
+    .help("Rows of the GEMV matrix W (the largest point of the sweep), multiple of 64.");
+pub const COLS: Setting<u32> = Setting::new("cols", 4096, MIN_DIM, MAX_DIM)
+    .multiple_of(DIM_STEP)
+    .log()
+    .help("Columns of W = length of x, multiple of 64.");
+pub const COPY_MIB: Setting<u32> = Setting::new("copy_mib", 64, 1, 256)
+    .label("copy")
+    .unit("MiB")
+    .log()
+    .help("Size of the copy kernel's buffer (read once and written once).");
+pub const REPS: Setting<u32> = Setting::new("reps", 10, 3, 50)
+    .label("repetitions")
+    .help("Timed repetitions per measurement; the median is reported.");
+pub const SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
+    .help("Seed of the random inputs W, x and the copy source.");
+pub const CPU: Flag = Flag::new("cpu", true)
+    .label("time CPU references")
+    .help("Also time the Rust reference implementations (the CPU fallback).");
+pub const GEMV: Choice<GemvChoice> = Choice::new(
+    "gemv",
+    GemvChoice::Auto,
+    &[GemvChoice::Auto, GemvChoice::Workgroup, GemvChoice::Rowwise],
+)
+.label("GEMV kernel")
+.help("Which GEMV kernel shape runs on the GPU (auto: the one measured faster on this kind of adapter); both compute the same product.");
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -55,32 +81,34 @@ impl GemvChoice {
 impl Default for DeviceSettings {
     fn default() -> Self {
         Self {
-            rows: 4096,
-            cols: 4096,
-            copy_mib: 64,
-            reps: 10,
-            seed: 1,
-            cpu: true,
-            gemv: GemvChoice::Auto,
+            rows: ROWS.default,
+            cols: COLS.default,
+            copy_mib: COPY_MIB.default,
+            reps: REPS.default,
+            seed: SEED.default,
+            cpu: CPU.default,
+            gemv: GEMV.default,
         }
     }
 }
 
-impl Validate for DeviceSettings {
-    fn validate(&mut self, corrections: &mut Vec<Correction>) {
-        clamp_u32(&mut self.rows, "rows", MIN_DIM, MAX_DIM, corrections);
-        round_to_multiple(&mut self.rows, "rows", DIM_STEP, corrections);
-        clamp_u32(&mut self.cols, "cols", MIN_DIM, MAX_DIM, corrections);
-        round_to_multiple(&mut self.cols, "cols", DIM_STEP, corrections);
-        clamp_u32(&mut self.copy_mib, "copy_mib", 1, MAX_COPY_MIB, corrections);
-        clamp_u32(&mut self.reps, "reps", MIN_REPS, MAX_REPS, corrections);
-    }
+impl Settings for DeviceSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] =
+        &[&ROWS, &COLS, &COPY_MIB, &REPS, &SEED, &CPU, &GEMV];
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode, format_fragment, parse_fragment};
+    use crate::share::{decode, definition_problems, encode, format_fragment, parse_fragment};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(
+            definition_problems::<DeviceSettings>(),
+            Vec::<String>::new()
+        );
+    }
 
     #[test]
     fn the_documented_link_restores_its_values() {

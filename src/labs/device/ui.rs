@@ -5,11 +5,10 @@ use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use super::DeviceLab;
 use super::plan::{Engine, KernelKind, Measurement, summarize};
-use super::settings::{GemvChoice, MAX_COPY_MIB, MAX_DIM, MAX_REPS, MIN_DIM, MIN_REPS};
+use super::settings::{self, GemvChoice};
 use crate::gpu::{Compute, GpuContext, compute_limits, feature_names};
-use crate::labs::LabEnv;
 use crate::labs::layout::Part;
-use crate::share::Validate;
+use crate::labs::{LabEnv, controls};
 
 pub fn device_ui(lab: &mut DeviceLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
     crate::labs::layout::lab_page(ui, "device", |ui, part| match part {
@@ -32,36 +31,14 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
     );
     ui.add_space(6.0);
     let settings = &mut lab.settings;
-    let before = settings.clone();
-    ui.add(
-        egui::Slider::new(&mut settings.rows, MIN_DIM..=MAX_DIM)
-            .logarithmic(true)
-            .text("rows"),
-    )
-    .on_hover_text("Rows of the GEMV matrix W (the largest point of the sweep), multiple of 64.");
-    ui.add(
-        egui::Slider::new(&mut settings.cols, MIN_DIM..=MAX_DIM)
-            .logarithmic(true)
-            .text("cols"),
-    )
-    .on_hover_text("Columns of W = length of x, multiple of 64.");
-    ui.add(
-        egui::Slider::new(&mut settings.copy_mib, 1..=MAX_COPY_MIB)
-            .logarithmic(true)
-            .text("copy MiB"),
-    )
-    .on_hover_text("Size of the copy kernel's buffer in MiB (read once and written once).");
-    ui.add(egui::Slider::new(&mut settings.reps, MIN_REPS..=MAX_REPS).text("repetitions"))
-        .on_hover_text("Timed repetitions per measurement; the median is reported.");
+    controls::number(ui, &mut settings.rows, &settings::ROWS);
+    controls::number(ui, &mut settings.cols, &settings::COLS);
+    controls::number(ui, &mut settings.copy_mib, &settings::COPY_MIB);
+    controls::number(ui, &mut settings.reps, &settings::REPS);
+    controls::drag(ui, &mut settings.seed, &settings::SEED);
+    controls::checkbox(ui, &mut settings.cpu, &settings::CPU);
     ui.horizontal_wrapped(|ui| {
-        ui.label("seed");
-        ui.add(egui::DragValue::new(&mut settings.seed))
-            .on_hover_text("Seed of the random inputs W, x and the copy source.");
-    });
-    ui.checkbox(&mut settings.cpu, "time CPU references")
-        .on_hover_text("Also time the Rust reference implementations (the CPU fallback).");
-    ui.horizontal_wrapped(|ui| {
-        ui.label("GEMV kernel");
+        ui.label(settings::GEMV.label);
         egui::ComboBox::from_id_salt("gemv_variant")
             .selected_text(match settings.gemv {
                 GemvChoice::Auto => "auto",
@@ -83,14 +60,8 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
                     .on_hover_text("Each thread owns a row: no barriers (software adapters)");
             })
             .response
-            .on_hover_text(
-                "Which GEMV kernel shape runs on the GPU; both compute the same product.",
-            );
+            .on_hover_text(controls::tooltip(&settings::GEMV));
     });
-    if *settings != before {
-        // Snap slider values to the allowed grid (multiples of 64) without a notice.
-        settings.validate(&mut Vec::new());
-    }
     let matrix_mib = f64::from(settings.rows) * f64::from(settings.cols) * 4.0 / (1024.0 * 1024.0);
     ui.label(format!(
         "W = {} x {} f32 = {matrix_mib:.1} MiB",

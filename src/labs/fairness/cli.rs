@@ -1,5 +1,6 @@
 //! `paperlab pid`, `paperlab aglfop` and `paperlab bench fairness`: JSON out.
 
+use clap::Arg;
 use serde_json::json;
 use web_time::Instant;
 
@@ -8,42 +9,78 @@ use super::data::{Scenario, generate};
 use super::lab::{grid_budget, pid_of};
 use super::pid::broja;
 use super::table;
-use crate::cli::Options;
-use crate::gpu::timing::median;
+use crate::command::{Args, CommandError, LabCommand, emit, number_arg};
+use crate::share::Setting;
+use crate::stats::median;
 
-pub const USAGE: &str = "  paperlab pid --target T --sources A,B FILE.csv
-                                   BROJA partial information decomposition of I(T; (A, B)),
-                                   bits, as JSON (FILE: header of variable names, last column p)
-  paperlab aglfop --eps-global G --eps-local L [--grid N] FILE.csv
-                                   best accuracy under I(Z;Yhat) <= G and I(Z;Yhat|S) <= L
-                                   (bits or inf; FILE has columns s,z,y,p); --grid N prints the
-                                   N x N frontier over [0, max] budgets as JSON lines
-  paperlab bench fairness [--grid N] [--repeats N]
-                                   time of one PID and of an N x N frontier, native";
+const AGLFOP_GRID: Setting<u32> = Setting::new("grid", 0, 0, 100).help(
+    "Print the N x N frontier over [0, max] budgets as JSON lines (0: one solve at the given budgets; otherwise 2..=100).",
+);
+const BENCH_GRID: Setting<u32> = Setting::new("grid", 20, 2, 100).help("The N x N frontier timed.");
+const REPEATS: Setting<u64> =
+    Setting::new("repeats", 200, 1, 100_000).help("PID solves timed (the median is reported).");
 
-fn usage_error(e: &str) -> i32 {
-    eprintln!("error: {e}\n\n{USAGE}");
-    2
+fn file_arg() -> Arg {
+    Arg::new("file")
+        .value_name("FILE.csv")
+        .required(true)
+        .help("header of variable names, one row per cell, the last column p (probabilities summing to 1)")
 }
 
-/// Splits `--key value` options from one positional FILE argument.
-fn split_file<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, &'a str), String> {
-    let mut options = Vec::new();
-    let mut file = None;
-    let mut rest = args.iter();
-    while let Some(&arg) = rest.next() {
-        if arg.starts_with("--") {
-            options.push(arg);
-            options.push(
-                rest.next()
-                    .copied()
-                    .ok_or_else(|| format!("{arg} needs a value"))?,
-            );
-        } else if file.replace(arg).is_some() {
-            return Err(format!("more than one FILE given ('{arg}')"));
-        }
-    }
-    Ok((options, file.ok_or("no FILE.csv given")?))
+pub fn commands() -> Vec<LabCommand> {
+    vec![
+        LabCommand {
+            path: &["pid"],
+            about: "BROJA partial information decomposition of I(T; (A, B)), bits, as JSON",
+            long_about: "Example: paperlab pid --target z --sources yhat,s table.csv",
+            args: || {
+                vec![
+                    Arg::new("target")
+                        .long("target")
+                        .value_name("T")
+                        .required(true)
+                        .help("the target column"),
+                    Arg::new("sources")
+                        .long("sources")
+                        .value_name("A,B")
+                        .required(true)
+                        .help("two source columns"),
+                    file_arg(),
+                ]
+            },
+            run: pid,
+        },
+        LabCommand {
+            path: &["aglfop"],
+            about: "best accuracy under I(Z;Yhat) <= G and I(Z;Yhat|S) <= L (bits), as JSON",
+            long_about: "FILE has columns s,z,y,p. Example: paperlab aglfop --eps-global 0.05 --eps-local inf data.csv",
+            args: || {
+                vec![
+                    Arg::new("eps_global")
+                        .long("eps-global")
+                        .value_name("BITS")
+                        .allow_negative_numbers(true)
+                        .help("global disparity budget I(Z; Yhat), bits >= 0 or inf [default inf]"),
+                    Arg::new("eps_local")
+                        .long("eps-local")
+                        .value_name("BITS")
+                        .help(
+                            "local disparity budget I(Z; Yhat | S), bits >= 0 or inf [default inf]",
+                        ),
+                    number_arg(&AGLFOP_GRID),
+                    file_arg(),
+                ]
+            },
+            run: aglfop_command,
+        },
+        LabCommand {
+            path: &["bench", "fairness"],
+            about: "time of one PID and of an N x N frontier, native",
+            long_about: "",
+            args: || vec![number_arg(&BENCH_GRID), number_arg(&REPEATS)],
+            run: bench,
+        },
+    ]
 }
 
 fn read_table(path: &str) -> Result<table::Table, String> {
@@ -52,59 +89,26 @@ fn read_table(path: &str) -> Result<table::Table, String> {
 }
 
 /// `paperlab pid ...`.
-pub fn pid_main(args: &[&str]) -> i32 {
-    let run = || -> Result<serde_json::Value, (i32, String)> {
-        let usage = |e: String| (2, e);
-        let (opts, file) = split_file(args).map_err(usage)?;
-        let o = Options::parse(&opts, &["target", "sources"]).map_err(usage)?;
-        let target: String = o
-            .get(
-                "target",
-                String::new(),
-                |t: &String| !t.is_empty(),
-                "a column name",
-            )
-            .map_err(usage)?;
-        if target.is_empty() {
-            return Err((2, "--target is required".to_owned()));
-        }
-        let sources: String = o
-            .get(
-                "sources",
-                String::new(),
-                |s: &String| s.split(',').count() == 2,
-                "two column names A,B",
-            )
-            .map_err(usage)?;
-        let Some((a, b)) = sources.split_once(',') else {
-            return Err((2, "--sources A,B is required".to_owned()));
-        };
-        let table = read_table(file).map_err(|e| (1, e))?;
-        let p = table::joint3(&table, [&target, a, b]).map_err(|e| (1, e))?;
-        let d = broja(&p).map_err(|e| (1, format!("the solver failed: {e}")))?;
-        Ok(json!({
-            "target": target, "sources": [a, b],
-            "mi_joint": d.mi_joint, "mi_a": d.mi_a, "mi_b": d.mi_b,
-            "unique_a": d.unique_a, "unique_b": d.unique_b,
-            "redundant": d.redundant, "synergistic": d.synergistic,
-            "status": if d.almost { "almost_solved" } else { "solved" },
-        }))
+fn pid(args: &Args<'_>) -> Result<i32, CommandError> {
+    let target = args.text("target").unwrap_or_default();
+    let sources = args.text("sources").unwrap_or_default();
+    let file = args.text("file").unwrap_or_default();
+    let Some((a, b)) = sources.split_once(',').filter(|(_, b)| !b.contains(',')) else {
+        return Err(CommandError::usage(format!(
+            "--sources {sources}: expected two column names A,B"
+        )));
     };
-    finish(run())
-}
-
-fn finish(result: Result<serde_json::Value, (i32, String)>) -> i32 {
-    match result {
-        Ok(v) => {
-            println!("{v}");
-            0
-        }
-        Err((2, e)) => usage_error(&e),
-        Err((code, e)) => {
-            eprintln!("error: {e}");
-            code
-        }
-    }
+    let table = read_table(file).map_err(CommandError::Failed)?;
+    let p = table::joint3(&table, [target, a, b]).map_err(CommandError::Failed)?;
+    let d = broja(&p).map_err(|e| CommandError::failed(format!("the solver failed: {e}")))?;
+    emit(json!({
+        "target": target, "sources": [a, b],
+        "mi_joint": d.mi_joint, "mi_a": d.mi_a, "mi_b": d.mi_b,
+        "unique_a": d.unique_a, "unique_b": d.unique_b,
+        "redundant": d.redundant, "synergistic": d.synergistic,
+        "status": if d.almost { "almost_solved" } else { "solved" },
+    }));
+    Ok(0)
 }
 
 fn parse_budget(text: &str, flag: &str) -> Result<Budget, String> {
@@ -132,37 +136,26 @@ fn optimum_json(result: &Result<aglfop::Optimum, String>) -> serde_json::Value {
 }
 
 /// `paperlab aglfop ...`.
-pub fn aglfop_main(args: &[&str]) -> i32 {
-    let run = || -> Result<Vec<serde_json::Value>, (i32, String)> {
-        let usage = |e: String| (2, e);
-        let (opts, file) = split_file(args).map_err(usage)?;
-        let o = Options::parse(&opts, &["eps-global", "eps-local", "grid"]).map_err(usage)?;
-        let grid: u32 = o
-            .get(
-                "grid",
-                0,
-                |n| *n == 0 || (2..=100).contains(n),
-                "an integer in 2..=100",
-            )
-            .map_err(usage)?;
-        let g_text: String = o
-            .get("eps-global", "inf".to_owned(), |_| true, "")
-            .map_err(usage)?;
-        let l_text: String = o
-            .get("eps-local", "inf".to_owned(), |_| true, "")
-            .map_err(usage)?;
-        let eps_global = parse_budget(&g_text, "--eps-global").map_err(usage)?;
-        let eps_local = parse_budget(&l_text, "--eps-local").map_err(usage)?;
-        let data = read_table(file)
-            .and_then(|t| table::client_data(&t))
-            .map_err(|e| (1, e))?;
-        if grid == 0 {
-            return Ok(vec![optimum_json(&aglfop::solve(
-                &data, eps_global, eps_local,
-            ))]);
-        }
+fn aglfop_command(args: &Args<'_>) -> Result<i32, CommandError> {
+    let grid = args.number(&AGLFOP_GRID)?;
+    if grid == 1 {
+        return Err(CommandError::usage(
+            "--grid 1: expected 0 (one solve) or an integer in 2..=100",
+        ));
+    }
+    let eps_global = parse_budget(args.text("eps_global").unwrap_or("inf"), "--eps-global")
+        .map_err(CommandError::Usage)?;
+    let eps_local = parse_budget(args.text("eps_local").unwrap_or("inf"), "--eps-local")
+        .map_err(CommandError::Usage)?;
+    let file = args.text("file").unwrap_or_default();
+    let data = read_table(file)
+        .and_then(|t| table::client_data(&t))
+        .map_err(CommandError::Failed)?;
+    let mut lines = Vec::new();
+    if grid == 0 {
+        lines.push(optimum_json(&aglfop::solve(&data, eps_global, eps_local)));
+    } else {
         let (gmax, lmax) = aglfop::max_budgets(&data);
-        let mut lines = Vec::new();
         for r in 0..grid as usize {
             for c in 0..grid as usize {
                 let (g, l) = (grid_budget(gmax, grid, c), grid_budget(lmax, grid, r));
@@ -174,49 +167,19 @@ pub fn aglfop_main(args: &[&str]) -> i32 {
                 lines.push(line);
             }
         }
-        Ok(lines)
-    };
-    match run() {
-        Ok(lines) => {
-            let failed = lines.iter().any(|l| l["status"] == "failed");
-            for line in lines {
-                println!("{line}");
-            }
-            i32::from(failed)
-        }
-        Err((2, e)) => usage_error(&e),
-        Err((code, e)) => {
-            eprintln!("error: {e}");
-            code
-        }
     }
+    let failed = lines.iter().any(|l| l["status"] == "failed");
+    for line in lines {
+        emit(line);
+    }
+    Ok(i32::from(failed))
 }
 
 /// `paperlab bench fairness`: one PID (the paper's heterogeneous split, a trained-model-like
 /// prediction table) and an N x N frontier, timed natively.
-pub fn bench(args: &[&str]) -> i32 {
-    let o = match Options::parse(args, &["grid", "repeats"]) {
-        Ok(o) => o,
-        Err(e) => return usage_error(&e),
-    };
-    let grid: u32 = match o.get(
-        "grid",
-        20,
-        |n| (2..=100).contains(n),
-        "an integer in 2..=100",
-    ) {
-        Ok(v) => v,
-        Err(e) => return usage_error(&e),
-    };
-    let repeats: usize = match o.get(
-        "repeats",
-        200,
-        |n| (1..=100_000).contains(n),
-        "an integer in 1..=100000",
-    ) {
-        Ok(v) => v,
-        Err(e) => return usage_error(&e),
-    };
+fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
+    let grid = args.number(&BENCH_GRID)?;
+    let repeats = args.number(&REPEATS)? as usize;
     let mut all_ok = true;
     for clients in [2usize, 8] {
         let data = bench_data(clients);
@@ -229,9 +192,8 @@ pub fn bench(args: &[&str]) -> i32 {
             all_ok &= pid_of(clients, &joint, false).is_ok();
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }
-        println!(
-            "{}",
-            json!({"bench": "pid", "shape": format!("2x2x{clients}"), "repeats": repeats, "ms_median": median(&times)})
+        emit(
+            json!({"bench": "pid", "shape": format!("2x2x{clients}"), "repeats": repeats, "ms_median": median(&times)}),
         );
         let (gmax, lmax) = aglfop::max_budgets(&data);
         let t0 = Instant::now();
@@ -251,13 +213,12 @@ pub fn bench(args: &[&str]) -> i32 {
         }
         let total_ms = t0.elapsed().as_secs_f64() * 1e3;
         all_ok &= failures == 0;
-        println!(
-            "{}",
+        emit(
             json!({"bench": "frontier", "clients": clients, "grid": format!("{grid}x{grid}"), "ms_total": total_ms,
-                   "ms_median_per_program": median(&per), "failures": failures})
+                   "ms_median_per_program": median(&per), "failures": failures}),
         );
     }
-    if all_ok { 0 } else { 1 }
+    Ok(if all_ok { 0 } else { 1 })
 }
 
 /// Two clients: the paper's heterogeneous split; more: the custom generator with varied mixes.

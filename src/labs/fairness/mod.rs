@@ -9,7 +9,7 @@
 
 pub mod aglfop;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+mod cli;
 pub mod conic;
 pub mod data;
 pub mod fedavg;
@@ -20,8 +20,7 @@ pub mod settings;
 pub mod table;
 mod ui;
 
-use super::{Citation, Lab, LabEnv};
-use crate::share::{self, Correction, Pairs};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use lab::LabState;
 use settings::FairnessSettings;
 
@@ -34,44 +33,28 @@ pub struct FairnessLab {
     state: LabState,
 }
 
-impl Lab for FairnessLab {
-    fn id(&self) -> &'static str {
-        "fairness"
+impl LabPage for FairnessLab {
+    type Settings = FairnessSettings;
+    const ID: &'static str = "fairness";
+    const TITLE: &'static str = "Fairness in federated learning";
+    const CITATION: Citation = Citation {
+        text: "Hamman, Dutta (2024). Demystifying Local and Global Fairness Trade-offs in Federated Learning Using Partial Information Decomposition. ICLR.",
+        url: "https://arxiv.org/abs/2307.11333",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "A model can be fair inside every client yet unfair overall, or the reverse: the gap is exactly redundant minus masked disparity, and no federated strategy beats the accuracy limit at a given pair of budgets.",
+        thumbnail: crate::plot::thumbnails::fairness,
+    });
+
+    fn settings(&self) -> &FairnessSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Fairness in federated learning"
+    fn settings_mut(&mut self) -> &mut FairnessSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Hamman, Dutta (2024). Demystifying Local and Global Fairness Trade-offs in Federated Learning Using Partial Information Decomposition. ICLR.",
-            url: "https://arxiv.org/abs/2307.11333",
-        }
-    }
-
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "A model can be fair inside every client yet unfair overall, or the reverse: the gap is exactly redundant minus masked disparity, and no federated strategy beats the accuracy limit at a given pair of budgets.",
-            thumbnail: crate::plot::thumbnails::fairness,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<FairnessSettings>(pairs);
-        self.settings = settings;
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = FairnessSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings);
         self.state.work(env.half_frame_budget(ui.ctx(), MAX_WORK_S));
         ui::fairness_ui(&mut self.settings, &mut self.state, ui);
@@ -83,5 +66,10 @@ impl Lab for FairnessLab {
 
     fn status_json(&self) -> Option<String> {
         Some(self.state.status_json().to_string())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{ClientMix, DEFAULT_CLIENTS, Scenario, clients_from_text};
 use super::fedavg::TrainConfig;
-use crate::share::{Correction, Validate, clamp_f64, clamp_u32};
+use crate::share::{Choice, Correction, Described, Flag, Setting, Settings, Text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,24 +46,75 @@ pub struct FairnessSettings {
     pub fix_global: f64,
 }
 
+pub const VIEW: Choice<View> = Choice::new(
+    "view",
+    View::Pid,
+    &[View::Pid, View::Frontier, View::Curves, View::Training],
+)
+.help("PID bars, the accuracy-limit heat map, accuracy vs one budget, or training curves.");
+pub const SCENARIO: Choice<Scenario> = Choice::new("scenario", Scenario::Heterogeneous, &Scenario::ALL)
+    .help("Which records: canonical examples of each disparity kind, the paper's synthetic data and its splits, or custom clients.");
+pub const SAMPLES: Setting<u32> = Setting::new("samples", 1000, 40, MAX_SAMPLES)
+    .label("records")
+    .log()
+    .help("Records in all clients together; P(S, Z, Y) is their empirical table.");
+pub const ALPHA: Setting<f64> = Setting::new("alpha", 0.95, 0.5, 1.0)
+    .label("alpha = P(Z = Y)")
+    .help("How strongly the sensitive attribute follows the label (paper: 0.95).");
+pub const CLIENTS: Text = Text::new("clients", DEFAULT_CLIENTS)
+    .value_name("SHARE:RATE0:RATE1,...")
+    .help("Custom clients: P(Z = 1 | S = k), P(Y = 1 | Z = 0), P(Y = 1 | Z = 1) per client.");
+pub const LAMBDA_GLOBAL: Setting<f64> = Setting::new("lambda_global", 0.0, 0.0, 100.0)
+    .label("global fairness penalty")
+    .log()
+    .help("Weight of the squared gap in mean P(Yhat = 1) between Z groups over all clients.");
+pub const LAMBDA_LOCAL: Setting<f64> = Setting::new("lambda_local", 0.0, 0.0, 100.0)
+    .label("local fairness penalty")
+    .log()
+    .help("Weight of each client's own squared gap between its Z groups.");
+pub const ROUNDS: Setting<u32> = Setting::new("rounds", 100, 1, 2000)
+    .log()
+    .help("Federated rounds: broadcast, local steps on every client, weighted average.");
+pub const LOCAL_STEPS: Setting<u32> = Setting::new("local_steps", 5, 1, 50)
+    .label("local steps")
+    .help("Full-batch gradient steps each client takes per round.");
+pub const LR: Setting<f64> = Setting::new("lr", 0.1, 0.001, 1.0)
+    .label("learning rate")
+    .log()
+    .help("Step size of every client's gradient steps.");
+pub const SENSITIVE_INPUT: Flag = Flag::new("sensitive_input", false)
+    .label("Z is a model input")
+    .help("Off: the model sees the two features only (fairness through unawareness).");
+pub const SEED: Setting<u64> =
+    Setting::new("seed", 1, 0, u32::MAX as u64).help("Seeds the records (and so the model).");
+pub const GRID: Setting<u32> = Setting::new("grid", 20, 2, MAX_GRID)
+    .label("grid N")
+    .help("The frontier is solved on N x N budgets, N points per curve.");
+pub const FIX_LOCAL: Setting<f64> = Setting::new("fix_local", 0.25, 0.0, 1.0).help(
+    "Curves: the fixed local budget as a share of its largest useful value (1 = no constraint).",
+);
+pub const FIX_GLOBAL: Setting<f64> = Setting::new("fix_global", 0.25, 0.0, 1.0).help(
+    "Curves: the fixed global budget as a share of its largest useful value (1 = no constraint).",
+);
+
 impl Default for FairnessSettings {
     fn default() -> Self {
         Self {
-            view: View::Pid,
-            scenario: Scenario::Heterogeneous,
-            samples: 1000,
-            alpha: 0.95,
-            clients: DEFAULT_CLIENTS.to_owned(),
-            lambda_global: 0.0,
-            lambda_local: 0.0,
-            rounds: 100,
-            local_steps: 5,
-            lr: 0.1,
-            sensitive_input: false,
-            seed: 1,
-            grid: 20,
-            fix_local: 0.25,
-            fix_global: 0.25,
+            view: VIEW.default,
+            scenario: SCENARIO.default,
+            samples: SAMPLES.default,
+            alpha: ALPHA.default,
+            clients: CLIENTS.default_value(),
+            lambda_global: LAMBDA_GLOBAL.default,
+            lambda_local: LAMBDA_LOCAL.default,
+            rounds: ROUNDS.default,
+            local_steps: LOCAL_STEPS.default,
+            lr: LR.default,
+            sensitive_input: SENSITIVE_INPUT.default,
+            seed: SEED.default,
+            grid: GRID.default,
+            fix_local: FIX_LOCAL.default,
+            fix_global: FIX_GLOBAL.default,
         }
     }
 }
@@ -110,40 +161,27 @@ impl FairnessSettings {
     }
 }
 
-impl Validate for FairnessSettings {
+impl Settings for FairnessSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[
+        &VIEW,
+        &SCENARIO,
+        &SAMPLES,
+        &ALPHA,
+        &CLIENTS,
+        &LAMBDA_GLOBAL,
+        &LAMBDA_LOCAL,
+        &ROUNDS,
+        &LOCAL_STEPS,
+        &LR,
+        &SENSITIVE_INPUT,
+        &SEED,
+        &GRID,
+        &FIX_LOCAL,
+        &FIX_GLOBAL,
+    ];
+
     fn validate(&mut self, c: &mut Vec<Correction>) {
         let d = Self::default();
-        clamp_u32(&mut self.samples, "samples", 40, MAX_SAMPLES, c);
-        clamp_f64(&mut self.alpha, "alpha", 0.5, 1.0, d.alpha, c);
-        clamp_f64(
-            &mut self.lambda_global,
-            "lambda_global",
-            0.0,
-            100.0,
-            d.lambda_global,
-            c,
-        );
-        clamp_f64(
-            &mut self.lambda_local,
-            "lambda_local",
-            0.0,
-            100.0,
-            d.lambda_local,
-            c,
-        );
-        clamp_u32(&mut self.rounds, "rounds", 1, 2000, c);
-        clamp_u32(&mut self.local_steps, "local_steps", 1, 50, c);
-        clamp_f64(&mut self.lr, "lr", 0.001, 1.0, d.lr, c);
-        clamp_u32(&mut self.grid, "grid", 2, MAX_GRID, c);
-        clamp_f64(&mut self.fix_local, "fix_local", 0.0, 1.0, d.fix_local, c);
-        clamp_f64(
-            &mut self.fix_global,
-            "fix_global",
-            0.0,
-            1.0,
-            d.fix_global,
-            c,
-        );
         if let Err(why) = clients_from_text(&self.clients) {
             c.push(Correction::new(
                 "clients",
@@ -157,7 +195,15 @@ impl Validate for FairnessSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode, parse_fragment};
+    use crate::share::{decode, definition_problems, encode, parse_fragment};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(
+            definition_problems::<FairnessSettings>(),
+            Vec::<String>::new()
+        );
+    }
 
     #[test]
     fn link_round_trip_and_repair() {

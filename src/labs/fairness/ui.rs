@@ -7,7 +7,8 @@ use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Poin
 use super::data::{ClientMix, Scenario, clients_from_text, clients_to_text};
 use super::lab::{LabState, ModelView, grid_budget};
 use super::pid::Pid;
-use super::settings::{FairnessSettings, View};
+use super::settings::{self, FairnessSettings, View};
+use crate::labs::controls;
 use crate::labs::layout::Part;
 use crate::plot::viridis;
 
@@ -40,61 +41,30 @@ fn controls_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui
             }
         });
     ui.label(RichText::new(s.scenario.description()).small());
-    ui.add(
-        egui::Slider::new(&mut s.samples, 40..=20_000)
-            .logarithmic(true)
-            .text("records"),
-    )
-    .on_hover_text("Records in all clients together; P(S, Z, Y) is their empirical table");
+    controls::number(ui, &mut s.samples, &settings::SAMPLES);
     if s.scenario.uses_alpha() {
-        ui.add(egui::Slider::new(&mut s.alpha, 0.5..=1.0).text("alpha = P(Z = Y)"))
-            .on_hover_text("How strongly the sensitive attribute follows the label (paper: 0.95)");
+        controls::number(ui, &mut s.alpha, &settings::ALPHA);
     }
     if s.scenario == Scenario::Custom {
         custom_clients_ui(s, ui);
     }
     ui.add_space(6.0);
     ui.heading("Model (FedAvg logistic regression)");
-    ui.add(
-        egui::Slider::new(&mut s.lambda_global, 0.0..=100.0)
-            .logarithmic(true)
+    for (value, setting) in [
+        (&mut s.lambda_global, &settings::LAMBDA_GLOBAL),
+        (&mut s.lambda_local, &settings::LAMBDA_LOCAL),
+    ] {
+        let slider = controls::slider(value, setting)
             .smallest_positive(0.01)
-            .fixed_decimals(2)
-            .text("global fairness penalty"),
-    )
-    .on_hover_text(
-        "Weight of the squared gap in mean P(Yhat = 1) between Z groups over all clients",
-    );
-    ui.add(
-        egui::Slider::new(&mut s.lambda_local, 0.0..=100.0)
-            .logarithmic(true)
-            .smallest_positive(0.01)
-            .fixed_decimals(2)
-            .text("local fairness penalty"),
-    )
-    .on_hover_text("Weight of each client's own squared gap between its Z groups");
-    ui.add(
-        egui::Slider::new(&mut s.rounds, 1..=2000)
-            .logarithmic(true)
-            .text("rounds"),
-    )
-    .on_hover_text("Federated rounds: broadcast, local steps on every client, weighted average");
-    ui.add(egui::Slider::new(&mut s.local_steps, 1..=50).text("local steps"))
-        .on_hover_text("Full-batch gradient steps each client takes per round");
-    ui.add(
-        egui::Slider::new(&mut s.lr, 0.001..=1.0)
-            .logarithmic(true)
-            .text("learning rate"),
-    );
-    ui.checkbox(&mut s.sensitive_input, "Z is a model input")
-        .on_hover_text("Off: the model sees the two features only (fairness through unawareness)");
+            .fixed_decimals(2);
+        controls::add(ui, slider, setting);
+    }
+    controls::number(ui, &mut s.rounds, &settings::ROUNDS);
+    controls::number(ui, &mut s.local_steps, &settings::LOCAL_STEPS);
+    controls::number(ui, &mut s.lr, &settings::LR);
+    controls::checkbox(ui, &mut s.sensitive_input, &settings::SENSITIVE_INPUT);
     ui.horizontal(|ui| {
-        ui.add(
-            egui::DragValue::new(&mut s.seed)
-                .range(0..=u64::from(u32::MAX))
-                .prefix("seed "),
-        )
-        .on_hover_text("Seeds the records (and so the model)");
+        controls::drag(ui, &mut s.seed, &settings::SEED);
         if ui
             .button("Retrain")
             .on_hover_text("Train again from zero weights")
@@ -105,8 +75,7 @@ fn controls_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui
     });
     ui.add_space(6.0);
     ui.heading("Accuracy limit (AGLFOP)");
-    ui.add(egui::Slider::new(&mut s.grid, 2..=40).text("grid N"))
-        .on_hover_text("The frontier is solved on N x N budgets, N points per curve");
+    controls::number(ui, &mut s.grid, &settings::GRID);
 }
 
 fn custom_clients_ui(s: &mut FairnessSettings, ui: &mut egui::Ui) {

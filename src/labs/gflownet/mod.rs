@@ -7,7 +7,7 @@
 
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+mod cli;
 pub mod env;
 pub mod finetune;
 pub mod gpu;
@@ -26,9 +26,8 @@ mod ui;
 
 use std::cell::Cell;
 
-use super::{Citation, Lab, LabEnv};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use crate::selftest::Check;
-use crate::share::{self, Correction, Pairs};
 use lab::LabRun;
 use oc_lab::OcState;
 use settings::{GfnSettings, View};
@@ -50,44 +49,28 @@ impl GfnLab {
     }
 }
 
-impl Lab for GfnLab {
-    fn id(&self) -> &'static str {
-        "gfn"
+impl LabPage for GfnLab {
+    type Settings = GfnSettings;
+    const ID: &'static str = "gfn";
+    const TITLE: &'static str = "GFlowNets";
+    const CITATION: Citation = Citation {
+        text: "Pan, Jain, Madan, Bengio (2024). Pre-Training and Fine-Tuning Generative Flow Networks. ICLR.",
+        url: "https://arxiv.org/abs/2310.03419",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "A GFlowNet pre-trained without any reward finds all four modes of a sparse reward in 5 of 5 seeds within 2,000 trajectories; trained from scratch, in 1 of 5.",
+        thumbnail: crate::plot::thumbnails::gflownet,
+    });
+
+    fn settings(&self) -> &GfnSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "GFlowNets"
+    fn settings_mut(&mut self) -> &mut GfnSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Pan, Jain, Madan, Bengio (2024). Pre-Training and Fine-Tuning Generative Flow Networks. ICLR.",
-            url: "https://arxiv.org/abs/2310.03419",
-        }
-    }
-
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "A GFlowNet pre-trained without any reward finds all four modes of a sparse reward in 5 of 5 seeds within 2,000 trajectories; trained from scratch, in 1 of 5.",
-            thumbnail: crate::plot::thumbnails::gflownet,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<GfnSettings>(pairs);
-        self.settings = settings;
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = GfnSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         // Settings that define the problem changed (slider, link, reset): start over.
         let key = format!("{:?}", self.settings.training_key());
         if self.run.as_ref().is_none_or(|r| r.key != key) {
@@ -161,7 +144,12 @@ impl Lab for GfnLab {
         )
     }
 
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
         checks::kernel_checks()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

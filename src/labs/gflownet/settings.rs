@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::env::{Hypergrid, RewardSpec};
 use super::model::Loss;
 use super::train::TrainConfig;
-use crate::share::{Correction, Validate, clamp_f64, clamp_u32};
+use crate::share::{Choice, Correction, Described, Flag, Setting, Settings, Text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,30 +57,104 @@ pub struct GfnSettings {
     pub compare_trajectories: u32,
 }
 
+pub const VIEW: Choice<View> = Choice::new("view", View::Train, &[View::Train, View::Oc]).help(
+    "Train a GFlowNet from scratch, or the paper's OC-GFN (pre-train, condition, fine-tune).",
+);
+pub const NDIM: Setting<u32> = Setting::new("ndim", 2, 2, 4)
+    .label("dimensions D")
+    .help("Number of coordinates; 3D and 4D grids are shown as 2D marginals.");
+pub const HEIGHT: Setting<u32> = Setting::new("height", 8, 4, 64)
+    .label("height H")
+    .help("Cells per coordinate; H^D states in all.");
+pub const REWARD: Choice<RewardKind> = Choice::new(
+    "reward",
+    RewardKind::Standard,
+    &[RewardKind::Standard, RewardKind::Painted],
+)
+.help("Standard: R0 + R1 on the outer band + R2 on the 2^D corner modes; painted: R0 plus bumps clicked on the target map (2D).");
+pub const R0: Setting<f64> = Setting::new("r0", 0.1, 1e-4, 10.0)
+    .label("R0")
+    .log()
+    .help("Reward everywhere; small R0 makes the modes sparse and hard to find.");
+pub const R1: Setting<f64> = Setting::new("r1", 0.5, 0.0, 10.0)
+    .label("R1")
+    .help("Extra reward on the outer band (every |x_d/(H-1) - 0.5| > 0.25).");
+pub const R2: Setting<f64> = Setting::new("r2", 2.0, 0.0, 10.0)
+    .label("R2")
+    .help("Extra reward on the modes (every 0.3 < |x_d/(H-1) - 0.5| < 0.4).");
+pub const BUMPS: Text = Text::new("bumps", "1.1,6.2,3.6")
+    .value_name("X.Y,...")
+    .help("Painted bumps, as cells x.y (painted reward, 2D).");
+pub const LOSS: Choice<Loss> = Choice::new("loss", Loss::Tb, &[Loss::Tb, Loss::Db])
+    .help("tb: trajectory balance, (log Z + Σ log P_F − log R − Σ log P_B)² per trajectory; db: detailed balance, (log F(s) + log P_F − log F(s') − log P_B)² per transition.");
+pub const BATCH: Setting<u32> = Setting::new("batch", 16, 1, 256)
+    .log()
+    .unit("trajectories")
+    .help("Trajectories per gradient step.");
+pub const HIDDEN: Setting<u32> = Setting::new("hidden", 256, 8, 512)
+    .label("hidden units")
+    .log()
+    .help("Width of each hidden layer of the policy MLP.");
+pub const LAYERS: Setting<u32> = Setting::new("layers", 2, 1, 4)
+    .label("hidden layers")
+    .help("Number of hidden layers of the policy MLP (ReLU).");
+pub const LR: Setting<f64> = Setting::new("lr", 1e-3, 1e-5, 0.1)
+    .label("learning rate")
+    .log()
+    .help("Adam step size of the policy.");
+pub const LR_LOGZ: Setting<f64> = Setting::new("lr_logz", 0.1, 1e-4, 1.0)
+    .label("lr log Z")
+    .log()
+    .help("Adam step size of the learned log Z (trajectory balance).");
+pub const EPSILON: Setting<f64> = Setting::new("epsilon", 0.0, 0.0, 1.0)
+    .label("exploration ε")
+    .help("Probability of a uniformly random valid action at each training step.");
+pub const SEED: Setting<u64> =
+    Setting::new("seed", 0, 0, u64::MAX).help("Seeds the network, the sampler and the evaluation.");
+pub const EVAL_SAMPLES: Setting<u32> = Setting::new("eval_samples", 10_000, 1000, 1_000_000)
+    .label("samples")
+    .log()
+    .help("Fresh trajectories per evaluation (GPU when available); L1 noise falls as 1/√samples.");
+pub const EVAL_EVERY: Setting<u32> = Setting::new("eval_every", 1000, 100, 100_000)
+    .label("every")
+    .unit("trajectories")
+    .log()
+    .help("Training trajectories between evaluations.");
+pub const TRAIN: Flag = Flag::new("train", false)
+    .help("Training runs (the Train / Pause button): a link with train=true starts training.");
+pub const OC_TARGET: Text = Text::new("oc_target", "")
+    .value_name("X.Y")
+    .help("OC-GFN: the outcome clicked for conditioned sampling (empty for none).");
+pub const COMPARE_TRAJECTORIES: Setting<u32> =
+    Setting::new("compare_trajectories", 2000, 100, 100_000)
+        .label("trajectories")
+        .log()
+        .help("Training trajectories per seed for fine-tuned OC-GFN and from-scratch GFlowNet.");
+
 impl Default for GfnSettings {
     fn default() -> Self {
         Self {
-            view: View::Train,
-            ndim: 2,
-            height: 8,
-            reward: RewardKind::Standard,
-            r0: 0.1,
-            r1: 0.5,
-            r2: 2.0,
-            bumps: "1.1,6.2,3.6".to_owned(),
-            loss: Loss::Tb,
-            batch: 16,
-            hidden: 256,
-            layers: 2,
-            lr: 1e-3,
-            lr_logz: 0.1,
-            epsilon: 0.0,
-            seed: 0,
-            eval_samples: 10_000,
-            eval_every: 1000,
-            train: false,
-            oc_target: String::new(),
-            compare_trajectories: 2000,
+            view: VIEW.default,
+            ndim: NDIM.default,
+            height: HEIGHT.default,
+            reward: REWARD.default,
+            r0: R0.default,
+            r1: R1.default,
+            r2: R2.default,
+            bumps: BUMPS.default_value(),
+            loss: LOSS.default,
+            batch: BATCH.default,
+            hidden: HIDDEN.default,
+            layers: LAYERS.default,
+            lr: LR.default,
+            lr_logz: LR_LOGZ.default,
+            epsilon: EPSILON.default,
+            seed: SEED.default,
+            eval_samples: EVAL_SAMPLES.default,
+            eval_every: EVAL_EVERY.default,
+            train: TRAIN.default,
+            oc_target: OC_TARGET.default_value(),
+            compare_trajectories: COMPARE_TRAJECTORIES.default,
         }
     }
 }
@@ -170,29 +244,32 @@ pub fn format_bumps(cells: &[(u16, u16)]) -> String {
         .join(",")
 }
 
-impl Validate for GfnSettings {
+impl Settings for GfnSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[
+        &VIEW,
+        &NDIM,
+        &HEIGHT,
+        &REWARD,
+        &R0,
+        &R1,
+        &R2,
+        &BUMPS,
+        &LOSS,
+        &BATCH,
+        &HIDDEN,
+        &LAYERS,
+        &LR,
+        &LR_LOGZ,
+        &EPSILON,
+        &SEED,
+        &EVAL_SAMPLES,
+        &EVAL_EVERY,
+        &TRAIN,
+        &OC_TARGET,
+        &COMPARE_TRAJECTORIES,
+    ];
+
     fn validate(&mut self, c: &mut Vec<Correction>) {
-        let d = Self::default();
-        clamp_u32(&mut self.ndim, "ndim", 2, 4, c);
-        clamp_u32(&mut self.height, "height", 4, 64, c);
-        clamp_f64(&mut self.r0, "r0", 1e-4, 10.0, d.r0, c);
-        clamp_f64(&mut self.r1, "r1", 0.0, 10.0, d.r1, c);
-        clamp_f64(&mut self.r2, "r2", 0.0, 10.0, d.r2, c);
-        clamp_u32(&mut self.batch, "batch", 1, 256, c);
-        clamp_u32(&mut self.hidden, "hidden", 8, 512, c);
-        clamp_u32(&mut self.layers, "layers", 1, 4, c);
-        clamp_f64(&mut self.lr, "lr", 1e-5, 0.1, d.lr, c);
-        clamp_f64(&mut self.lr_logz, "lr_logz", 1e-4, 1.0, d.lr_logz, c);
-        clamp_f64(&mut self.epsilon, "epsilon", 0.0, 1.0, d.epsilon, c);
-        clamp_u32(&mut self.eval_samples, "eval_samples", 1000, 1_000_000, c);
-        clamp_u32(&mut self.eval_every, "eval_every", 100, 100_000, c);
-        clamp_u32(
-            &mut self.compare_trajectories,
-            "compare_trajectories",
-            100,
-            100_000,
-            c,
-        );
         if !self.oc_target.is_empty() {
             let (cells, _) = parse_bumps(&self.oc_target, self.height);
             if cells.len() != 1 {
@@ -229,7 +306,12 @@ impl Validate for GfnSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode};
+    use crate::share::{decode, definition_problems, encode};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(definition_problems::<GfnSettings>(), Vec::<String>::new());
+    }
 
     #[test]
     fn link_round_trip_and_repair() {

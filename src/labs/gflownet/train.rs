@@ -23,18 +23,10 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// torchgfn's reference set-up: TB, batch 16, 2 x 256, Adam 1e-3 and 0.1 for log Z.
+    /// The page's defaults (`settings.rs`), torchgfn's reference set-up: TB, batch 16,
+    /// 2 x 256, Adam 1e-3 and 0.1 for log Z.
     fn default() -> Self {
-        Self {
-            loss: Loss::Tb,
-            batch: 16,
-            hidden: 256,
-            hidden_layers: 2,
-            lr: 1e-3,
-            lr_log_z: 0.1,
-            epsilon: 0.0,
-            seed: 0,
-        }
+        super::settings::GfnSettings::default().train_config()
     }
 }
 

@@ -6,11 +6,10 @@ use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 use super::GfnLab;
 use super::lab::LabRun;
 use super::model::Loss;
-use super::settings::{RewardKind, View, format_bumps};
-use crate::labs::LabEnv;
+use super::settings::{self, RewardKind, View, format_bumps};
 use crate::labs::layout::Part;
+use crate::labs::{LabEnv, controls};
 use crate::plot::HeatMap;
-use crate::share::Validate;
 
 pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
     crate::labs::layout::lab_page(ui, "gfn", |ui, part| match part {
@@ -51,13 +50,10 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
          (sparser modes) and see how exploration gets harder.",
     );
     let s = &mut lab.settings;
-    let before = s.clone();
     ui.add_space(4.0);
     ui.heading("Grid and reward");
-    ui.add(egui::Slider::new(&mut s.ndim, 2..=4).text("dimensions D"))
-        .on_hover_text("Number of coordinates; 3D and 4D grids are shown as 2D marginals.");
-    ui.add(egui::Slider::new(&mut s.height, 4..=64).text("height H"))
-        .on_hover_text("Cells per coordinate; H^D states in all.");
+    controls::number(ui, &mut s.ndim, &settings::NDIM);
+    controls::number(ui, &mut s.height, &settings::HEIGHT);
     ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut s.reward, RewardKind::Standard, "standard")
             .on_hover_text("R0 + R1 on the outer band + R2 on the 2^D corner modes");
@@ -68,16 +64,9 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
                 );
         });
     });
-    ui.add(
-        egui::Slider::new(&mut s.r0, 0.0001..=1.0)
-            .logarithmic(true)
-            .text("R0"),
-    )
-    .on_hover_text("Reward everywhere; small R0 makes the modes sparse and hard to find.");
-    ui.add(egui::Slider::new(&mut s.r1, 0.0..=2.0).text("R1"))
-        .on_hover_text("Extra reward on the outer band (every |x_d/(H-1) - 0.5| > 0.25).");
-    ui.add(egui::Slider::new(&mut s.r2, 0.0..=5.0).text("R2"))
-        .on_hover_text("Extra reward on the modes (every 0.3 < |x_d/(H-1) - 0.5| < 0.4).");
+    controls::number(ui, &mut s.r0, &settings::R0);
+    controls::number(ui, &mut s.r1, &settings::R1);
+    controls::number(ui, &mut s.r2, &settings::R2);
     ui.heading("Training");
     ui.horizontal_wrapped(|ui| {
         ui.label("loss");
@@ -86,66 +75,22 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         ui.selectable_value(&mut s.loss, Loss::Db, "detailed balance")
             .on_hover_text("(log F(s) + log P_F − log F(s') − log P_B)² per transition");
     });
-    ui.add(
-        egui::Slider::new(&mut s.batch, 1..=256)
-            .logarithmic(true)
-            .text("batch"),
-    )
-    .on_hover_text("Trajectories per gradient step.");
-    ui.add(
-        egui::Slider::new(&mut s.hidden, 8..=512)
-            .logarithmic(true)
-            .text("hidden units"),
-    )
-    .on_hover_text("Width of each hidden layer of the policy MLP.");
-    ui.add(egui::Slider::new(&mut s.layers, 1..=4).text("hidden layers"))
-        .on_hover_text("Number of hidden layers of the policy MLP (ReLU).");
-    ui.add(
-        egui::Slider::new(&mut s.lr, 1e-5..=0.1)
-            .logarithmic(true)
-            .text("learning rate"),
-    )
-    .on_hover_text("Adam step size of the policy.");
-    ui.add(
-        egui::Slider::new(&mut s.lr_logz, 1e-4..=1.0)
-            .logarithmic(true)
-            .text("lr log Z"),
-    )
-    .on_hover_text("Adam step size of the learned log Z (trajectory balance).");
-    ui.add(egui::Slider::new(&mut s.epsilon, 0.0..=1.0).text("exploration ε"))
-        .on_hover_text("Probability of a uniformly random valid action at each training step.");
-    ui.horizontal_wrapped(|ui| {
-        ui.label("seed");
-        ui.add(egui::DragValue::new(&mut s.seed))
-            .on_hover_text("Seeds the network, the sampler and the evaluation.");
-    });
+    controls::number(ui, &mut s.batch, &settings::BATCH);
+    controls::number(ui, &mut s.hidden, &settings::HIDDEN);
+    controls::number(ui, &mut s.layers, &settings::LAYERS);
+    controls::number(ui, &mut s.lr, &settings::LR);
+    controls::number(ui, &mut s.lr_logz, &settings::LR_LOGZ);
+    controls::number(ui, &mut s.epsilon, &settings::EPSILON);
+    controls::drag(ui, &mut s.seed, &settings::SEED);
     ui.heading("OC-GFN comparison");
-    ui.add(
-        egui::Slider::new(&mut s.compare_trajectories, 100..=100_000)
-            .logarithmic(true)
-            .text("trajectories"),
-    )
-    .on_hover_text(
-        "Training trajectories per seed for fine-tuned OC-GFN and from-scratch GFlowNet.",
+    controls::number(
+        ui,
+        &mut s.compare_trajectories,
+        &settings::COMPARE_TRAJECTORIES,
     );
     ui.heading("Evaluation");
-    ui.add(
-        egui::Slider::new(&mut s.eval_samples, 1000..=1_000_000)
-            .logarithmic(true)
-            .text("samples"),
-    )
-    .on_hover_text(
-        "Fresh trajectories per evaluation (GPU when available); L1 noise falls as 1/√samples.",
-    );
-    ui.add(
-        egui::Slider::new(&mut s.eval_every, 100..=100_000)
-            .logarithmic(true)
-            .text("every (traj.)"),
-    )
-    .on_hover_text("Training trajectories between evaluations.");
-    if *s != before {
-        s.validate(&mut Vec::new());
-    }
+    controls::number(ui, &mut s.eval_samples, &settings::EVAL_SAMPLES);
+    controls::number(ui, &mut s.eval_every, &settings::EVAL_EVERY);
     ui.add_space(6.0);
     ui.horizontal_wrapped(|ui| {
         let label = if lab.settings.train { "Pause" } else { "Train" };

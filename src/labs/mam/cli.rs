@@ -1,107 +1,119 @@
 //! `paperlab mam train|query` and `paperlab bench mam`.
 
+use clap::Arg;
 use serde_json::json;
 use web_time::Instant;
 
-use super::ising::{Exact, Ising, MAX_EXACT_SIZE, MAX_SIZE, MIN_SIZE};
+use super::ising::{Exact, Ising, MAX_EXACT_SIZE};
 use super::nets::{MamNets, observed_in_order};
 use super::partial::Partial;
 use super::quality::against_exact;
+use super::settings::{COUPLING, FIELD, MamSettings};
 use super::speed::{goal_sizes, query_batch, time_ms, time_query};
-use super::train::{TrainConfig, Trainer};
+use super::train::{DEFAULT_BATCH, DEFAULT_LR, TrainConfig, Trainer};
 use super::weights::{self, WeightsHeader};
-use crate::cli::Options;
+use crate::command::{
+    Args, CommandError, LabCommand, emit, headless_compute, number_arg, settings_args, text_arg,
+};
+use crate::share::Setting;
 
-pub const USAGE: &str =
-    "  paperlab mam train [--size L] [--coupling J] [--field H] [--steps N] [--seed S]
-                    [--batch B] [--hidden W] [--lr X] [--out FILE]
-                                   energy-based MaM training on the L x L Ising model
-                                   (defaults 8, 0.1, 0.2; learning rate decayed to 0 over the
-                                   steps, cosine); JSON progress lines, then a final object
-                                   with kl_estimate and self_consistency
-  paperlab mam query [--size L] [--coupling J] [--field H] [--weights FILE] --assign I:V,...
-                                   log p of a partial assignment (I row-major from 0, V 1 or -1)
-                                   by MaM (one pass), the autoregressive route and, for L <= 4,
-                                   exactly; nats, with the time each took
-  paperlab bench mam [--size L] [--batch N] [--reps N] [--weights FILE]
-                                   MaM vs autoregressive query time for |S| = D/4, D/2, D, and
-                                   batch queries/s on the GPU vs the CPU";
+/// The page's settings that define the target.
+const TARGET_KEYS: &[&str] = &["size", "coupling", "field"];
 
-pub fn main(args: &[&str]) -> i32 {
-    let result = match args {
-        ["train", rest @ ..] => train(rest),
-        ["query", rest @ ..] => query(rest),
-        _ => Err("expected 'mam train' or 'mam query'".to_owned()),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            2
-        }
-    }
+const STEPS: Setting<u64> = Setting::new("steps", 3000, 1, 1_000_000)
+    .help("Optimiser steps; the learning rate decays to 0 over them (cosine).");
+const TRAIN_SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
+    .help("Seeds the networks' initialisation and the training chains.");
+const BATCH: Setting<u64> =
+    Setting::new("batch", DEFAULT_BATCH as u64, 2, 4096).help("Persistent chains per step.");
+const HIDDEN: Setting<u64> = Setting::new("hidden", 256, 4, 2048)
+    .help("Width of both hidden layers of both networks [default 128 for L <= 4, 256 above].");
+const LR: Setting<f64> =
+    Setting::new("lr", DEFAULT_LR as f64, 1e-6, 1.0).help("Adam's initial step size.");
+const BENCH_SIZE: Setting<u32> =
+    Setting::new("size", 8, 4, 8).help("Lattice side of the shipped model timed: 4 or 8.");
+const BENCH_BATCH: Setting<u64> =
+    Setting::new("batch", 1024, 1, 16_384).help("Queries per GPU and CPU batch.");
+const REPS: Setting<u32> = Setting::new("reps", 20, 1, 1000).help("Timed GPU passes.");
+
+fn weights_arg(what: &'static str) -> Arg {
+    text_arg("weights", "FILE", what)
 }
 
-/// The target from `--size --coupling --field`.
-fn target(o: &Options, default_size: usize) -> Result<Ising, String> {
-    let size = o.get(
-        "size",
-        default_size,
-        |l| (MIN_SIZE..=MAX_SIZE).contains(l),
-        &format!("a lattice side from {MIN_SIZE} to {MAX_SIZE}"),
-    )?;
-    let coupling = o.get(
-        "coupling",
-        0.1,
-        |j: &f64| j.abs() <= 2.0,
-        "a coupling J in [-2, 2]",
-    )?;
-    let field = o.get(
-        "field",
-        0.2,
-        |h: &f64| h.abs() <= 2.0,
-        "a field h in [-2, 2]",
-    )?;
-    Ising::new(size, coupling, field)
+pub fn commands() -> Vec<LabCommand> {
+    vec![
+        LabCommand {
+            path: &["mam", "train"],
+            about: "energy-based MaM training on the L x L Ising model; JSON progress lines, then a final object",
+            long_about: "The final object holds kl_estimate and self_consistency, and for L <= 4 \
+                the errors against exact marginals.",
+            args: || {
+                let mut args = settings_args(&MamSettings::default(), TARGET_KEYS);
+                args.extend([
+                    number_arg(&STEPS),
+                    number_arg(&TRAIN_SEED),
+                    number_arg(&BATCH),
+                    number_arg(&HIDDEN),
+                    number_arg(&LR),
+                    text_arg("out", "FILE", "write the trained networks here"),
+                ]);
+                args
+            },
+            run: train,
+        },
+        LabCommand {
+            path: &["mam", "query"],
+            about: "log p of a partial assignment by MaM (one pass), the autoregressive route and, for L <= 4, exactly; nats, with times",
+            long_about: "Example: paperlab mam query --size 4 --assign 0:1,5:-1",
+            args: || {
+                let mut args = settings_args(&MamSettings::default(), TARGET_KEYS);
+                args.extend([
+                    Arg::new("assign")
+                        .long("assign")
+                        .value_name("I:V,...")
+                        .required(true)
+                        .help("the observed sites: I row-major from 0, V 1 or -1"),
+                    weights_arg("trained networks [default: the shipped ones for the target]"),
+                ]);
+                args
+            },
+            run: query,
+        },
+        LabCommand {
+            path: &["bench", "mam"],
+            about: "MaM vs autoregressive query time for |S| = D/4, D/2, D, and batch queries/s on the GPU vs the CPU",
+            long_about: "",
+            args: || {
+                vec![
+                    number_arg(&BENCH_SIZE),
+                    number_arg(&BENCH_BATCH),
+                    number_arg(&REPS),
+                    weights_arg("trained networks [default: the shipped model of --size]"),
+                ]
+            },
+            run: bench,
+        },
+    ]
 }
 
-fn train(args: &[&str]) -> Result<(), String> {
-    let o = Options::parse(
-        args,
-        &[
-            "size", "coupling", "field", "steps", "seed", "batch", "hidden", "lr", "out",
-        ],
-    )?;
-    let model = target(&o, 8)?;
-    let steps = o.get(
-        "steps",
-        3000usize,
-        |n| (1..=1_000_000).contains(n),
-        "1 to 10^6 steps",
-    )?;
-    let seed = o.get("seed", 1u64, |_| true, "a whole number")?;
+/// The target from `--size --coupling --field` (the page's settings and ranges).
+fn target(args: &Args<'_>) -> Result<Ising, CommandError> {
+    let s = args.settings(MamSettings::default(), TARGET_KEYS)?;
+    Ising::new(s.size as usize, s.coupling, s.field).map_err(CommandError::Usage)
+}
+
+fn train(args: &Args<'_>) -> Result<i32, CommandError> {
+    let model = target(args)?;
+    let steps = args.number(&STEPS)? as usize;
+    let seed = args.number(&TRAIN_SEED)?;
     let defaults = TrainConfig::for_size(model.size, seed);
-    let batch = o.get(
-        "batch",
-        defaults.batch,
-        |b| (2..=4096).contains(b),
-        "a batch of 2 to 4096",
-    )?;
-    let width = o.get(
-        "hidden",
-        defaults.hidden[0],
-        |w| (4..=2048).contains(w),
-        "a hidden width of 4 to 2048",
-    )?;
-    let lr = o.get(
-        "lr",
-        defaults.lr,
-        |x: &f32| *x > 0.0 && *x <= 1.0,
-        "a learning rate in (0, 1]",
-    )?;
-    let out: Option<String> = o
-        .get("out", String::new(), |_| true, "")
-        .map(|s| Some(s).filter(|s| !s.is_empty()))?;
+    let batch = args.number(&BATCH)? as usize;
+    let width = match args.text(HIDDEN.key) {
+        Some(_) => args.number(&HIDDEN)? as usize,
+        None => defaults.hidden[0],
+    };
+    let lr = args.number(&LR)? as f32;
+    let out = args.text("out").map(str::to_owned);
     let config = TrainConfig {
         hidden: vec![width, width],
         batch,
@@ -136,12 +148,12 @@ fn train(args: &[&str]) -> Result<(), String> {
     for _ in 0..steps {
         trainer.step();
         if trainer.steps.is_multiple_of(every) && trainer.steps < steps {
-            println!("{}", report(&trainer, false));
+            emit(report(&trainer, false));
         }
     }
     let mut last = report(&trainer, true);
     last["final"] = json!(true);
-    println!("{last}");
+    emit(last);
     if let Some(path) = out {
         let header = WeightsHeader {
             size: model.size,
@@ -150,41 +162,26 @@ fn train(args: &[&str]) -> Result<(), String> {
             steps,
             seed,
             // The output path is not part of what reproduces the file.
-            command: format!("paperlab mam train {}", without_out(args).join(" ")),
+            command: crate::command::command_line_without(&["out"]),
         };
         std::fs::write(&path, weights::to_bytes(&header, &trainer.nets))
-            .map_err(|e| format!("writing {path}: {e}"))?;
+            .map_err(|e| CommandError::failed(format!("writing {path}: {e}")))?;
         eprintln!("wrote {path}");
     }
-    Ok(())
-}
-
-/// `args` without `--out FILE`.
-fn without_out<'a>(args: &[&'a str]) -> Vec<&'a str> {
-    let mut kept = Vec::with_capacity(args.len());
-    let mut rest = args.iter();
-    while let Some(&a) = rest.next() {
-        if a == "--out" {
-            rest.next();
-        } else {
-            kept.push(a);
-        }
-    }
-    kept
+    Ok(0)
 }
 
 /// The networks for a query: `--weights FILE`, or the shipped ones for the default target.
-fn load_nets(o: &Options, model: &Ising) -> Result<MamNets, String> {
-    let path: String = o.get("weights", String::new(), |_| true, "")?;
-    if path.is_empty() {
+fn load_nets(args: &Args<'_>, model: &Ising) -> Result<MamNets, String> {
+    let Some(path) = args.text("weights") else {
         return weights::shipped(model).map(|(_, nets)| nets).ok_or_else(|| {
             format!(
                 "no shipped weights for L = {}, J = {}, h = {} (shipped: 4x4 and 8x8 at J = 0.1, h = 0.2); train some with 'paperlab mam train --out FILE' and pass --weights FILE",
                 model.size, model.coupling, model.field
             )
         });
-    }
-    let bytes = std::fs::read(&path).map_err(|e| format!("reading {path}: {e}"))?;
+    };
+    let bytes = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
     let (header, nets) = weights::from_bytes(&bytes).map_err(|e| format!("{path}: {e}"))?;
     if header.size != model.size {
         return Err(format!(
@@ -201,12 +198,11 @@ fn load_nets(o: &Options, model: &Ising) -> Result<MamNets, String> {
     Ok(nets)
 }
 
-fn query(args: &[&str]) -> Result<(), String> {
-    let o = Options::parse(args, &["size", "coupling", "field", "weights", "assign"])?;
-    let model = target(&o, 8)?;
-    let assign: String = o.get("assign", String::new(), |_| true, "")?;
-    let partial = Partial::parse(&assign, model.sites())?;
-    let nets = load_nets(&o, &model)?;
+fn query(args: &Args<'_>) -> Result<i32, CommandError> {
+    let model = target(args)?;
+    let assign = args.text("assign").unwrap_or_default();
+    let partial = Partial::parse(assign, model.sites()).map_err(CommandError::Usage)?;
+    let nets = load_nets(args, &model).map_err(CommandError::Failed)?;
     let order = observed_in_order(&partial, &[]);
     let (log_p_model, ms_mam) = time_ms(20.0, || nets.log_marginal(&partial));
     let (log_p_arm, ms_arm) = time_ms(20.0, || nets.log_marginal_arm(&partial, &order));
@@ -215,61 +211,44 @@ fn query(args: &[&str]) -> Result<(), String> {
     } else {
         None
     };
-    println!(
-        "{}",
-        json!({
-            "log_p_model": log_p_model,
-            "log_p_arm": log_p_arm,
-            "log_p_exact": log_p_exact,
-            "ms_mam": ms_mam,
-            "ms_arm": ms_arm,
-            "observed": order.len(),
-        })
-    );
-    Ok(())
+    emit(json!({
+        "log_p_model": log_p_model,
+        "log_p_arm": log_p_arm,
+        "log_p_exact": log_p_exact,
+        "ms_mam": ms_mam,
+        "ms_arm": ms_arm,
+        "observed": order.len(),
+    }));
+    Ok(0)
 }
 
 /// `paperlab bench mam`: the per-query ratio on the CPU for |S| = D/4, D/2, D, then batch
 /// throughput on the GPU (if any) against the CPU, each route checked against the CPU values.
-pub fn bench(args: &[&str]) -> i32 {
-    match run_bench(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            2
-        }
+fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
+    let size = args.number(&BENCH_SIZE)? as usize;
+    if size != 4 && size != 8 {
+        return Err(CommandError::usage(format!(
+            "--size {size}: 4 or 8 (the shipped models)"
+        )));
     }
-}
-
-fn run_bench(args: &[&str]) -> Result<i32, String> {
-    let o = Options::parse(args, &["size", "batch", "reps", "weights"])?;
-    let size = o.get(
-        "size",
-        8usize,
-        |l| [4, 8].contains(l),
-        "4 or 8 (the shipped models)",
-    )?;
-    let batch = o.get(
-        "batch",
-        1024usize,
-        |b| (1..=16384).contains(b),
-        "a batch of 1 to 16384",
-    )?;
-    let reps = o.get(
-        "reps",
-        20u32,
-        |r| (1..=1000).contains(r),
-        "1 to 1000 repetitions",
-    )?;
-    let path: String = o.get("weights", String::new(), |_| true, "")?;
-    let (model, nets) = if path.is_empty() {
-        let model = Ising::new(size, 0.1, 0.2)?;
-        let (_, nets) = weights::shipped(&model).ok_or("the shipped weights did not load")?;
-        (model, nets)
-    } else {
-        let bytes = std::fs::read(&path).map_err(|e| format!("reading {path}: {e}"))?;
-        let (h, nets) = weights::from_bytes(&bytes).map_err(|e| format!("{path}: {e}"))?;
-        (Ising::new(h.size, h.coupling, h.field)?, nets)
+    let batch = args.number(&BENCH_BATCH)? as usize;
+    let reps = args.number(&REPS)?;
+    let (model, nets) = match args.text("weights") {
+        None => {
+            let model =
+                Ising::new(size, COUPLING.default, FIELD.default).map_err(CommandError::Failed)?;
+            let (_, nets) = weights::shipped(&model)
+                .ok_or_else(|| CommandError::failed("the shipped weights did not load"))?;
+            (model, nets)
+        }
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| CommandError::failed(format!("reading {path}: {e}")))?;
+            let (h, nets) = weights::from_bytes(&bytes)
+                .map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
+            let model = Ising::new(h.size, h.coupling, h.field).map_err(CommandError::Failed)?;
+            (model, nets)
+        }
     };
     let size = model.size;
     let d = model.sites();
@@ -278,9 +257,7 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
         let t = time_query(&nets, observed, 7, 50.0);
         let goal = observed as f64 / 2.0;
         goals_met &= t.ratio() >= goal;
-        println!(
-            "{}",
-            json!({
+        emit(json!({
                 "route": "cpu single query",
                 "size": size,
                 "observed": observed,
@@ -290,8 +267,7 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
                 "ratio_arm_vs_mam": t.ratio(),
                 "ratio_arm_batched_vs_mam": t.ms_arm_batched / t.ms_mam.max(1e-12),
                 "goal_ratio": goal,
-            })
-        );
+        }));
     }
     // Sample quality without exact marginals: statistics of MaM's any-order samples against a
     // long Gibbs run (exact samples on 4x4).
@@ -324,9 +300,7 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
         }
         (mam / n, arm / n)
     });
-    println!(
-        "{}",
-        json!({
+    emit(json!({
             "route": "samples",
             "size": size,
             "samples": model_stats.count,
@@ -339,8 +313,7 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
             "reference": if size <= MAX_EXACT_SIZE { "exact" } else { "gibbs 200 sweeps" },
             "forward_kl_mam": forward_kl.map(|k| k.0),
             "forward_kl_arm_raster": forward_kl.map(|k| k.1),
-        })
-    );
+    }));
     let x = query_batch(d, batch, 11);
     let (cpu_values, cpu_ms) = time_ms(100.0, || nets.log_marginals_encoded(&x, batch));
     let mut summary = json!({
@@ -350,9 +323,10 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
         "cpu_mam_queries_per_s": batch as f64 / (cpu_ms * 1e-3),
         "ratio_goal_met": goals_met,
     });
-    let compute = crate::cli::headless_compute();
+    let compute = headless_compute();
     if let Some(ctx) = compute.gpu() {
-        let gpu = gpu_throughput(ctx, &nets, &x, batch, reps, &cpu_values)?;
+        let gpu = gpu_throughput(ctx, &nets, &x, batch, reps, &cpu_values)
+            .map_err(CommandError::Failed)?;
         summary["adapter"] = json!(ctx.adapter.name);
         summary["timing"] = json!(gpu.timing);
         summary["gpu_mam_queries_per_s"] = json!(batch as f64 / (gpu.ms_mam * 1e-3));
@@ -364,7 +338,7 @@ fn run_bench(args: &[&str]) -> Result<i32, String> {
     } else {
         summary["gpu"] = json!("no GPU adapter: GPU figures skipped");
     }
-    println!("{summary}");
+    emit(summary);
     Ok(0)
 }
 
@@ -385,7 +359,7 @@ fn gpu_throughput(
     cpu_values: &[f64],
 ) -> Result<GpuFigures, String> {
     use super::gpu::{MamOnDevice, Net};
-    use crate::gpu::timing::median;
+    use crate::stats::median;
     let device = MamOnDevice::upload(ctx, nets, batch).map_err(|e| e.to_string())?;
     let out = device
         .timed_forward(ctx, Net::Marginal, x, batch, reps, 4)

@@ -272,7 +272,7 @@ impl SpeedJob {
                 return Ok(());
             };
             let out = result.map_err(|e| e.to_string())?;
-            let ms = crate::gpu::timing::median(&out.pass_ms);
+            let ms = crate::stats::median(&out.pass_ms);
             let gpu = self.gpu.get_or_insert_with(GpuSpeed::default);
             gpu.timing = out.timing.label().to_owned();
             match net {

@@ -9,7 +9,7 @@
 
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+mod cli;
 pub mod gpu;
 pub mod ising;
 pub mod lab;
@@ -22,9 +22,8 @@ pub mod train;
 mod ui;
 pub mod weights;
 
-use super::{Citation, Lab, LabEnv};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use crate::selftest::Check;
-use crate::share::{self, Correction, Pairs};
 use lab::MamState;
 use settings::MamSettings;
 
@@ -39,44 +38,28 @@ pub struct MamLab {
     on_gpu: bool,
 }
 
-impl Lab for MamLab {
-    fn id(&self) -> &'static str {
-        "mam"
+impl LabPage for MamLab {
+    type Settings = MamSettings;
+    const ID: &'static str = "mam";
+    const TITLE: &'static str = "Marginalization models";
+    const CITATION: Citation = Citation {
+        text: "Liu, Ramadge, Adams (2024). Generative Marginalization Models. ICML.",
+        url: "https://arxiv.org/abs/2310.12920",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "One network pass gives log p of any partial pattern of an Ising lattice, where an autoregressive model needs one pass per painted site; both trained from the energy alone.",
+        thumbnail: crate::plot::thumbnails::mam,
+    });
+
+    fn settings(&self) -> &MamSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Marginalization models"
+    fn settings_mut(&mut self) -> &mut MamSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Liu, Ramadge, Adams (2024). Generative Marginalization Models. ICML.",
-            url: "https://arxiv.org/abs/2310.12920",
-        }
-    }
-
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "One network pass gives log p of any partial pattern of an Ising lattice, where an autoregressive model needs one pass per painted site; both trained from the energy alone.",
-            thumbnail: crate::plot::thumbnails::mam,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<MamSettings>(pairs);
-        self.settings = settings;
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = MamSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.on_gpu = env.compute.gpu().is_some();
         let budget = env.half_frame_budget(ui.ctx(), MAX_WORK_S);
         self.state.work(&mut self.settings, env.compute, budget);
@@ -97,7 +80,12 @@ impl Lab for MamLab {
         Some(self.state.status_json(&self.settings).to_string())
     }
 
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
         checks::kernel_checks()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ising::{Ising, MAX_SIZE};
 use super::partial::{Partial, Site};
-use crate::share::{Correction, Validate, clamp_f64, clamp_u32};
+use crate::share::{Choice, Correction, Described, Flag, Setting, Settings, Text};
 
 /// Smallest lattice the page offers (the 3..16).
 pub const MIN_PAGE_SIZE: u32 = 3;
@@ -117,19 +117,52 @@ pub struct MamSettings {
     pub train: bool,
 }
 
+pub const VIEW: Choice<View> = Choice::new(
+    "view",
+    View::Sample,
+    &[View::Sample, View::Train, View::Speed],
+)
+.help("Any-order sampling and the gallery, training curves, or MaM vs autoregressive timing.");
+pub const SIZE: Setting<u32> = Setting::new("size", 8, MIN_PAGE_SIZE, MAX_SIZE as u32)
+    .label("lattice side L")
+    .help("L x L spins on a torus; exact answers for L <= 4 (2^16 states).");
+pub const COUPLING: Setting<f64> = Setting::new("coupling", 0.1, -MAX_COUPLING, MAX_COUPLING)
+    .label("coupling J")
+    .help("log f(x) = J * sum over neighbour pairs of x_i x_j + h * sum_i x_i.");
+pub const FIELD: Setting<f64> = Setting::new("field", 0.2, -MAX_FIELD, MAX_FIELD)
+    .label("field h")
+    .help("Positive h favours +1 spins.");
+pub const PATTERN: Text = Text::new("pattern", "")
+    .value_name("u/d/. per site")
+    .help("The painted query, one character per site, row-major: u (+1), d (-1), . (unknown).");
+pub const ORDER: Choice<Order> = Choice::new("order", Order::Random, &Order::ALL)
+    .label("order")
+    .help("The order in which any-order sampling fills the unknown sites.");
+pub const SAMPLER: Choice<Sampler> = Choice::new("sampler", Sampler::Marginals, &Sampler::ALL)
+    .label("sampler")
+    .help("Draw each site from the conditional network (one pass), or from the ratio of two marginals p(x_S, x_i = ±1) (one pass of two rows).");
+pub const SEED: Setting<u64> =
+    Setting::new("seed", 1, 0, u64::MAX).help("Seeds the random order and the samples.");
+pub const TRAIN_SEED: Setting<u64> = Setting::new("train_seed", 1, 0, u64::MAX)
+    .label("training seed")
+    .help("Seeds the networks' initialisation and the training chains.");
+pub const TRAIN: Flag = Flag::new("train", false).help(
+    "Whether the page trains its own networks (otherwise: the shipped ones where they exist).",
+);
+
 impl Default for MamSettings {
     fn default() -> Self {
         Self {
-            view: View::Sample,
-            size: 8,
-            coupling: 0.1,
-            field: 0.2,
-            pattern: String::new(),
-            order: Order::Random,
-            sampler: Sampler::Marginals,
-            seed: 1,
-            train_seed: 1,
-            train: false,
+            view: VIEW.default,
+            size: SIZE.default,
+            coupling: COUPLING.default,
+            field: FIELD.default,
+            pattern: PATTERN.default_value(),
+            order: ORDER.default,
+            sampler: SAMPLER.default,
+            seed: SEED.default,
+            train_seed: TRAIN_SEED.default,
+            train: TRAIN.default,
         }
     }
 }
@@ -138,9 +171,9 @@ impl MamSettings {
     pub fn model(&self) -> Ising {
         // Validated settings always make a valid target; the fallback is the default one.
         Ising::new(self.size as usize, self.coupling, self.field).unwrap_or(Ising {
-            size: 8,
-            coupling: 0.1,
-            field: 0.2,
+            size: SIZE.default as usize,
+            coupling: COUPLING.default,
+            field: FIELD.default,
         })
     }
 
@@ -186,19 +219,21 @@ pub fn pattern_of(p: &Partial) -> String {
         .collect()
 }
 
-impl Validate for MamSettings {
+impl Settings for MamSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[
+        &VIEW,
+        &SIZE,
+        &COUPLING,
+        &FIELD,
+        &PATTERN,
+        &ORDER,
+        &SAMPLER,
+        &SEED,
+        &TRAIN_SEED,
+        &TRAIN,
+    ];
+
     fn validate(&mut self, c: &mut Vec<Correction>) {
-        let d = Self::default();
-        clamp_u32(&mut self.size, "size", MIN_PAGE_SIZE, MAX_SIZE as u32, c);
-        clamp_f64(
-            &mut self.coupling,
-            "coupling",
-            -MAX_COUPLING,
-            MAX_COUPLING,
-            d.coupling,
-            c,
-        );
-        clamp_f64(&mut self.field, "field", -MAX_FIELD, MAX_FIELD, d.field, c);
         let sites = self.sites();
         if self
             .pattern
@@ -228,7 +263,12 @@ impl Validate for MamSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode, parse_fragment};
+    use crate::share::{decode, definition_problems, encode, parse_fragment};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(definition_problems::<MamSettings>(), Vec::<String>::new());
+    }
 
     #[test]
     fn link_round_trip_and_repair() {

@@ -37,17 +37,27 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// The defaults used for the shipped weights: wider networks on larger lattices.
     pub fn for_size(size: usize, seed: u64) -> Self {
-        let width = if size <= 4 { 128 } else { 256 };
+        let width = hidden_width_for(size);
         Self {
             hidden: vec![width, width],
-            batch: 128,
-            lr: 1e-3,
+            batch: DEFAULT_BATCH,
+            lr: DEFAULT_LR,
             lambda: 4.0,
             refresh_sites: 2,
             seed,
             decay_steps: None,
         }
     }
+}
+
+/// Chains per step.
+pub const DEFAULT_BATCH: usize = 128;
+/// Adam's step size (decayed to 0 by the CLI).
+pub const DEFAULT_LR: f32 = 1e-3;
+
+/// Width of both hidden layers of both networks for an L x L lattice.
+pub fn hidden_width_for(size: usize) -> usize {
+    if size <= 4 { 128 } else { 256 }
 }
 
 /// What one training step measured.

@@ -6,8 +6,9 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::lab::{GALLERY_SAMPLES, MamState, SPEED_BATCH, SampleStats, Source};
 use super::partial::{Partial, Site};
-use super::settings::{MIN_PAGE_SIZE, MamSettings, Order, Sampler, View};
+use super::settings::{self, MamSettings, Order, Sampler, View};
 use crate::gpu::Compute;
+use crate::labs::controls;
 use crate::labs::layout::Part;
 
 const UP: Color32 = Color32::from_rgb(225, 87, 89);
@@ -71,19 +72,16 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
     );
     ui.add_space(4.0);
     ui.heading("Ising target");
-    ui.add(egui::Slider::new(&mut s.size, MIN_PAGE_SIZE..=16).text("lattice side L"))
-        .on_hover_text("L x L spins on a torus; exact answers for L <= 4 (2^16 states)");
-    ui.add(egui::Slider::new(&mut s.coupling, -1.0..=1.0).text("coupling J"))
-        .on_hover_text("log f(x) = J * sum over neighbour pairs of x_i x_j + h * sum_i x_i");
-    ui.add(egui::Slider::new(&mut s.field, -1.0..=1.0).text("field h"))
-        .on_hover_text("Positive h favours +1 spins");
+    controls::number(ui, &mut s.size, &settings::SIZE);
+    controls::number(ui, &mut s.coupling, &settings::COUPLING);
+    controls::number(ui, &mut s.field, &settings::FIELD);
     if ui
         .button("Paper's target (J = 0.1, h = 0.2)")
         .on_hover_text("The reference code's Ising config; shipped models exist for 4x4 and 8x8")
         .clicked()
     {
-        s.coupling = 0.1;
-        s.field = 0.2;
+        s.coupling = settings::COUPLING.default;
+        s.field = settings::FIELD.default;
     }
     ui.add_space(6.0);
     ui.heading("Model");
@@ -144,8 +142,7 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
             state.use_shipped();
         }
     });
-    ui.add(egui::DragValue::new(&mut s.train_seed).prefix("training seed "))
-        .on_hover_text("Seeds the networks' initialisation and the training chains");
+    controls::drag(ui, &mut s.train_seed, &settings::TRAIN_SEED);
     ui.add_space(6.0);
     ui.heading("Paint a query");
     ui.horizontal(|ui| {
@@ -202,11 +199,7 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
             "Draw each site from the conditional network (one pass), or from the ratio of two \
              marginals p(x_S, x_i = ±1) (one pass of two rows)",
         );
-    if ui
-        .add(egui::DragValue::new(&mut s.seed).prefix("seed "))
-        .on_hover_text("Seeds the random order and the samples")
-        .changed()
-    {
+    if controls::drag(ui, &mut s.seed, &settings::SEED).changed() {
         state.restart_sampling();
         state.restart_gallery();
     }

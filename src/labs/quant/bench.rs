@@ -7,53 +7,35 @@ use serde_json::json;
 use super::suite::{
     SuiteInputs, SuiteKernel, SuiteKernels, SuiteResult, dispatches_per_pass, summary,
 };
-use crate::cli::{Options, headless_compute};
-use crate::gpu::timing::median;
+use crate::command::{Args, CommandError, emit, headless_compute, number_arg};
 use crate::gpu::{GpuContext, GpuError};
+use crate::share::Setting;
+use crate::stats::median;
 
-pub const USAGE: &str = "  paperlab bench quant [--rows N] [--cols N] [--passes N]
-                                   copy, f32 GEMV, 4-bit and 3-bit+sparse LUT-GEMV, Q4_0,
-                                   bipolar 1/2/4/8 bits: ms and GB/s";
+const ROWS: Setting<u64> = Setting::new("rows", 4096, 32, 8192)
+    .multiple_of(32)
+    .help("Rows of the timed problem.");
+const COLS: Setting<u64> = Setting::new("cols", 4096, 32, 8192)
+    .multiple_of(32)
+    .help("Columns of the timed problem (whole index groups).");
+const PASSES: Setting<u32> =
+    Setting::new("passes", 7, 1, 100).help("Timed passes per kernel (the median is reported).");
 
-pub fn bench(args: &[&str]) -> i32 {
-    let o = match Options::parse(args, &["rows", "cols", "passes"]) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return 2;
-        }
-    };
-    let dims = |key, default| {
-        o.get(
-            key,
-            default,
-            |v: &usize| (32..=8192).contains(v) && v.is_multiple_of(32),
-            "a multiple of 32 in 32..=8192",
-        )
-    };
-    let (rows, cols, passes) = match (
-        dims("rows", 4096),
-        dims("cols", 4096),
-        o.get("passes", 7u32, |p| (1..=100).contains(p), "1..=100"),
-    ) {
-        (Ok(r), Ok(c), Ok(p)) => (r, c, p),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return 2;
-        }
-    };
+pub fn args() -> Vec<clap::Arg> {
+    vec![number_arg(&ROWS), number_arg(&COLS), number_arg(&PASSES)]
+}
+
+pub fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
+    let rows = args.number(&ROWS)? as usize;
+    let cols = args.number(&COLS)? as usize;
+    let passes = args.number(&PASSES)?;
     let compute = headless_compute();
     let Some(ctx) = compute.gpu() else {
-        eprintln!("error: no GPU adapter: the kernels cannot be timed");
-        return 1;
+        return Err(CommandError::failed(
+            "no GPU adapter: the kernels cannot be timed",
+        ));
     };
-    match run(ctx, rows, cols, passes) {
-        Ok(ok) => i32::from(!ok),
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
-    }
+    Ok(i32::from(!run(ctx, rows, cols, passes)?))
 }
 
 fn run(ctx: &GpuContext, rows: usize, cols: usize, passes: u32) -> Result<bool, GpuError> {
@@ -67,12 +49,12 @@ fn run(ctx: &GpuContext, rows: usize, cols: usize, passes: u32) -> Result<bool, 
             .wait(ctx)?;
         let timing = format!("{:?}", out.timing);
         let result = SuiteResult::measured(&inputs, k, median(&out.pass_ms), &timing, &out.bytes);
-        println!("{}", json!(result));
+        emit(json!(result));
         results.push(result);
     }
     let mut line = summary(&results);
     line["adapter"] = json!(ctx.adapter.name);
     line["backend"] = json!(ctx.adapter.backend);
-    println!("{line}");
+    emit(line);
     Ok(results.iter().all(|r| r.verified))
 }

@@ -1,29 +1,76 @@
 //! `paperlab quant`: one quantizer on one matrix, its metrics as one JSON object.
 
+use clap::Arg;
 use serde_json::json;
 use web_time::Instant;
 
+use super::lab::KMEANS_ITERATIONS;
 use super::matrix::{Matrix, channel_sensitivity, synthetic_activations, synthetic_weights};
 use super::methods::{Config, Method, metrics, quantize};
-use crate::cli::Options;
+use super::settings::QuantSettings;
+use crate::command::{Args, CommandError, LabCommand, emit, number_arg, settings_args};
+use crate::share::Setting;
 
-pub const USAGE: &str =
-    "  paperlab quant MATRIX [--method rtn|q4_0|iq4nl|kmeans|squeeze|bipolar|int]
-                 [--bits B] [--outliers PCT] [--sensitive PCT] [--weight-outliers PCT]
-                 [--batch N] [--hot-channels N] [--iterations N]
-                                   quantize a matrix (MATRIX: attn_query, mlp_up or mlp_down
-                                   of MiniLM-L6, or synthetic:ROWSxCOLS:SEED); weight_mse,
-                                   output_rel_error, bits_per_weight (everything stored) as
-                                   JSON. squeeze
-                                   defaults to 0.45% outliers + 0.05% sensitive";
+/// The page's settings `paperlab quant` takes (link keys; `--weight-outliers` and
+/// `--hot-channels` on the command line).
+const QUANT_KEYS: &[&str] = &[
+    "method",
+    "bits",
+    "outliers",
+    "sensitive",
+    "weight_outliers",
+    "batch",
+    "hot_channels",
+];
+
+const ITERATIONS: Setting<u32> = Setting::new("iterations", KMEANS_ITERATIONS, 1, 500)
+    .help("Lloyd iterations of the k-means codebooks (the page uses the default).");
+
+/// The page's settings with the command's defaults: 4 bits, and no sparse part unless the
+/// method is SqueezeLLM (whose defaults are the paper's 0.45% + 0.05%).
+fn base(method: Method) -> QuantSettings {
+    let page = QuantSettings::default();
+    let squeeze = method == Method::Squeeze;
+    QuantSettings {
+        method,
+        bits: 4,
+        outliers: if squeeze { page.outliers } else { 0.0 },
+        sensitive: if squeeze { page.sensitive } else { 0.0 },
+        ..page
+    }
+}
+
+pub fn commands() -> Vec<LabCommand> {
+    vec![
+        LabCommand {
+            path: &["quant"],
+            about: "quantize a matrix with one method; weight_mse, output_rel_error, bits_per_weight (everything stored) as JSON",
+            long_about: "MATRIX: attn_query, mlp_up or mlp_down of MiniLM-L6 layer 0, or                 synthetic:ROWSxCOLS:SEED. --outliers and --sensitive default to 0 except for                 squeeze (0.45 and 0.05). Example: paperlab quant mlp_up --method squeeze --bits 3",
+            args: || {
+                let mut args = vec![
+                    Arg::new("matrix")
+                        .value_name("MATRIX")
+                        .required(true)
+                        .help("attn_query, mlp_up, mlp_down or synthetic:ROWSxCOLS:SEED"),
+                ];
+                args.extend(settings_args(&base(Method::Squeeze), QUANT_KEYS));
+                args.push(number_arg(&ITERATIONS));
+                args
+            },
+            run,
+        },
+        LabCommand {
+            path: &["bench", "quant"],
+            about: "copy, f32 GEMV, 4-bit and 3-bit+sparse LUT-GEMV, Q4_0, bipolar 1/2/4/8 bits: ms and GB/s",
+            long_about: "",
+            args: super::bench::args,
+            run: super::bench::bench,
+        },
+    ]
+}
 
 /// Largest matrix the CLI accepts (4096 x 4096).
 const MAX_WEIGHTS: usize = 1 << 24;
-
-fn usage_error(e: &str) -> i32 {
-    eprintln!("error: {e}\n\n{USAGE}");
-    2
-}
 
 /// A shipped MiniLM matrix by name, or `synthetic:ROWSxCOLS:SEED` with `weight_outliers` %.
 fn load_matrix(text: &str, weight_outliers: f64) -> Result<(Matrix, u64), String> {
@@ -53,115 +100,55 @@ fn parse_source(text: &str) -> Result<(usize, usize, u64), String> {
     Ok((rows, cols, seed))
 }
 
-pub fn main(args: &[&str]) -> i32 {
-    let Some((source, rest)) = args.split_first() else {
-        return usage_error("no matrix given");
-    };
-    let run = || -> Result<serde_json::Value, String> {
-        let o = Options::parse(
-            rest,
-            &[
-                "method",
-                "bits",
-                "outliers",
-                "sensitive",
-                "weight-outliers",
-                "batch",
-                "hot-channels",
-                "iterations",
-            ],
-        )?;
-        let method_code: String = o.get("method", "squeeze".to_owned(), |_| true, "")?;
-        let method = Method::from_code(&method_code).ok_or_else(|| {
-            format!(
-                "--method {method_code}: expected rtn, q4_0, iq4nl, kmeans, squeeze, bipolar or int"
-            )
-        })?;
-        let min_bits = if matches!(method, Method::Bipolar | Method::SignedInt) {
-            1
-        } else {
-            2
-        };
-        let bits: u32 = o.get(
-            "bits",
-            4,
-            |b| (min_bits..=8).contains(b),
-            &format!("an integer in {min_bits}..=8"),
-        )?;
-        let bits = method.fixed_bits().unwrap_or(bits);
-        let (default_outliers, default_sensitive) = if method == Method::Squeeze {
-            (0.45, 0.05)
-        } else {
-            (0.0, 0.0)
-        };
-        let pct = |v: &f64| (0.0..=2.0).contains(v);
-        let outlier_percent: f64 =
-            o.get("outliers", default_outliers, pct, "a percentage in [0, 2]")?;
-        let sensitive_percent: f64 = o.get(
-            "sensitive",
-            default_sensitive,
-            pct,
-            "a percentage in [0, 2]",
-        )?;
-        let weight_outliers: f64 = o.get(
-            "weight-outliers",
-            0.5,
-            |v| (0.0..=10.0).contains(v),
-            "a percentage in [0, 10]",
-        )?;
-        let batch: usize = o.get(
-            "batch",
-            64,
-            |b| (1..=4096).contains(b),
-            "an integer in 1..=4096",
-        )?;
-        let (w, seed) = load_matrix(source, weight_outliers)?;
-        let (rows, cols) = (w.rows, w.cols);
-        let hot: usize = o.get(
-            "hot-channels",
-            4,
-            |h| *h <= cols,
-            "a count at most the columns",
-        )?;
-        let iterations: u32 = o.get(
-            "iterations",
-            50,
-            |i| (1..=500).contains(i),
-            "an integer in 1..=500",
-        )?;
-        let acts = synthetic_activations(batch, cols, seed, hot);
-        let sensitivity = channel_sensitivity(&acts);
-        let config = Config {
-            method,
-            bits,
-            outlier_percent,
-            sensitive_percent,
-            seed,
-            iterations,
-        };
-        let t0 = Instant::now();
-        let q = quantize(&w, &sensitivity, &config);
-        let quantize_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let m = metrics(&w, &q, &sensitivity, &acts);
-        Ok(json!({
-            "matrix": source, "rows": rows, "cols": cols, "method": method.code(), "bits": bits,
-            "outliers_percent": outlier_percent, "sensitive_percent": sensitive_percent,
-            "weight_mse": m.weight_mse,
-            "sensitivity_weighted_mse": m.sensitivity_weighted_mse,
-            "output_rel_error": m.output_rel_error,
-            "bits_per_weight": m.bits_per_weight,
-            "sparse_nonzeros": m.sparse_nonzeros,
-            "sensitivity": "per-input-channel E[a^2] of the activation batch (mean 1)",
-            "quantize_ms": quantize_ms,
-        }))
-    };
-    match run() {
-        Ok(v) => {
-            println!("{v}");
-            0
-        }
-        Err(e) => usage_error(&e),
+fn run(args: &Args<'_>) -> Result<i32, CommandError> {
+    let source = args.text("matrix").unwrap_or_default();
+    let method = args.settings(QuantSettings::default(), &["method"])?.method;
+    let s = args.settings(base(method), QUANT_KEYS)?;
+    if method.fixed_bits().is_none() && s.bits < method.min_bits() {
+        return Err(CommandError::usage(format!(
+            "--bits {}: {} needs at least {} bits",
+            s.bits,
+            method.code(),
+            method.min_bits()
+        )));
     }
+    let bits = s.method_bits();
+    let iterations = args.number(&ITERATIONS)?;
+    let (w, seed) = load_matrix(source, s.weight_outliers).map_err(CommandError::Usage)?;
+    let (rows, cols) = (w.rows, w.cols);
+    let (batch, hot) = (s.batch as usize, s.hot_channels as usize);
+    if hot > cols {
+        return Err(CommandError::usage(format!(
+            "--hot-channels {hot}: more than the matrix's {cols} columns"
+        )));
+    }
+    let (outlier_percent, sensitive_percent) = (s.outliers, s.sensitive);
+    let acts = synthetic_activations(batch, cols, seed, hot);
+    let sensitivity = channel_sensitivity(&acts);
+    let config = Config {
+        method,
+        bits,
+        outlier_percent,
+        sensitive_percent,
+        seed,
+        iterations,
+    };
+    let t0 = Instant::now();
+    let q = quantize(&w, &sensitivity, &config);
+    let quantize_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let m = metrics(&w, &q, &sensitivity, &acts);
+    emit(json!({
+        "matrix": source, "rows": rows, "cols": cols, "method": method.code(), "bits": bits,
+        "outliers_percent": outlier_percent, "sensitive_percent": sensitive_percent,
+        "weight_mse": m.weight_mse,
+        "sensitivity_weighted_mse": m.sensitivity_weighted_mse,
+        "output_rel_error": m.output_rel_error,
+        "bits_per_weight": m.bits_per_weight,
+        "sparse_nonzeros": m.sparse_nonzeros,
+        "sensitivity": "per-input-channel E[a^2] of the activation batch (mean 1)",
+        "quantize_ms": quantize_ms,
+    }));
+    Ok(0)
 }
 
 #[cfg(test)]

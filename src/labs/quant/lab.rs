@@ -15,8 +15,8 @@ use super::methods::{Config, ErrorInputs, Method, MetricSums, Metrics, Quantized
 use super::settings::QuantSettings;
 use super::sparse;
 use super::suite::{SuiteInputs, SuiteKernel, SuiteKernels, SuiteResult, dispatches_per_pass};
-use crate::gpu::timing::median;
 use crate::gpu::{Compute, KernelRun};
+use crate::stats::median;
 
 /// Lloyd iterations of the k-means codebooks (SqueezeLLM uses about 50).
 pub const KMEANS_ITERATIONS: u32 = 50;

@@ -28,6 +28,8 @@ pub enum Method {
     /// scale that minimises the row's squared error).
     Bipolar,
     /// Signed INT: levels -2^(p-1)..2^(p-1)-1 times one f16 scale per row (chosen likewise).
+    /// The CLI and links also take `int`.
+    #[serde(alias = "int")]
     SignedInt,
 }
 
@@ -56,6 +58,16 @@ impl Method {
 
     pub fn from_code(code: &str) -> Option<Method> {
         Method::ALL.into_iter().find(|m| m.code() == code)
+    }
+
+    /// The narrowest index width the method takes: 1 bit for the sign-based formats (a bipolar
+    /// level is ±1, signed INT at 1 bit is {-1, 0}), 2 for codebooks and RTN.
+    pub fn min_bits(self) -> u32 {
+        if matches!(self, Method::Bipolar | Method::SignedInt) {
+            1
+        } else {
+            2
+        }
     }
 
     /// Whether the bit width is fixed by the format (4 bits for the llama.cpp formats).

@@ -18,7 +18,7 @@ pub mod bipolar;
 pub mod bipolar_gpu;
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+mod cli;
 pub mod formats;
 pub mod lab;
 pub mod lut;
@@ -32,9 +32,8 @@ pub mod sparse;
 pub mod suite;
 mod ui;
 
-use super::{Citation, Lab, LabEnv};
+use super::{Citation, LabCard, LabEnv, LabPage};
 use crate::selftest::Check;
-use crate::share::{self, Correction, Pairs};
 use lab::LabState;
 use settings::QuantSettings;
 
@@ -47,44 +46,28 @@ pub struct QuantLab {
     state: LabState,
 }
 
-impl Lab for QuantLab {
-    fn id(&self) -> &'static str {
-        "quant"
+impl LabPage for QuantLab {
+    type Settings = QuantSettings;
+    const ID: &'static str = "quant";
+    const TITLE: &'static str = "Quantized matmul";
+    const CITATION: Citation = Citation {
+        text: "Kim et al. (2024). SqueezeLLM: Dense-and-Sparse Quantization. ICML; and arbitrary-precision bipolar-INT products (arXiv 2409.17870).",
+        url: "https://arxiv.org/abs/2306.07629",
+    };
+    const CARD: Option<LabCard> = Some(LabCard {
+        claim: "At 3-4 bits, a per-row codebook fitted where the sensitive weights are, plus a tiny sparse part for outliers, beats uniform rounding at the same stored bits; and the packed product runs on your GPU.",
+        thumbnail: crate::plot::thumbnails::quant,
+    });
+
+    fn settings(&self) -> &QuantSettings {
+        &self.settings
     }
 
-    fn title(&self) -> &'static str {
-        "Quantized matmul"
+    fn settings_mut(&mut self) -> &mut QuantSettings {
+        &mut self.settings
     }
 
-    fn citation(&self) -> Citation {
-        Citation {
-            text: "Kim et al. (2024). SqueezeLLM: Dense-and-Sparse Quantization. ICML; and arbitrary-precision bipolar-INT products (arXiv 2409.17870).",
-            url: "https://arxiv.org/abs/2306.07629",
-        }
-    }
-
-    fn card(&self) -> Option<super::LabCard> {
-        Some(super::LabCard {
-            claim: "At 3-4 bits, a per-row codebook fitted where the sensitive weights are, plus a tiny sparse part for outliers, beats uniform rounding at the same stored bits; and the packed product runs on your GPU.",
-            thumbnail: crate::plot::thumbnails::quant,
-        })
-    }
-
-    fn settings_pairs(&self) -> Pairs {
-        share::encode(&self.settings)
-    }
-
-    fn restore_settings(&mut self, pairs: &[(String, String)]) -> Vec<Correction> {
-        let (settings, corrections) = share::decode::<QuantSettings>(pairs);
-        self.settings = settings;
-        corrections
-    }
-
-    fn reset_settings(&mut self) {
-        self.settings = QuantSettings::default();
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+    fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings);
         let budget = env.half_frame_budget(ui.ctx(), MAX_WORK_S);
         self.state.work(&self.settings, budget, env.compute);
@@ -99,7 +82,12 @@ impl Lab for QuantLab {
         Some(self.state.status_json().to_string())
     }
 
-    fn kernel_checks(&self) -> Vec<Box<dyn Check>> {
+    fn kernel_checks() -> Vec<Box<dyn Check>> {
         checks::kernel_checks()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn commands() -> Vec<crate::command::LabCommand> {
+        cli::commands()
     }
 }

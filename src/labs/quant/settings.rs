@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::methods::Method;
-use crate::share::{Correction, Validate, clamp_f64, clamp_u32, round_to_multiple};
+use crate::share::{Choice, Correction, Described, Setting, Settings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,25 +118,83 @@ pub struct QuantSettings {
     pub kernel_cols: u32,
 }
 
+pub const VIEW: Choice<View> = Choice::new(
+    "view",
+    View::Tradeoff,
+    &[View::Tradeoff, View::Row, View::Sparse, View::Kernels],
+)
+.help("Error vs bits, one row and its codebook, the sparse positions, or kernel speed.");
+pub const MATRIX: Choice<MatrixSource> =
+    Choice::new("matrix", MatrixSource::AttnQuery, &MatrixSource::ALL).help(
+        "The weight matrix every method quantizes: a MiniLM-L6 layer-0 matrix or a synthetic one.",
+    );
+pub const ROWS: Setting<u32> = Setting::new("rows", 512, 1, MAX_SIDE)
+    .log()
+    .help("Output rows of the synthetic matrix (one codebook per row).");
+pub const COLS: Setting<u32> = Setting::new("cols", 512, 1, MAX_SIDE).log().help(
+    "Input columns of the synthetic matrix: the longer a row, the cheaper its codebook per weight.",
+);
+pub const WEIGHT_OUTLIERS: Setting<f64> = Setting::new("weight_outliers", 0.5, 0.0, 10.0)
+    .label("heavy-tailed weights")
+    .unit("%")
+    .help("Share of synthetic weights drawn 5-20 standard deviations out.");
+pub const SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
+    .help("Seeds the synthetic weights, the activations and k-means++.");
+pub const BATCH: Setting<u32> = Setting::new("batch", 64, 1, 256)
+    .log()
+    .unit("vectors")
+    .help("Activation vectors: the sensitivity F_j and the output error use them.");
+pub const HOT_CHANNELS: Setting<u32> = Setting::new("hot_channels", 4, 0, 64)
+    .label("hot channels")
+    .help("Input channels with 10-50x the typical magnitude, as in real LLM activations.");
+pub const METHOD: Choice<Method> = Choice::new("method", Method::Squeeze, &Method::ALL)
+    .help("The quantizer: rtn, q4_0, iq4nl, kmeans, squeeze (SqueezeLLM), bipolar or signed_int (alias int).");
+pub const BITS: Setting<u32> = Setting::new("bits", 3, 1, 8).help(
+    "Bits per index (k-means, SqueezeLLM, RTN: 2..8; signed INT, bipolar: 1..8; Q4_0 and IQ4_NL are 4).",
+);
+pub const OUTLIERS: Setting<f64> = Setting::new("outliers", 0.45, 0.0, 2.0)
+    .label("outliers")
+    .unit("%")
+    .help("Weights beyond Tukey's fences kept exactly in the sparse part (SqueezeLLM: 0.45%).");
+pub const SENSITIVE: Setting<f64> = Setting::new("sensitive", 0.05, 0.0, 2.0)
+    .label("sensitive")
+    .unit("%")
+    .help("Weights with the largest F_j w^2 also kept exactly (SqueezeLLM: 0.05%).");
+pub const METRIC: Choice<ErrorMetric> =
+    Choice::new("metric", ErrorMetric::Output, &ErrorMetric::ALL)
+        .help("The error on the trade-off plot's vertical axis.");
+pub const ROW: Setting<u32> = Setting::new("row", 0, 0, MAX_SIDE * 4)
+    .label("row shown")
+    .help("The output row whose histogram and levels the row view draws.");
+pub const KERNEL_ROWS: Setting<u32> = Setting::new("kernel_rows", 2048, 32, MAX_SIDE)
+    .label("rows")
+    .log()
+    .help("Rows of the timed problem.");
+pub const KERNEL_COLS: Setting<u32> = Setting::new("kernel_cols", 2048, 32, MAX_SIDE)
+    .label("cols")
+    .multiple_of(32)
+    .log()
+    .help("Columns of the timed problem (a multiple of 32: whole index groups).");
+
 impl Default for QuantSettings {
     fn default() -> Self {
         Self {
-            view: View::Tradeoff,
-            matrix: MatrixSource::AttnQuery,
-            rows: 512,
-            cols: 512,
-            weight_outliers: 0.5,
-            seed: 1,
-            batch: 64,
-            hot_channels: 4,
-            method: Method::Squeeze,
-            bits: 3,
-            outliers: 0.45,
-            sensitive: 0.05,
-            metric: ErrorMetric::Output,
-            row: 0,
-            kernel_rows: 2048,
-            kernel_cols: 2048,
+            view: VIEW.default,
+            matrix: MATRIX.default,
+            rows: ROWS.default,
+            cols: COLS.default,
+            weight_outliers: WEIGHT_OUTLIERS.default,
+            seed: SEED.default,
+            batch: BATCH.default,
+            hot_channels: HOT_CHANNELS.default,
+            method: METHOD.default,
+            bits: BITS.default,
+            outliers: OUTLIERS.default,
+            sensitive: SENSITIVE.default,
+            metric: METRIC.default,
+            row: ROW.default,
+            kernel_rows: KERNEL_ROWS.default,
+            kernel_cols: KERNEL_COLS.default,
         }
     }
 }
@@ -144,12 +202,9 @@ impl Default for QuantSettings {
 impl QuantSettings {
     /// Bits the chosen method uses (fixed 4 for the block formats; 2..8 for LUT and RTN).
     pub fn method_bits(&self) -> u32 {
-        let min = if matches!(self.method, Method::Bipolar | Method::SignedInt) {
-            1
-        } else {
-            2
-        };
-        self.method.fixed_bits().unwrap_or(self.bits.clamp(min, 8))
+        self.method
+            .fixed_bits()
+            .unwrap_or(self.bits.clamp(self.method.min_bits(), BITS.max))
     }
 
     /// What defines the matrix and activations.
@@ -184,11 +239,27 @@ impl QuantSettings {
     }
 }
 
-impl Validate for QuantSettings {
+impl Settings for QuantSettings {
+    const DEFINITIONS: &'static [&'static dyn Described] = &[
+        &VIEW,
+        &MATRIX,
+        &ROWS,
+        &COLS,
+        &WEIGHT_OUTLIERS,
+        &SEED,
+        &BATCH,
+        &HOT_CHANNELS,
+        &METHOD,
+        &BITS,
+        &OUTLIERS,
+        &SENSITIVE,
+        &METRIC,
+        &ROW,
+        &KERNEL_ROWS,
+        &KERNEL_COLS,
+    ];
+
     fn validate(&mut self, c: &mut Vec<Correction>) {
-        let d = Self::default();
-        clamp_u32(&mut self.rows, "rows", 1, MAX_SIDE, c);
-        clamp_u32(&mut self.cols, "cols", 1, MAX_SIDE, c);
         if self.rows * self.cols > MAX_SYNTHETIC_WEIGHTS {
             c.push(Correction::new(
                 "rows",
@@ -199,30 +270,18 @@ impl Validate for QuantSettings {
             ));
             self.rows = (MAX_SYNTHETIC_WEIGHTS / self.cols).max(1);
         }
-        clamp_f64(
-            &mut self.weight_outliers,
-            "weight_outliers",
-            0.0,
-            10.0,
-            d.weight_outliers,
-            c,
-        );
-        clamp_u32(&mut self.batch, "batch", 1, 256, c);
-        clamp_u32(&mut self.hot_channels, "hot_channels", 0, 64, c);
-        clamp_u32(&mut self.bits, "bits", 1, 8, c);
-        clamp_f64(&mut self.outliers, "outliers", 0.0, 2.0, d.outliers, c);
-        clamp_f64(&mut self.sensitive, "sensitive", 0.0, 2.0, d.sensitive, c);
-        clamp_u32(&mut self.row, "row", 0, MAX_SIDE * 4, c);
-        clamp_u32(&mut self.kernel_rows, "kernel_rows", 32, MAX_SIDE, c);
-        clamp_u32(&mut self.kernel_cols, "kernel_cols", 32, MAX_SIDE, c);
-        round_to_multiple(&mut self.kernel_cols, "kernel_cols", 32, c);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::{decode, encode, parse_fragment};
+    use crate::share::{decode, definition_problems, encode, parse_fragment};
+
+    #[test]
+    fn definitions_match_the_struct() {
+        assert_eq!(definition_problems::<QuantSettings>(), Vec::<String>::new());
+    }
 
     #[test]
     fn link_round_trip_and_repair() {

@@ -6,9 +6,10 @@ use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Poin
 
 use super::lab::{LabState, Series};
 use super::methods::Method;
-use super::settings::{ErrorMetric, MAX_SIDE, MatrixSource, QuantSettings, View};
+use super::settings::{self, ErrorMetric, MatrixSource, QuantSettings, View};
 use super::suite::{SuiteResult, summary};
 use crate::gpu::Compute;
+use crate::labs::controls;
 use crate::labs::layout::Part;
 
 fn series_color(s: Series) -> Color32 {
@@ -61,27 +62,14 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
         .response
         .on_hover_text("The weight matrix every method quantizes");
     if s.matrix == MatrixSource::Synthetic {
-        ui.add(
-            egui::Slider::new(&mut s.rows, 1..=MAX_SIDE)
-                .logarithmic(true)
-                .text("rows"),
-        )
-        .on_hover_text("Output rows of the synthetic matrix (one codebook per row)");
-        ui.add(
-            egui::Slider::new(&mut s.cols, 1..=MAX_SIDE)
-                .logarithmic(true)
-                .text("cols"),
-        )
-        .on_hover_text("Input columns: the longer a row, the cheaper its codebook per weight");
+        controls::number(ui, &mut s.rows, &settings::ROWS);
+        controls::number(ui, &mut s.cols, &settings::COLS);
         let cap = super::settings::MAX_SYNTHETIC_WEIGHTS;
         if s.rows * s.cols > cap {
             s.rows = (cap / s.cols).max(1);
             ui.label(RichText::new(format!("at most {cap} weights: rows reduced")).small());
         }
-        ui.add(
-            egui::Slider::new(&mut s.weight_outliers, 0.0..=10.0).text("heavy-tailed weights %"),
-        )
-        .on_hover_text("Share of weights drawn 5-20 standard deviations out");
+        controls::number(ui, &mut s.weight_outliers, &settings::WEIGHT_OUTLIERS);
     } else {
         ui.label(
             RichText::new(
@@ -91,19 +79,10 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
             .small(),
         );
     }
-    ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "))
-        .on_hover_text("Seeds the synthetic weights, the activations and k-means++");
+    controls::drag(ui, &mut s.seed, &settings::SEED);
     ui.heading("Activations");
-    ui.add(
-        egui::Slider::new(&mut s.batch, 1..=256)
-            .logarithmic(true)
-            .text("batch"),
-    )
-    .on_hover_text("Activation vectors: the sensitivity F_j and the output error use them");
-    ui.add(egui::Slider::new(&mut s.hot_channels, 0..=64).text("hot channels"))
-        .on_hover_text(
-            "Input channels with 10-50x the typical magnitude, as in real LLM activations",
-        );
+    controls::number(ui, &mut s.batch, &settings::BATCH);
+    controls::number(ui, &mut s.hot_channels, &settings::HOT_CHANNELS);
     ui.label(
         RichText::new(
             "Sensitivity F_j = E[a_j^2] of input channel j over this seeded batch (mean 1): the \
@@ -122,27 +101,25 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
         .response
         .on_hover_text("The method the row and sparse views and the circled point show");
     if s.method.fixed_bits().is_none() {
-        ui.add(egui::Slider::new(&mut s.bits, 1..=8).text("bits"))
-            .on_hover_text("Bits per index (k-means, RTN: 2..8; INT, bipolar: 1..8)");
+        controls::number(ui, &mut s.bits, &settings::BITS);
     }
-    ui.add(
-        egui::Slider::new(&mut s.outliers, 0.0..=2.0)
-            .fixed_decimals(2)
-            .text("outliers %"),
-    )
-    .on_hover_text(
-        "Weights beyond Tukey's fences kept exactly in the sparse part (SqueezeLLM: 0.45%)",
+    controls::add(
+        ui,
+        controls::slider(&mut s.outliers, &settings::OUTLIERS).fixed_decimals(2),
+        &settings::OUTLIERS,
     );
-    ui.add(
-        egui::Slider::new(&mut s.sensitive, 0.0..=2.0)
-            .fixed_decimals(2)
-            .text("sensitive %"),
-    )
-    .on_hover_text("Weights with the largest F_j w^2 also kept exactly (SqueezeLLM: 0.05%)");
+    controls::add(
+        ui,
+        controls::slider(&mut s.sensitive, &settings::SENSITIVE).fixed_decimals(2),
+        &settings::SENSITIVE,
+    );
     let rows = state.matrix.as_ref().map_or(1, |m| m.w.rows) as u32;
     s.row = s.row.min(rows - 1);
-    ui.add(egui::Slider::new(&mut s.row, 0..=rows - 1).text("row shown"))
-        .on_hover_text("The output row whose histogram and levels the row view draws");
+    controls::add(
+        ui,
+        egui::Slider::new(&mut s.row, 0..=rows - 1).text(settings::ROW.label),
+        &settings::ROW,
+    );
     if let Some(e) = &state.matrix_error {
         ui.colored_label(Color32::RED, e);
     }
@@ -510,19 +487,8 @@ fn kernels_view(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, 
          bits (cost grows with p q). Inputs are random codes; every result is checked.",
     );
     ui.horizontal_wrapped(|ui| {
-        ui.add(
-            egui::Slider::new(&mut s.kernel_rows, 32..=MAX_SIDE)
-                .logarithmic(true)
-                .text("rows"),
-        )
-        .on_hover_text("Rows of the timed problem");
-        ui.add(
-            egui::Slider::new(&mut s.kernel_cols, 32..=MAX_SIDE)
-                .logarithmic(true)
-                .step_by(32.0)
-                .text("cols"),
-        )
-        .on_hover_text("Columns of the timed problem (a multiple of 32: whole index groups)");
+        controls::number(ui, &mut s.kernel_rows, &settings::KERNEL_ROWS);
+        controls::number(ui, &mut s.kernel_cols, &settings::KERNEL_COLS);
         let running = state.kernels.as_ref().is_some_and(|k| !k.done());
         let response = ui
             .add_enabled(!running, egui::Button::new("Time kernels"))
