@@ -25,26 +25,33 @@ pub fn button_centres(ctx: &egui::Context) -> std::collections::BTreeMap<String,
         .unwrap_or_default()
 }
 
-/// CSV text: a header naming each column (with its unit) and one line per row. Non-finite
+/// CSV text: a header naming each column (with its unit) and one line per row (RFC 4180 via
+/// the `csv` crate: a name holding a comma, a quote or a line break is quoted). Non-finite
 /// values are written empty rather than as "NaN".
 pub fn csv_text(columns: &[&str], rows: &[Vec<f64>]) -> String {
-    let mut out = columns.join(",");
-    out.push('\n');
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut written = writer.write_record(columns);
     for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|v| {
-                if v.is_finite() {
-                    format!("{v}")
-                } else {
-                    String::new()
-                }
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        if written.is_err() {
+            break;
+        }
+        written = writer.write_record(row.iter().map(|v| {
+            if v.is_finite() {
+                format!("{v}")
+            } else {
+                String::new()
+            }
+        }));
     }
-    out
+    // Writing into memory cannot fail; an error would only drop the rest of the rows.
+    if let Err(e) = written {
+        log::error!("csv export: {e}");
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Hands `bytes` to the user as `filename`: a download on the web, a file in the working folder
@@ -109,6 +116,33 @@ mod tests {
             &[vec![1.0, 2.5], vec![2.0, f64::NAN]],
         );
         assert_eq!(text, "t (rounds),cpr\n1,2.5\n2,\n");
+    }
+
+    #[test]
+    fn csv_quotes_names_with_commas_quotes_and_line_breaks() {
+        let text = csv_text(
+            &[
+                "eps_global (bits)",
+                "P(Y = 1 | Z, S)",
+                "the \"best\" accuracy",
+                "a\nb",
+            ],
+            &[vec![0.5, 0.25, 1.0, 2.0]],
+        );
+        assert_eq!(
+            text,
+            "eps_global (bits),\"P(Y = 1 | Z, S)\",\"the \"\"best\"\" accuracy\",\"a\nb\"\n0.5,0.25,1,2\n"
+        );
+        // A spreadsheet reader gets the names back.
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(header[1], "P(Y = 1 | Z, S)");
+        assert_eq!(header[2], "the \"best\" accuracy");
     }
 
     #[test]

@@ -600,79 +600,46 @@ fn bound_view(s: &BanditSettings, state: &LabState, ui: &mut egui::Ui) {
     );
 }
 
-fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) {
+/// Play / pause and the round slider of the single-run view; advances the animation.
+fn player_ui(playing: &mut bool, anim_round: &mut f64, horizon: usize, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("algorithm")
-            .selected_text(s.single_algo.label())
-            .show_ui(ui, |ui| {
-                for a in Algo::ALL {
-                    ui.selectable_value(&mut s.single_algo, a, a.label());
-                }
-            })
-            .response
-            .on_hover_text("The algorithm whose run is shown");
-        let max_run = s.runs.saturating_sub(1);
-        controls::add(
-            ui,
-            egui::DragValue::new(&mut s.single_run)
-                .range(0..=max_run)
-                .prefix("run "),
-            &settings::SINGLE_RUN,
-        );
-    });
-    let Some(trace) = &state.trace else {
-        ui.label("Recording…");
-        return;
-    };
-    let horizon = trace.rounds.len();
-    ui.horizontal(|ui| {
-        let label = if state.playing {
-            "⏸ Pause"
-        } else {
-            "▶ Play"
-        };
+        let label = if *playing { "⏸ Pause" } else { "▶ Play" };
         if ui
             .button(label)
             .on_hover_text("Replay the run from round 0, about ten seconds in all")
             .clicked()
         {
-            state.playing = !state.playing;
-            if state.anim_round as usize >= horizon {
-                state.anim_round = 0.0;
+            *playing = !*playing;
+            if *anim_round as usize >= horizon {
+                *anim_round = 0.0;
             }
         }
-        let mut round = state.anim_round as u32;
+        let mut round = *anim_round as u32;
         if ui
             .add(egui::Slider::new(&mut round, 0..=horizon as u32).text("round"))
             .on_hover_text("The round shown: tallies before it, plays up to it")
             .changed()
         {
-            state.anim_round = f64::from(round);
-            state.playing = false;
+            *anim_round = f64::from(round);
+            *playing = false;
         }
     });
-    if state.playing {
+    if *playing {
         // About ten seconds for the whole run, whatever its length.
         let dt = f64::from(ui.input(|i| i.stable_dt)).min(0.1);
-        state.anim_round = (state.anim_round + dt * horizon as f64 / 10.0).min(horizon as f64);
-        if state.anim_round as usize >= horizon {
-            state.playing = false;
+        *anim_round = (*anim_round + dt * horizon as f64 / 10.0).min(horizon as f64);
+        if *anim_round as usize >= horizon {
+            *playing = false;
         }
         ui.ctx().request_repaint();
     }
-    let t = state.anim_round as usize;
+}
+
+/// The single-run view's tallies (bars) and timeline (arm per round) up to round `t`.
+fn single_run_plots(trace: &super::lab::Trace, t: usize, ui: &mut egui::Ui) {
+    let horizon = trace.rounds.len();
     let tallies = trace.tallies_at(t);
     let active = trace.active_at(t as u32);
-    let cumulative: i64 = trace.rounds[..t].iter().map(|r| i64::from(r.mean_q)).sum();
-    ui.label(format!(
-        "Round {t} of {horizon}: cumulative expected loss {:.1}; {} eliminations so far.",
-        cumulative as f64 / f64::from(super::instance::LOSS_ONE),
-        trace
-            .eliminations
-            .iter()
-            .filter(|(r, _)| *r as usize <= t)
-            .count()
-    ));
     ui.columns(2, |cols| {
         Plot::new("tallies")
             .height(220.0)
@@ -730,6 +697,46 @@ fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) 
                 }
             });
     });
+}
+
+fn single_view(s: &mut BanditSettings, state: &mut LabState, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("algorithm")
+            .selected_text(s.single_algo.label())
+            .show_ui(ui, |ui| {
+                for a in Algo::ALL {
+                    ui.selectable_value(&mut s.single_algo, a, a.label());
+                }
+            })
+            .response
+            .on_hover_text("The algorithm whose run is shown");
+        let max_run = s.runs.saturating_sub(1);
+        controls::add(
+            ui,
+            egui::DragValue::new(&mut s.single_run)
+                .range(0..=max_run)
+                .prefix("run "),
+            &settings::SINGLE_RUN,
+        );
+    });
+    let Some(trace) = &state.trace else {
+        ui.label("Recording…");
+        return;
+    };
+    let horizon = trace.rounds.len();
+    player_ui(&mut state.playing, &mut state.anim_round, horizon, ui);
+    let t = state.anim_round as usize;
+    let cumulative: i64 = trace.rounds[..t].iter().map(|r| i64::from(r.mean_q)).sum();
+    ui.label(format!(
+        "Round {t} of {horizon}: cumulative expected loss {:.1}; {} eliminations so far.",
+        cumulative as f64 / f64::from(super::instance::LOSS_ONE),
+        trace
+            .eliminations
+            .iter()
+            .filter(|(r, _)| *r as usize <= t)
+            .count()
+    ));
+    single_run_plots(trace, t, ui);
     ui.label(format!(
         "{} run {}: the GPU runs the same fixed-point simulation, so this is exactly run {} of the Monte Carlo.",
         trace.algo.label(),

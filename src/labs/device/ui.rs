@@ -189,6 +189,38 @@ fn results_ui(lab: &DeviceLab, ui: &mut egui::Ui, gpu_present: bool) {
         cols: u64::from(runner.settings().cols),
     };
     let summary = summarize(&runner.measurements, chosen);
+    headlines_ui(ui, &summary, chosen, gpu_present);
+    ui.add_space(4.0);
+    throughput_plot(ui, &runner.measurements, &runner.planned_gemv_sizes_mib());
+    throughput_csv_button(ui, &runner.measurements);
+    ui.add_space(4.0);
+    measurements_table(
+        ui,
+        &runner.measurements,
+        summary.copy_gbps,
+        summary.cpu_copy_gbps,
+    );
+    for refusal in &runner.refusals {
+        ui.label(
+            RichText::new(format!(
+                "{} {:?} {}: not run — {}",
+                refusal.kernel.name(),
+                refusal.engine,
+                refusal.size,
+                refusal.reason
+            ))
+            .color(ui.visuals().warn_fg_color),
+        );
+    }
+}
+
+/// The headline figures: copy, GEMV and their ratio on the GPU, and the CPU's.
+fn headlines_ui(
+    ui: &mut egui::Ui,
+    summary: &super::plan::Summary,
+    chosen: super::plan::Shape,
+    gpu_present: bool,
+) {
     let size = format!("{}x{}", chosen.rows, chosen.cols);
     ui.horizontal_wrapped(|ui| {
         if gpu_present {
@@ -230,8 +262,9 @@ fn results_ui(lab: &DeviceLab, ui: &mut egui::Ui, gpu_present: bool) {
             );
         }
     });
-    ui.add_space(4.0);
-    throughput_plot(ui, &runner.measurements, &runner.planned_gemv_sizes_mib());
+}
+
+fn throughput_csv_button(ui: &mut egui::Ui, measurements: &[Measurement]) {
     crate::export::csv_button(
         ui,
         "device-throughput.csv",
@@ -245,8 +278,7 @@ fn results_ui(lab: &DeviceLab, ui: &mut egui::Ui, gpu_present: bool) {
             "bandwidth (GB/s)",
         ],
         || {
-            runner
-                .measurements
+            measurements
                 .iter()
                 .map(|m| {
                     vec![
@@ -262,25 +294,6 @@ fn results_ui(lab: &DeviceLab, ui: &mut egui::Ui, gpu_present: bool) {
                 .collect()
         },
     );
-    ui.add_space(4.0);
-    measurements_table(
-        ui,
-        &runner.measurements,
-        summary.copy_gbps,
-        summary.cpu_copy_gbps,
-    );
-    for refusal in &runner.refusals {
-        ui.label(
-            RichText::new(format!(
-                "{} {:?} {}: not run — {}",
-                refusal.kernel.name(),
-                refusal.engine,
-                refusal.size,
-                refusal.reason
-            ))
-            .color(ui.visuals().warn_fg_color),
-        );
-    }
 }
 
 /// Three significant digits: 0.00912, 4.61, 1234.

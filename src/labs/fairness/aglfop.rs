@@ -130,166 +130,203 @@ pub struct Optimum {
 /// Budgets at or below this are treated as zero (the linear case).
 const ZERO_BUDGET_BITS: f64 = 1e-12;
 
+/// The program's variables u[s, z, y] = P(s, z, y, Yhat = 1), one per (s, z, y) cell with
+/// mass (empty cells are 0), and the affine probabilities built from them.
+struct Cells<'a> {
+    data: &'a Data,
+    /// Variable of each cell (`usize::MAX`: no variable, the cell is empty).
+    var: Vec<usize>,
+    count: usize,
+}
+
+impl<'a> Cells<'a> {
+    fn new(data: &'a Data) -> Self {
+        let mut var = vec![usize::MAX; data.clients * 4];
+        let mut count = 0;
+        for (i, &m) in data.p.iter().enumerate() {
+            if m > 0.0 {
+                var[i] = count;
+                count += 1;
+            }
+        }
+        Self { data, var, count }
+    }
+
+    fn variable(&self, s: usize, z: usize, y: usize) -> Option<usize> {
+        let v = self.var[(s * 2 + z) * 2 + y];
+        (v != usize::MAX).then_some(v)
+    }
+
+    fn u(&self, s: usize, z: usize, y: usize) -> Affine {
+        self.variable(s, z, y)
+            .map_or_else(|| Affine::constant(0.0), Affine::var)
+    }
+
+    /// P(s, z, Yhat = 1).
+    fn p_szyhat1(&self, s: usize, z: usize) -> Affine {
+        self.u(s, z, 0).plus(&self.u(s, z, 1), 1.0)
+    }
+
+    /// P(s, z, Yhat = yhat).
+    fn p_szyhat(&self, s: usize, z: usize, yhat: usize) -> Affine {
+        if yhat == 1 {
+            self.p_szyhat1(s, z)
+        } else {
+            Affine::constant(self.data.p_sz(s, z)).plus(&self.p_szyhat1(s, z), -1.0)
+        }
+    }
+
+    fn p_zyhat(&self, z: usize, yhat: usize) -> Affine {
+        (0..self.data.clients).fold(Affine::constant(0.0), |acc, s| {
+            acc.plus(&self.p_szyhat(s, z, yhat), 1.0)
+        })
+    }
+
+    fn p_yhat(&self, yhat: usize) -> Affine {
+        self.p_zyhat(0, yhat).plus(&self.p_zyhat(1, yhat), 1.0)
+    }
+
+    fn p_syhat(&self, s: usize, yhat: usize) -> Affine {
+        self.p_szyhat(s, 0, yhat)
+            .plus(&self.p_szyhat(s, 1, yhat), 1.0)
+    }
+
+    /// Accuracy = const + sum_{s,z} (u[s,z,1] - u[s,z,0]); Clarabel minimises, so the
+    /// objective is its negative. And 0 <= u <= P(s, z, y).
+    fn objective_and_bounds(&self, program: &mut ConeProgram) {
+        for s in 0..self.data.clients {
+            for z in 0..2 {
+                for (y, sign) in [(0, 1.0), (1, -1.0)] {
+                    if let Some(v) = self.variable(s, z, y) {
+                        program.objective.push((v, sign));
+                    }
+                }
+            }
+        }
+        for (i, &m) in self.data.p.iter().enumerate() {
+            if self.var[i] != usize::MAX {
+                program.nonnegative(Affine::var(self.var[i]));
+                program.nonnegative(Affine::constant(m).plus(&Affine::var(self.var[i]), -1.0));
+            }
+        }
+    }
+
+    /// I(Z; Yhat) <= eps (bits): four exponential cones on the epigraph variables from
+    /// `first_t`, or the parity equality for a zero budget.
+    fn global_budget(&self, program: &mut ConeProgram, eps: f64, first_t: usize, scale: f64) {
+        let (pz0, pz1) = (self.data.p_z(0), self.data.p_z(1));
+        if eps <= ZERO_BUDGET_BITS {
+            // Independence of Z and Yhat: P(z=1) P(0, Yhat=1) = P(z=0) P(1, Yhat=1). With one
+            // group empty, I(Z; Yhat) = 0 whatever Yhat is.
+            if pz0 > 0.0 && pz1 > 0.0 {
+                program.equal_zero(
+                    self.p_zyhat(0, 1)
+                        .scaled(pz1)
+                        .plus(&self.p_zyhat(1, 1), -pz0),
+                );
+            }
+            return;
+        }
+        let mut budget = Affine::constant(eps * std::f64::consts::LN_2);
+        let mut t = first_t;
+        for z in 0..2 {
+            for yhat in 0..2 {
+                budget = budget.plus(&Affine::var(t), -1.0);
+                // t >= P(z, yhat) ln(P(z, yhat) / (P(z) P(yhat))), i.e.
+                // -t <= a ln(b / a) with a = P(z, yhat), b = P(z) P(yhat).
+                program.exp_cone(
+                    Affine::var(t).scaled(-1.0),
+                    self.p_zyhat(z, yhat),
+                    self.p_yhat(yhat).scaled(self.data.p_z(z) / scale),
+                );
+                t += 1;
+            }
+        }
+        program.nonnegative(budget);
+    }
+
+    /// I(Z; Yhat | S) <= eps (bits): 4 K exponential cones from `first_t`, or per-client
+    /// parity equalities for a zero budget.
+    fn local_budget(&self, program: &mut ConeProgram, eps: f64, first_t: usize) {
+        let data = self.data;
+        if eps <= ZERO_BUDGET_BITS {
+            for s in 0..data.clients {
+                let (a0, a1) = (data.p_sz(s, 0), data.p_sz(s, 1));
+                if a0 > 0.0 && a1 > 0.0 {
+                    program.equal_zero(
+                        self.p_szyhat1(s, 0)
+                            .scaled(a1)
+                            .plus(&self.p_szyhat1(s, 1), -a0),
+                    );
+                }
+            }
+            return;
+        }
+        let mut budget = Affine::constant(eps * std::f64::consts::LN_2);
+        let mut t = first_t;
+        for s in 0..data.clients {
+            let p_s = data.p_sz(s, 0) + data.p_sz(s, 1);
+            for z in 0..2 {
+                for yhat in 0..2 {
+                    budget = budget.plus(&Affine::var(t), -1.0);
+                    let share = if p_s > 0.0 {
+                        data.p_sz(s, z) / p_s
+                    } else {
+                        0.0
+                    };
+                    // b = P(s, z) P(s, yhat) / P(s).
+                    program.exp_cone(
+                        Affine::var(t).scaled(-1.0),
+                        self.p_szyhat(s, z, yhat),
+                        self.p_syhat(s, yhat).scaled(share),
+                    );
+                    t += 1;
+                }
+            }
+        }
+        program.nonnegative(budget);
+    }
+}
+
 /// Solves AGLFOP; `Err` carries the solver's reason (never a number).
 pub fn solve(data: &Data, eps_global: Budget, eps_local: Budget) -> Result<Optimum, String> {
     // The program is written in masses scaled to a mean of 1 per (s, z, y) cell: with raw
     // probabilities of ~1/(4K) the exponential cones sit near their apex and Clarabel can stall.
     // Every cone term is homogeneous, so budgets scale by the same factor.
     let scale = (4 * data.clients) as f64;
-    let unscaled = data;
     let scaled_data = Data {
         clients: data.clients,
         p: data.p.iter().map(|v| v * scale).collect(),
     };
-    let data = &scaled_data;
     let eps_global = eps_global.map(|e| e * scale);
     let eps_local = eps_local.map(|e| e * scale);
-    let k = data.clients;
-    // One variable per (s, z, y) cell with mass; empty cells have u = 0 fixed.
-    let mut var = vec![usize::MAX; k * 4];
-    let mut n = 0;
-    for (i, &m) in data.p.iter().enumerate() {
-        if m > 0.0 {
-            var[i] = n;
-            n += 1;
-        }
-    }
-    let u = |s: usize, z: usize, y: usize| -> Affine {
-        let v = var[(s * 2 + z) * 2 + y];
-        if v == usize::MAX {
-            Affine::constant(0.0)
-        } else {
-            Affine::var(v)
-        }
-    };
-    // P(s, z, Yhat = 1) and P(s, z, Yhat = yhat).
-    let p_szyhat1 = |s: usize, z: usize| u(s, z, 0).plus(&u(s, z, 1), 1.0);
-    let p_szyhat = |s: usize, z: usize, yhat: usize| {
-        if yhat == 1 {
-            p_szyhat1(s, z)
-        } else {
-            Affine::constant(data.p_sz(s, z)).plus(&p_szyhat1(s, z), -1.0)
-        }
-    };
-    let sum_over_s = |f: &dyn Fn(usize) -> Affine| {
-        (0..k).fold(Affine::constant(0.0), |acc, s| acc.plus(&f(s), 1.0))
-    };
-    let p_zyhat = |z: usize, yhat: usize| sum_over_s(&|s| p_szyhat(s, z, yhat));
-    let p_yhat = |yhat: usize| p_zyhat(0, yhat).plus(&p_zyhat(1, yhat), 1.0);
-    let p_syhat = |s: usize, yhat: usize| p_szyhat(s, 0, yhat).plus(&p_szyhat(s, 1, yhat), 1.0);
-
-    let global_cones = eps_global
-        .filter(|&e| e > ZERO_BUDGET_BITS)
-        .map(|_| 4)
-        .unwrap_or(0);
-    let local_cones = eps_local
-        .filter(|&e| e > ZERO_BUDGET_BITS)
-        .map(|_| 4 * k)
-        .unwrap_or(0);
-    let t_global = n;
-    let t_local = n + global_cones;
+    let cells = Cells::new(&scaled_data);
+    let n = cells.count;
+    let cones_of =
+        |eps: Budget, per: usize| eps.filter(|&e| e > ZERO_BUDGET_BITS).map_or(0, |_| per);
+    let global_cones = cones_of(eps_global, 4);
+    let local_cones = cones_of(eps_local, 4 * data.clients);
     let mut program = ConeProgram::new(n + global_cones + local_cones);
-    // Maximise accuracy = const + sum_{s,z} (u[s,z,1] - u[s,z,0]).
-    for s in 0..k {
-        for z in 0..2 {
-            for (y, sign) in [(0, 1.0), (1, -1.0)] {
-                let v = var[(s * 2 + z) * 2 + y];
-                if v != usize::MAX {
-                    program.objective.push((v, sign));
-                }
-            }
-        }
+    cells.objective_and_bounds(&mut program);
+    if let Some(e) = eps_global {
+        cells.global_budget(&mut program, e, n, scale);
     }
-    for (i, &m) in data.p.iter().enumerate() {
-        if var[i] != usize::MAX {
-            program.nonnegative(Affine::var(var[i]));
-            program.nonnegative(Affine::constant(m).plus(&Affine::var(var[i]), -1.0));
-        }
-    }
-    let ln2 = std::f64::consts::LN_2;
-    let (pz0, pz1) = (data.p_z(0), data.p_z(1));
-    match eps_global {
-        None => {}
-        Some(e) if e <= ZERO_BUDGET_BITS => {
-            // Independence of Z and Yhat: P(z=1) P(0, Yhat=1) = P(z=0) P(1, Yhat=1). With one
-            // group empty, I(Z; Yhat) = 0 whatever Yhat is.
-            let parity = (pz0 > 0.0 && pz1 > 0.0)
-                .then(|| p_zyhat(0, 1).scaled(pz1).plus(&p_zyhat(1, 1), -pz0));
-            parity.into_iter().for_each(|row| program.equal_zero(row));
-        }
-        Some(e) => {
-            let mut budget = Affine::constant(e * ln2);
-            let mut c = 0;
-            for z in 0..2 {
-                for yhat in 0..2 {
-                    let t = t_global + c;
-                    c += 1;
-                    budget = budget.plus(&Affine::var(t), -1.0);
-                    let pz = data.p_z(z);
-                    // t >= P(z, yhat) ln(P(z, yhat) / (P(z) P(yhat))), i.e.
-                    // -t <= a ln(b / a) with a = P(z, yhat), b = P(z) P(yhat).
-                    program.exp_cone(
-                        Affine::var(t).scaled(-1.0),
-                        p_zyhat(z, yhat),
-                        p_yhat(yhat).scaled(pz / scale),
-                    );
-                }
-            }
-            program.nonnegative(budget);
-        }
-    }
-    match eps_local {
-        None => {}
-        Some(e) if e <= ZERO_BUDGET_BITS => {
-            for s in 0..k {
-                let (a0, a1) = (data.p_sz(s, 0), data.p_sz(s, 1));
-                if a0 > 0.0 && a1 > 0.0 {
-                    program.equal_zero(p_szyhat1(s, 0).scaled(a1).plus(&p_szyhat1(s, 1), -a0));
-                }
-            }
-        }
-        Some(e) => {
-            let mut budget = Affine::constant(e * ln2);
-            let mut c = 0;
-            for s in 0..k {
-                let p_s = data.p_sz(s, 0) + data.p_sz(s, 1);
-                for z in 0..2 {
-                    for yhat in 0..2 {
-                        let t = t_local + c;
-                        c += 1;
-                        budget = budget.plus(&Affine::var(t), -1.0);
-                        let scale = if p_s > 0.0 {
-                            data.p_sz(s, z) / p_s
-                        } else {
-                            0.0
-                        };
-                        // b = P(s, z) P(s, yhat) / P(s).
-                        program.exp_cone(
-                            Affine::var(t).scaled(-1.0),
-                            p_szyhat(s, z, yhat),
-                            p_syhat(s, yhat).scaled(scale),
-                        );
-                    }
-                }
-            }
-            program.nonnegative(budget);
-        }
+    if let Some(e) = eps_local {
+        cells.local_budget(&mut program, e, n + global_cones);
     }
     let (x, almost) = match program.solve() {
         Outcome::Solved { x, almost } => (x, almost),
         Outcome::Failed(why) => return Err(why),
     };
-    let joint = unscaled.with_predictions(|s, z, y| {
-        let m = data.at(s, z, y);
-        let v = var[(s * 2 + z) * 2 + y];
-        if v == usize::MAX || m <= 0.0 {
-            0.0
-        } else {
-            x[v] / m
+    let joint = data.with_predictions(|s, z, y| {
+        let m = scaled_data.at(s, z, y);
+        match cells.variable(s, z, y) {
+            Some(v) if m > 0.0 => x[v] / m,
+            _ => 0.0,
         }
     });
     Ok(Optimum {
-        scores: scores(k, &joint),
+        scores: scores(data.clients, &joint),
         joint,
         almost,
     })

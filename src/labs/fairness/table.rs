@@ -9,17 +9,30 @@ pub struct Table {
     pub rows: Vec<(Vec<String>, f64)>,
 }
 
+/// Parses CSV as spreadsheets write it (the `csv` crate): quoted fields (with commas and
+/// doubled quotes inside), CRLF line ends, blank lines, a UTF-8 byte-order mark (Excel's
+/// "CSV UTF-8"); fields are trimmed.
 pub fn parse(text: &str) -> Result<Table, String> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty());
-    let (_, header) = lines.next().ok_or("the file is empty")?;
-    let mut names: Vec<String> = header.split(',').map(|h| h.trim().to_owned()).collect();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records().filter(|r| {
+        // Blank lines (a lone empty field) are skipped, as a reader of the file would.
+        !matches!(r, Ok(record) if record.iter().all(str::is_empty))
+    });
+    let header = match records.next() {
+        None => return Err("the file is empty".to_owned()),
+        Some(Err(e)) => return Err(format!("the header: {e}")),
+        Some(Ok(header)) => header,
+    };
+    let mut names: Vec<String> = header.iter().map(str::to_owned).collect();
     if names.last().map(String::as_str) != Some("p") {
         return Err(format!(
-            "the header '{header}' must end with a column named p"
+            "the header '{}' must end with a column named p",
+            names.join(",")
         ));
     }
     names.pop();
@@ -36,8 +49,19 @@ pub fn parse(text: &str) -> Result<Table, String> {
     }
     let mut rows = Vec::new();
     let mut total = 0.0;
-    for (line_no, line) in lines {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    for record in records {
+        let record = record.map_err(|e| format!("{e}"))?;
+        // The line in the file (csv's own count skips blank lines): from the byte offset,
+        // which points before any blank lines the reader skipped.
+        let line_no = record.position().map_or(0, |at| {
+            let bytes = text.as_bytes();
+            let mut start = usize::try_from(at.byte()).map_or(bytes.len(), |b| b.min(bytes.len()));
+            while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+                start += 1;
+            }
+            bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1
+        });
+        let cells: Vec<&str> = record.iter().collect();
         if cells.len() != names.len() + 1 {
             return Err(format!(
                 "line {line_no}: {} fields, the header has {}",
@@ -176,5 +200,21 @@ mod tests {
             client_data(&parse("s,z,y,p\nA,0,0,0.5\nB,1,1,0.5\n").expect("valid")).expect("valid");
         assert_eq!(d.clients, 2);
         assert!(client_data(&parse("s,z,y,p\nA,2,0,1\n").expect("valid")).is_err());
+    }
+
+    #[test]
+    fn reads_what_spreadsheets_write() {
+        // Excel's "CSV UTF-8": a byte-order mark, CRLF, quoted names with commas and quotes.
+        let text = "\u{feff}client,\"z, group\",p\r\n\"Lyon, FR\",0,0.5\r\n\r\n\"say \"\"hi\"\"\", 1 ,0.5\r\n";
+        let t = parse(text).expect("valid");
+        assert_eq!(t.names, ["client", "z, group"]);
+        assert_eq!(t.rows[0].0, ["Lyon, FR", "0"]);
+        assert_eq!(t.rows[1].0, ["say \"hi\"", "1"]);
+        assert_eq!(t.rows[1].1, 0.5);
+        // Errors still name the line (the blank line counts).
+        let e = parse("a,p\n0,0.5\n\n1,x\n").expect_err("bad p");
+        assert!(e.contains("line 4"), "{e}");
+        let e = parse("a,p\n\"open,0.5\n").expect_err("unclosed quote");
+        assert!(!e.is_empty());
     }
 }

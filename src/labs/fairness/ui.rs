@@ -202,26 +202,8 @@ fn pid_row(ui: &mut egui::Ui, name: &str, p: &Pid) {
     ui.end_row();
 }
 
-fn pid_view(state: &LabState, ui: &mut egui::Ui) {
-    let Some(d) = &state.data else {
-        return;
-    };
-    let model_pid = state.model_view.as_ref().map(|m| &m.pid);
-    let mut pids: Vec<(&str, &Pid)> = Vec::new();
-    match &d.pid_labels {
-        Ok(p) => pids.push(("labels Y", p)),
-        Err(e) => {
-            ui.colored_label(Color32::RED, format!("PID of the labels failed: {e}"));
-        }
-    }
-    match model_pid {
-        Some(Ok(p)) => pids.push(("model Yhat", p)),
-        Some(Err(e)) => {
-            ui.colored_label(Color32::RED, format!("PID of the model failed: {e}"));
-        }
-        None => {}
-    }
-    // Per source: a "global" bar (Uni + Red) and a "local" bar (Uni + Syn).
+/// Per source a "global" bar (unique + redundant) and a "local" bar (unique + masked).
+fn pid_bars(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
     let xs: Vec<f64> = (0..pids.len())
         .flat_map(|i| [3.0 * i as f64, 3.0 * i as f64 + 1.0])
         .collect();
@@ -279,6 +261,28 @@ fn pid_view(state: &LabState, ui: &mut egui::Ui) {
                 }
             }
         });
+}
+
+fn pid_view(state: &LabState, ui: &mut egui::Ui) {
+    let Some(d) = &state.data else {
+        return;
+    };
+    let model_pid = state.model_view.as_ref().map(|m| &m.pid);
+    let mut pids: Vec<(&str, &Pid)> = Vec::new();
+    match &d.pid_labels {
+        Ok(p) => pids.push(("labels Y", p)),
+        Err(e) => {
+            ui.colored_label(Color32::RED, format!("PID of the labels failed: {e}"));
+        }
+    }
+    match model_pid {
+        Some(Ok(p)) => pids.push(("model Yhat", p)),
+        Some(Err(e)) => {
+            ui.colored_label(Color32::RED, format!("PID of the model failed: {e}"));
+        }
+        None => {}
+    }
+    pid_bars(&pids, ui);
     egui::Grid::new("pid_table").striped(true).show(ui, |ui| {
         for h in [
             "bits",
@@ -332,6 +336,115 @@ fn pid_view(state: &LabState, ui: &mut egui::Ui) {
     );
 }
 
+/// The frontier grid's size, colour range and largest budgets.
+#[derive(Clone, Copy)]
+struct FrontierScale {
+    n: usize,
+    lo: f64,
+    hi: f64,
+    gmax: f64,
+    lmax: f64,
+}
+
+/// The frontier's cells (viridis by accuracy), its iso-accuracy lines once complete, and the
+/// model's point.
+fn draw_frontier(
+    plot: &mut egui_plot::PlotUi<'_>,
+    d: &super::lab::DataState,
+    scale: FrontierScale,
+    model_point: Option<[f64; 2]>,
+) {
+    let FrontierScale {
+        n,
+        lo,
+        hi,
+        gmax,
+        lmax,
+    } = scale;
+    let (dg, dl) = (gmax / (n - 1) as f64, lmax / (n - 1) as f64);
+    for (i, result) in d.frontier.results.iter().enumerate() {
+        let (r, c) = (i / n, i % n);
+        let (x, y) = (
+            grid_budget(gmax, n as u32, c),
+            grid_budget(lmax, n as u32, r),
+        );
+        let color = match result {
+            Ok(o) => viridis(((o.scores.accuracy - lo) / (hi - lo).max(1e-12)) as f32),
+            Err(_) => Color32::GRAY,
+        };
+        let (hx, hy) = (dg / 2.0, dl / 2.0);
+        plot.polygon(
+            Polygon::new(
+                "",
+                PlotPoints::from(vec![
+                    [x - hx, y - hy],
+                    [x + hx, y - hy],
+                    [x + hx, y + hy],
+                    [x - hx, y + hy],
+                ]),
+            )
+            .fill_color(color)
+            .stroke(egui::Stroke::NONE)
+            .allow_hover(false),
+        );
+    }
+    // Iso-accuracy lines once the grid is complete (levels at tenths of the range).
+    if d.frontier.done() && hi > lo {
+        let values: Vec<f64> = (0..n * n)
+            .map(|i| d.frontier.accuracy(i).unwrap_or(f64::NAN))
+            .collect();
+        for k in 1..10 {
+            let level = lo + (hi - lo) * f64::from(k) / 10.0;
+            for seg in crate::plot::contour::segments(&values, n, n, level) {
+                let pts: Vec<[f64; 2]> = seg.iter().map(|p| [p[0] * dg, p[1] * dl]).collect();
+                plot.line(
+                    Line::new("", PlotPoints::from(pts))
+                        .color(Color32::from_rgba_unmultiplied(255, 255, 255, 140))
+                        .width(1.0)
+                        .allow_hover(false),
+                );
+            }
+        }
+    }
+    if let Some(p) = model_point {
+        plot.points(
+            Points::new("your model", vec![p])
+                .shape(MarkerShape::Circle)
+                .radius(6.0)
+                .color(MODEL),
+        );
+    }
+}
+
+/// The hover text of a frontier cell: its budgets and best accuracy.
+fn frontier_hover(
+    pos: &egui_plot::HoverPosition,
+    d: &super::lab::DataState,
+    scale: FrontierScale,
+) -> Option<String> {
+    let FrontierScale { n, gmax, lmax, .. } = scale;
+    let (dg, dl) = (gmax / (n - 1) as f64, lmax / (n - 1) as f64);
+    let at = match pos {
+        egui_plot::HoverPosition::NearDataPoint { position, .. }
+        | egui_plot::HoverPosition::Elsewhere { position } => *position,
+    };
+    let c = (at.x / dg).round();
+    let r = (at.y / dl).round();
+    if c < 0.0 || r < 0.0 || c as usize >= n || r as usize >= n {
+        return None;
+    }
+    let (c, r) = (c as usize, r as usize);
+    let best = d
+        .frontier
+        .accuracy(r * n + c)
+        .map_or("not solved yet".to_owned(), |a| format!("{a:.4}"));
+    Some(format!(
+        "eps_global = {:.4} bits\neps_local = {:.4} bits\nbest accuracy {best}",
+        grid_budget(gmax, n as u32, c),
+        grid_budget(lmax, n as u32, r)
+    ))
+}
+
 fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
     let Some(d) = &state.data else {
         return;
@@ -347,6 +460,13 @@ fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
     let hi = solved.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (gmax, lmax) = (d.max_global.max(1e-9), d.max_local.max(1e-9));
     let (dg, dl) = (gmax / (n - 1) as f64, lmax / (n - 1) as f64);
+    let scale = FrontierScale {
+        n,
+        lo,
+        hi,
+        gmax,
+        lmax,
+    };
     ui.label(format!(
         "Best accuracy any classifier reaches with I(Z; Yhat) <= eps_global and I(Z; Yhat | S) <= \
          eps_local; colour from {} (dark) to {} (yellow), white iso-accuracy lines every tenth of \
@@ -381,82 +501,8 @@ fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
         .include_y(-0.5 * dl)
         .include_y(lmax + 0.5 * dl)
         .allow_scroll(false)
-        .label_formatter(|pos| {
-            let at = match pos {
-                egui_plot::HoverPosition::NearDataPoint { position, .. }
-                | egui_plot::HoverPosition::Elsewhere { position } => *position,
-            };
-            let c = (at.x / dg).round();
-            let r = (at.y / dl).round();
-            if c < 0.0 || r < 0.0 || c as usize >= n || r as usize >= n {
-                return None;
-            }
-            let (c, r) = (c as usize, r as usize);
-            let best = d
-                .frontier
-                .accuracy(r * n + c)
-                .map_or("not solved yet".to_owned(), |a| format!("{a:.4}"));
-            Some(format!(
-                "eps_global = {:.4} bits\neps_local = {:.4} bits\nbest accuracy {best}",
-                grid_budget(gmax, n as u32, c),
-                grid_budget(lmax, n as u32, r)
-            ))
-        })
-        .show(ui, |plot| {
-            for (i, result) in d.frontier.results.iter().enumerate() {
-                let (r, c) = (i / n, i % n);
-                let (x, y) = (
-                    grid_budget(gmax, n as u32, c),
-                    grid_budget(lmax, n as u32, r),
-                );
-                let color = match result {
-                    Ok(o) => viridis(((o.scores.accuracy - lo) / (hi - lo).max(1e-12)) as f32),
-                    Err(_) => Color32::GRAY,
-                };
-                let (hx, hy) = (dg / 2.0, dl / 2.0);
-                plot.polygon(
-                    Polygon::new(
-                        "",
-                        PlotPoints::from(vec![
-                            [x - hx, y - hy],
-                            [x + hx, y - hy],
-                            [x + hx, y + hy],
-                            [x - hx, y + hy],
-                        ]),
-                    )
-                    .fill_color(color)
-                    .stroke(egui::Stroke::NONE)
-                    .allow_hover(false),
-                );
-            }
-            // Iso-accuracy lines once the grid is complete (levels at tenths of the range).
-            if d.frontier.done() && hi > lo {
-                let values: Vec<f64> = (0..n * n)
-                    .map(|i| d.frontier.accuracy(i).unwrap_or(f64::NAN))
-                    .collect();
-                for k in 1..10 {
-                    let level = lo + (hi - lo) * f64::from(k) / 10.0;
-                    for seg in crate::plot::contour::segments(&values, n, n, level) {
-                        let pts: Vec<[f64; 2]> =
-                            seg.iter().map(|p| [p[0] * dg, p[1] * dl]).collect();
-                        plot.line(
-                            Line::new("", PlotPoints::from(pts))
-                                .color(Color32::from_rgba_unmultiplied(255, 255, 255, 140))
-                                .width(1.0)
-                                .allow_hover(false),
-                        );
-                    }
-                }
-            }
-            if let Some(p) = model_point {
-                plot.points(
-                    Points::new("your model", vec![p])
-                        .shape(MarkerShape::Circle)
-                        .radius(6.0)
-                        .color(MODEL),
-                );
-            }
-        });
+        .label_formatter(|pos| frontier_hover(pos, d, scale))
+        .show(ui, |plot| draw_frontier(plot, d, scale, model_point));
     crate::export::csv_button(
         ui,
         "fairness-frontier.csv",

@@ -215,7 +215,66 @@ impl FineTuner {
         self.q_net.forward(&input_q, rows, &mut cache_q);
         let out_n = cache_n.output().to_vec();
         let out_q = cache_q.output().to_vec();
-        // Draw one outcome per visit: per coordinate from Q, or uniform over reachable values.
+        let (outcomes, q_log_probs) = self.draw_outcomes(visits, &out_q, width_n);
+        let pairs: Vec<(State, State)> = visits
+            .iter()
+            .zip(&outcomes)
+            .map(|(v, y)| (v.state, *y))
+            .collect();
+        let oc_out = self.oc.predict(&pairs);
+        let oc_outputs = self.oc.outputs();
+        let mut grad_n = vec![0.0f32; rows * n_actions];
+        let mut grad_q = vec![0.0f32; rows * width_n];
+        let mut log_probs = vec![0.0f32; n_actions];
+        let norm = rows.max(1) as f64;
+        let mut loss = 0.0;
+        for (i, v) in visits.iter().enumerate() {
+            let y = outcomes[i];
+            let row = &oc_out[i * oc_outputs..(i + 1) * oc_outputs];
+            masked_log_softmax(&grid, &v.state, row, &mut log_probs);
+            let log_f = f64::from(row[n_actions]);
+            let log_pf = f64::from(log_probs[v.action]).max(-80.0);
+            let log_r = self.reward.reward(&grid, &y).max(f64::MIN_POSITIVE).ln();
+            let log_q: f64 = (0..d)
+                .map(|dim| f64::from(q_log_probs[i][dim * h + usize::from(y[dim])]))
+                .sum();
+            let log_n = f64::from(out_n[i * n_actions + v.action]);
+            let delta = log_n + log_q - log_r - log_f - log_pf;
+            loss += delta * delta;
+            let scale = (2.0 * delta / norm) as f32;
+            grad_n[i * n_actions + v.action] = scale;
+            if v.action == grid.stop_action() {
+                continue; // Q is fixed (y = s) for the stop action
+            }
+            for dim in 0..d {
+                for c in 0..h {
+                    // exp(-inf) = 0 outside the support: no gradient there.
+                    let p = q_log_probs[i][dim * h + c].exp();
+                    let indicator = if c == usize::from(y[dim]) { 1.0 } else { 0.0 };
+                    grad_q[i * width_n + dim * h + c] = scale * (indicator - p);
+                }
+            }
+        }
+        let mut grads_n = self.n_net.zero_gradients();
+        self.n_net.backward(&cache_n, &grad_n, &mut grads_n);
+        self.adam_n.step_mlp(&mut self.n_net, &grads_n);
+        let mut grads_q = self.q_net.zero_gradients();
+        self.q_net.backward(&cache_q, &grad_q, &mut grads_q);
+        self.adam_q.step_mlp(&mut self.q_net, &grads_q);
+        loss / norm
+    }
+
+    /// One outcome per visit, drawn per coordinate from Q (or, for `uniform_share` of the
+    /// visits, uniformly over the values still reachable), with log Q of every value.
+    fn draw_outcomes(
+        &self,
+        visits: &[Visit],
+        out_q: &[f32],
+        width_n: usize,
+    ) -> (Vec<State>, Vec<Vec<f32>>) {
+        let grid = self.grid();
+        let (d, h) = (grid.ndim, grid.height);
+        let rows = visits.len();
         let seed = self.seed32() ^ 0x0A11;
         let mut outcomes: Vec<State> = Vec::with_capacity(rows);
         let mut q_log_probs: Vec<Vec<f32>> = Vec::with_capacity(rows);
@@ -269,51 +328,6 @@ impl FineTuner {
             outcomes.push(y);
             q_log_probs.push(lp_all);
         }
-        let pairs: Vec<(State, State)> = visits
-            .iter()
-            .zip(&outcomes)
-            .map(|(v, y)| (v.state, *y))
-            .collect();
-        let oc_out = self.oc.predict(&pairs);
-        let oc_outputs = self.oc.outputs();
-        let mut grad_n = vec![0.0f32; rows * n_actions];
-        let mut grad_q = vec![0.0f32; rows * width_n];
-        let mut log_probs = vec![0.0f32; n_actions];
-        let norm = rows.max(1) as f64;
-        let mut loss = 0.0;
-        for (i, v) in visits.iter().enumerate() {
-            let y = outcomes[i];
-            let row = &oc_out[i * oc_outputs..(i + 1) * oc_outputs];
-            masked_log_softmax(&grid, &v.state, row, &mut log_probs);
-            let log_f = f64::from(row[n_actions]);
-            let log_pf = f64::from(log_probs[v.action]).max(-80.0);
-            let log_r = self.reward.reward(&grid, &y).max(f64::MIN_POSITIVE).ln();
-            let log_q: f64 = (0..d)
-                .map(|dim| f64::from(q_log_probs[i][dim * h + usize::from(y[dim])]))
-                .sum();
-            let log_n = f64::from(out_n[i * n_actions + v.action]);
-            let delta = log_n + log_q - log_r - log_f - log_pf;
-            loss += delta * delta;
-            let scale = (2.0 * delta / norm) as f32;
-            grad_n[i * n_actions + v.action] = scale;
-            if v.action == grid.stop_action() {
-                continue; // Q is fixed (y = s) for the stop action
-            }
-            for dim in 0..d {
-                for c in 0..h {
-                    // exp(-inf) = 0 outside the support: no gradient there.
-                    let p = q_log_probs[i][dim * h + c].exp();
-                    let indicator = if c == usize::from(y[dim]) { 1.0 } else { 0.0 };
-                    grad_q[i * width_n + dim * h + c] = scale * (indicator - p);
-                }
-            }
-        }
-        let mut grads_n = self.n_net.zero_gradients();
-        self.n_net.backward(&cache_n, &grad_n, &mut grads_n);
-        self.adam_n.step_mlp(&mut self.n_net, &grads_n);
-        let mut grads_q = self.q_net.zero_gradients();
-        self.q_net.backward(&cache_q, &grad_q, &mut grads_q);
-        self.adam_q.step_mlp(&mut self.q_net, &grads_q);
-        loss / norm
+        (outcomes, q_log_probs)
     }
 }

@@ -6,8 +6,10 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::GfnLab;
 use super::env::Target;
-use super::oc_lab::{COMPARISON_SEEDS, ComparisonPoint, PRETRAIN_TRAJECTORIES};
-use super::settings::format_bumps;
+use super::oc_lab::{
+    COMPARISON_SEEDS, Comparison, ComparisonPoint, OcState, PRETRAIN_TRAJECTORIES,
+};
+use super::settings::{GfnSettings, format_bumps};
 use super::ui::stat_pub;
 use crate::plot::HeatMap;
 
@@ -72,42 +74,10 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     let Some(target) = target else {
         return;
     };
-    if grid.ndim == 2 {
-        let h = grid.height;
-        let values: Vec<f64> = (0..h * h)
-            .map(|cell| {
-                target.probabilities[grid.index(&[(cell % h) as u16, (cell / h) as u16, 0, 0])]
-            })
-            .collect();
-        let paths: Vec<Vec<(f32, f32)>> = oc
-            .conditioned
-            .iter()
-            .map(|p| {
-                p.iter()
-                    .map(|x| (f32::from(x[0]), f32::from(x[1])))
-                    .collect()
-            })
-            .collect();
-        let marked: Vec<(usize, usize)> = settings
-            .oc_target_cell()
-            .map(|(x, y)| vec![(usize::from(x), usize::from(y))])
-            .unwrap_or_default();
-        let hover = |c: usize, r: usize| format!("condition on y = ({c}, {r})");
-        let max = values.iter().copied().fold(0.0, f64::max) * 3.0;
-        let clicked = HeatMap {
-            title: "conditioned rollouts (click a cell to choose the outcome y)",
-            values: &values,
-            rows: h,
-            cols: h,
-            max: Some(max),
-            paths: &paths,
-            marked: &marked,
-            hover_text: &hover,
-        }
-        .ui(ui, 300.0_f32.min(ui.available_width()));
-        if let Some((c, r)) = clicked {
-            lab.settings.oc_target = format_bumps(&[(c as u16, r as u16)]);
-        }
+    if grid.ndim == 2
+        && let Some((c, r)) = conditioned_map(oc, &target, &settings, ui)
+    {
+        lab.settings.oc_target = format_bumps(&[(c as u16, r as u16)]);
     }
     let Some(oc) = &mut lab.oc else {
         return;
@@ -140,52 +110,98 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
         }
     });
     if let Some(c) = &oc.comparison {
-        let total = c.target.mode_count as f64;
-        let blue = Color32::from_rgb(0x1f, 0x77, 0xb4);
-        let orange = Color32::from_rgb(0xd6, 0x62, 0x1e);
-        Plot::new("oc_modes")
-            .height(240.0)
-            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-            .x_axis_label("training trajectories")
-            .y_axis_label(format!("modes found (of {total})"))
-            .include_y(0.0)
-            .include_y(total)
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                for seed in 0..COMPARISON_SEEDS as usize {
-                    let ft: Vec<[f64; 2]> = c
-                        .curve
-                        .iter()
-                        .map(|p| [p.trajectories as f64, p.finetuned[seed] as f64])
-                        .collect();
-                    let sc: Vec<[f64; 2]> = c
-                        .curve
-                        .iter()
-                        .map(|p| [p.trajectories as f64, p.scratch[seed] as f64])
-                        .collect();
-                    plot.line(Line::new("fine-tuned OC-GFN", PlotPoints::from(ft)).color(blue));
-                    plot.line(Line::new("from scratch (TB)", PlotPoints::from(sc)).color(orange));
-                }
-            });
-        let first_all = |counts: &dyn Fn(&ComparisonPoint) -> usize| {
-            c.curve
-                .iter()
-                .find(|p| counts(p) as f64 >= total)
-                .map(|p| p.trajectories)
-        };
-        let mut lines = Vec::new();
-        for seed in 0..COMPARISON_SEEDS as usize {
-            let ft = first_all(&|p| p.finetuned[seed]);
-            let sc = first_all(&|p| p.scratch[seed]);
-            let fmt = |v: Option<u64>| v.map_or_else(|| "not yet".to_owned(), |t| t.to_string());
-            lines.push(format!(
-                "seed {seed}: all modes after {} (fine-tuned) vs {} (scratch) trajectories",
-                fmt(ft),
-                fmt(sc)
-            ));
-        }
-        for line in lines {
-            ui.label(RichText::new(line).small());
-        }
+        comparison_ui(c, ui);
+    }
+}
+
+/// The target with the rollouts conditioned on the clicked outcome; returns a new click.
+fn conditioned_map(
+    oc: &OcState,
+    target: &Target,
+    settings: &GfnSettings,
+    ui: &mut egui::Ui,
+) -> Option<(usize, usize)> {
+    let grid = oc.grid;
+    let h = grid.height;
+    let values: Vec<f64> = (0..h * h)
+        .map(|cell| target.probabilities[grid.index(&[(cell % h) as u16, (cell / h) as u16, 0, 0])])
+        .collect();
+    let paths: Vec<Vec<(f32, f32)>> = oc
+        .conditioned
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|x| (f32::from(x[0]), f32::from(x[1])))
+                .collect()
+        })
+        .collect();
+    let marked: Vec<(usize, usize)> = settings
+        .oc_target_cell()
+        .map(|(x, y)| vec![(usize::from(x), usize::from(y))])
+        .unwrap_or_default();
+    let hover = |c: usize, r: usize| format!("condition on y = ({c}, {r})");
+    let max = values.iter().copied().fold(0.0, f64::max) * 3.0;
+    HeatMap {
+        title: "conditioned rollouts (click a cell to choose the outcome y)",
+        values: &values,
+        rows: h,
+        cols: h,
+        max: Some(max),
+        paths: &paths,
+        marked: &marked,
+        hover_text: &hover,
+    }
+    .ui(ui, 300.0_f32.min(ui.available_width()))
+}
+
+/// Modes found against training trajectories, fine-tuned OC-GFN against scratch, every seed;
+/// and when each seed found them all.
+fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
+    let total = c.target.mode_count as f64;
+    let blue = Color32::from_rgb(0x1f, 0x77, 0xb4);
+    let orange = Color32::from_rgb(0xd6, 0x62, 0x1e);
+    Plot::new("oc_modes")
+        .height(240.0)
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+        .x_axis_label("training trajectories")
+        .y_axis_label(format!("modes found (of {total})"))
+        .include_y(0.0)
+        .include_y(total)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            for seed in 0..COMPARISON_SEEDS as usize {
+                let ft: Vec<[f64; 2]> = c
+                    .curve
+                    .iter()
+                    .map(|p| [p.trajectories as f64, p.finetuned[seed] as f64])
+                    .collect();
+                let sc: Vec<[f64; 2]> = c
+                    .curve
+                    .iter()
+                    .map(|p| [p.trajectories as f64, p.scratch[seed] as f64])
+                    .collect();
+                plot.line(Line::new("fine-tuned OC-GFN", PlotPoints::from(ft)).color(blue));
+                plot.line(Line::new("from scratch (TB)", PlotPoints::from(sc)).color(orange));
+            }
+        });
+    let first_all = |counts: &dyn Fn(&ComparisonPoint) -> usize| {
+        c.curve
+            .iter()
+            .find(|p| counts(p) as f64 >= total)
+            .map(|p| p.trajectories)
+    };
+    let mut lines = Vec::new();
+    for seed in 0..COMPARISON_SEEDS as usize {
+        let ft = first_all(&|p| p.finetuned[seed]);
+        let sc = first_all(&|p| p.scratch[seed]);
+        let fmt = |v: Option<u64>| v.map_or_else(|| "not yet".to_owned(), |t| t.to_string());
+        lines.push(format!(
+            "seed {seed}: all modes after {} (fine-tuned) vs {} (scratch) trajectories",
+            fmt(ft),
+            fmt(sc)
+        ));
+    }
+    for line in lines {
+        ui.label(RichText::new(line).small());
     }
 }

@@ -124,7 +124,8 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "—".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
+/// The run's figures in a row, then what the last evaluation was.
+fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
     let trainer = &run.run.trainer;
     let last_eval = run.evals.last();
     let modes = run.run.modes.as_ref();
@@ -175,6 +176,11 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
     if let Some(err) = &run.eval_error {
         ui.label(RichText::new(err).color(ui.visuals().warn_fg_color));
     }
+}
+
+fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
+    let trainer = &run.run.trainer;
+    stats_ui(run, ui);
     let Some(target) = &run.run.target else {
         ui.label(format!(
             "{} states: too many to enumerate (limit 2^20), so no exact target, L1 or modes.",

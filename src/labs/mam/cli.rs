@@ -269,51 +269,7 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
                 "goal_ratio": goal,
         }));
     }
-    // Sample quality without exact marginals: statistics of MaM's any-order samples against a
-    // long Gibbs run (exact samples on 4x4).
-    use super::settings::Sampler;
-    let by_conditional = super::lab::Gallery::complete(&model, &nets, 512, 1, Sampler::Conditional);
-    let conditional_stats = super::lab::SampleStats::of(&model, &by_conditional.model_samples);
-    let gallery = super::lab::Gallery::complete(&model, &nets, 512, 1, Sampler::Marginals);
-    let model_stats = super::lab::SampleStats::of(&model, &gallery.model_samples);
-    let reference_stats = super::lab::SampleStats::of(&model, &gallery.reference_samples);
-    // Forward KL(p || model) on the reference samples, for both routes (exact log Z).
-    let forward_kl = super::ising::log_z_transfer(&model).ok().map(|log_z| {
-        let n = gallery.reference_samples.len() as f64;
-        let (mut mam, mut arm) = (0.0, 0.0);
-        for x in &gallery.reference_samples {
-            let p = super::partial::Partial {
-                sites: x
-                    .iter()
-                    .map(|&v| {
-                        if v > 0 {
-                            super::partial::Site::Up
-                        } else {
-                            super::partial::Site::Down
-                        }
-                    })
-                    .collect(),
-            };
-            let truth = model.log_f(x) - log_z;
-            mam += truth - nets.log_marginal(&p);
-            arm += truth - nets.log_marginal_arm(&p, &[]);
-        }
-        (mam / n, arm / n)
-    });
-    emit(json!({
-            "route": "samples",
-            "size": size,
-            "samples": model_stats.count,
-            "mam_magnetisation": model_stats.magnetisation,
-            "reference_magnetisation": reference_stats.magnetisation,
-            "mam_neighbour_correlation": model_stats.neighbour_correlation,
-            "conditional_sampler_magnetisation": conditional_stats.magnetisation,
-            "conditional_sampler_neighbour_correlation": conditional_stats.neighbour_correlation,
-            "reference_neighbour_correlation": reference_stats.neighbour_correlation,
-            "reference": if size <= MAX_EXACT_SIZE { "exact" } else { "gibbs 200 sweeps" },
-            "forward_kl_mam": forward_kl.map(|k| k.0),
-            "forward_kl_arm_raster": forward_kl.map(|k| k.1),
-    }));
+    emit(sample_quality(&model, &nets));
     let x = query_batch(d, batch, 11);
     let (cpu_values, cpu_ms) = time_ms(100.0, || nets.log_marginals_encoded(&x, batch));
     let mut summary = json!({
@@ -340,6 +296,55 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
     }
     emit(summary);
     Ok(0)
+}
+
+/// Sample quality without exact marginals: statistics of MaM's any-order samples (both
+/// samplers) against a long Gibbs run (exact samples on 4x4), and the forward KL on those.
+fn sample_quality(model: &Ising, nets: &MamNets) -> serde_json::Value {
+    let size = model.size;
+    use super::settings::Sampler;
+    let by_conditional = super::lab::Gallery::complete(model, nets, 512, 1, Sampler::Conditional);
+    let conditional_stats = super::lab::SampleStats::of(model, &by_conditional.model_samples);
+    let gallery = super::lab::Gallery::complete(model, nets, 512, 1, Sampler::Marginals);
+    let model_stats = super::lab::SampleStats::of(model, &gallery.model_samples);
+    let reference_stats = super::lab::SampleStats::of(model, &gallery.reference_samples);
+    // Forward KL(p || model) on the reference samples, for both routes (exact log Z).
+    let forward_kl = super::ising::log_z_transfer(model).ok().map(|log_z| {
+        let n = gallery.reference_samples.len() as f64;
+        let (mut mam, mut arm) = (0.0, 0.0);
+        for x in &gallery.reference_samples {
+            let p = super::partial::Partial {
+                sites: x
+                    .iter()
+                    .map(|&v| {
+                        if v > 0 {
+                            super::partial::Site::Up
+                        } else {
+                            super::partial::Site::Down
+                        }
+                    })
+                    .collect(),
+            };
+            let truth = model.log_f(x) - log_z;
+            mam += truth - nets.log_marginal(&p);
+            arm += truth - nets.log_marginal_arm(&p, &[]);
+        }
+        (mam / n, arm / n)
+    });
+    json!({
+            "route": "samples",
+            "size": size,
+            "samples": model_stats.count,
+            "mam_magnetisation": model_stats.magnetisation,
+            "reference_magnetisation": reference_stats.magnetisation,
+            "mam_neighbour_correlation": model_stats.neighbour_correlation,
+            "conditional_sampler_magnetisation": conditional_stats.magnetisation,
+            "conditional_sampler_neighbour_correlation": conditional_stats.neighbour_correlation,
+            "reference_neighbour_correlation": reference_stats.neighbour_correlation,
+            "reference": if size <= MAX_EXACT_SIZE { "exact" } else { "gibbs 200 sweeps" },
+            "forward_kl_mam": forward_kl.map(|k| k.0),
+            "forward_kl_arm_raster": forward_kl.map(|k| k.1),
+    })
 }
 
 struct GpuFigures {

@@ -162,20 +162,7 @@ impl Trainer {
         }
         let (b, d) = (self.batch(), self.model.sites());
 
-        // Self-consistency examples: a state, a random set S and one more site j.
-        let mut examples: Vec<(Vec<i8>, Vec<bool>, usize)> = Vec::with_capacity(b);
-        for e in 0..b {
-            let state: Vec<i8> = if e % 2 == 0 {
-                self.chains[e * d..(e + 1) * d].to_vec()
-            } else {
-                (0..d).map(|_| random_spin(&mut self.rng)).collect()
-            };
-            let order = super::nets::random_order(d, &mut self.rng);
-            let position = self.rng.below(d as u64) as usize;
-            let mut in_set = vec![false; d];
-            order[..position].iter().for_each(|&i| in_set[i] = true);
-            examples.push((state, in_set, order[position]));
-        }
+        let examples = self.self_consistency_examples();
 
         // Marginal network rows: B full chain states, B "before" (x_S), B "after" (x_S, x_j).
         self.input.clear();
@@ -237,22 +224,7 @@ impl Trainer {
             grad_conditional[e * d + j] = (weight * (target - sigmoid(z))) as f32;
         }
 
-        self.grads_marginal.zero();
-        self.grads_conditional.zero();
-        self.nets.marginal.backward(
-            &self.cache_marginal,
-            &grad_marginal,
-            &mut self.grads_marginal,
-        );
-        self.nets.conditional.backward(
-            &self.cache_conditional,
-            &grad_conditional,
-            &mut self.grads_conditional,
-        );
-        self.adam_marginal
-            .step_mlp(&mut self.nets.marginal, &self.grads_marginal);
-        self.adam_conditional
-            .step_mlp(&mut self.nets.conditional, &self.grads_conditional);
+        self.apply_gradients(&grad_marginal, &grad_conditional);
         self.nets.refresh();
 
         self.steps += 1;
@@ -264,6 +236,46 @@ impl Trainer {
         };
         self.history.push(stats);
         stats
+    }
+
+    /// Self-consistency examples, one per chain: a state (half the chains' states, half
+    /// uniformly random spins), a random set S and one more site j.
+    fn self_consistency_examples(&mut self) -> Vec<(Vec<i8>, Vec<bool>, usize)> {
+        let (b, d) = (self.batch(), self.model.sites());
+        let mut examples: Vec<(Vec<i8>, Vec<bool>, usize)> = Vec::with_capacity(b);
+        for e in 0..b {
+            let state: Vec<i8> = if e % 2 == 0 {
+                self.chains[e * d..(e + 1) * d].to_vec()
+            } else {
+                (0..d).map(|_| random_spin(&mut self.rng)).collect()
+            };
+            let order = super::nets::random_order(d, &mut self.rng);
+            let position = self.rng.below(d as u64) as usize;
+            let mut in_set = vec![false; d];
+            order[..position].iter().for_each(|&i| in_set[i] = true);
+            examples.push((state, in_set, order[position]));
+        }
+        examples
+    }
+
+    /// Backward passes of both networks and one Adam step each.
+    fn apply_gradients(&mut self, grad_marginal: &[f32], grad_conditional: &[f32]) {
+        self.grads_marginal.zero();
+        self.grads_conditional.zero();
+        self.nets.marginal.backward(
+            &self.cache_marginal,
+            grad_marginal,
+            &mut self.grads_marginal,
+        );
+        self.nets.conditional.backward(
+            &self.cache_conditional,
+            grad_conditional,
+            &mut self.grads_conditional,
+        );
+        self.adam_marginal
+            .step_mlp(&mut self.nets.marginal, &self.grads_marginal);
+        self.adam_conditional
+            .step_mlp(&mut self.nets.conditional, &self.grads_conditional);
     }
 
     /// A smoothed view of the last `window` steps (the per-step figures are noisy).

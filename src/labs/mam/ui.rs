@@ -64,25 +64,8 @@ pub fn mam_ui(
     });
 }
 
-fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui: &mut egui::Ui) {
-    ui.label(
-        "A marginalization model answers \"how likely is this partial pattern?\" in one \
-         network pass; an autoregressive model needs one pass per observed site. Both are \
-         trained here from the energy alone (no data).",
-    );
-    ui.add_space(4.0);
-    ui.heading("Ising target");
-    controls::number(ui, &mut s.size, &settings::SIZE);
-    controls::number(ui, &mut s.coupling, &settings::COUPLING);
-    controls::number(ui, &mut s.field, &settings::FIELD);
-    if ui
-        .button("Paper's target (J = 0.1, h = 0.2)")
-        .on_hover_text("The reference code's Ising config; shipped models exist for 4x4 and 8x8")
-        .clicked()
-    {
-        s.coupling = settings::COUPLING.default;
-        s.field = settings::FIELD.default;
-    }
+/// Which networks answer (shipped, trained here, none) and the training buttons.
+fn model_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
     ui.add_space(6.0);
     ui.heading("Model");
     match state.source() {
@@ -142,35 +125,10 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
             state.use_shipped();
         }
     });
-    controls::drag(ui, &mut s.train_seed, &settings::TRAIN_SEED);
-    ui.add_space(6.0);
-    ui.heading("Paint a query");
-    ui.horizontal(|ui| {
-        ui.selectable_value(brush, Brush::Up, RichText::new("■ +1").color(UP))
-            .on_hover_text("Click or drag on the lattice to set sites to +1");
-        ui.selectable_value(brush, Brush::Down, RichText::new("■ -1").color(DOWN))
-            .on_hover_text("Set sites to -1");
-        ui.selectable_value(brush, Brush::Unknown, "? unknown")
-            .on_hover_text("Make sites unknown again (marginalised out)");
-    });
-    ui.horizontal_wrapped(|ui| {
-        if ui
-            .button("Clear")
-            .on_hover_text("Every site unknown")
-            .clicked()
-        {
-            s.pattern.clear();
-        }
-        if ui
-            .button("Top row +1")
-            .on_hover_text("A simple query: the first row all +1")
-            .clicked()
-        {
-            let mut p = Partial::unknown(s.sites());
-            (0..s.size as usize).for_each(|i| p.sites[i] = Site::Up);
-            s.set_partial(&p);
-        }
-    });
+}
+
+/// The sampling order, the sampler and the seed.
+fn sampling_controls_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
     ui.add_space(6.0);
     ui.heading("Sampling");
     egui::ComboBox::from_label("order")
@@ -203,6 +161,58 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
         state.restart_sampling();
         state.restart_gallery();
     }
+}
+
+fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui: &mut egui::Ui) {
+    ui.label(
+        "A marginalization model answers \"how likely is this partial pattern?\" in one \
+         network pass; an autoregressive model needs one pass per observed site. Both are \
+         trained here from the energy alone (no data).",
+    );
+    ui.add_space(4.0);
+    ui.heading("Ising target");
+    controls::number(ui, &mut s.size, &settings::SIZE);
+    controls::number(ui, &mut s.coupling, &settings::COUPLING);
+    controls::number(ui, &mut s.field, &settings::FIELD);
+    if ui
+        .button("Paper's target (J = 0.1, h = 0.2)")
+        .on_hover_text("The reference code's Ising config; shipped models exist for 4x4 and 8x8")
+        .clicked()
+    {
+        s.coupling = settings::COUPLING.default;
+        s.field = settings::FIELD.default;
+    }
+    model_ui(s, state, ui);
+    controls::drag(ui, &mut s.train_seed, &settings::TRAIN_SEED);
+    ui.add_space(6.0);
+    ui.heading("Paint a query");
+    ui.horizontal(|ui| {
+        ui.selectable_value(brush, Brush::Up, RichText::new("■ +1").color(UP))
+            .on_hover_text("Click or drag on the lattice to set sites to +1");
+        ui.selectable_value(brush, Brush::Down, RichText::new("■ -1").color(DOWN))
+            .on_hover_text("Set sites to -1");
+        ui.selectable_value(brush, Brush::Unknown, "? unknown")
+            .on_hover_text("Make sites unknown again (marginalised out)");
+    });
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button("Clear")
+            .on_hover_text("Every site unknown")
+            .clicked()
+        {
+            s.pattern.clear();
+        }
+        if ui
+            .button("Top row +1")
+            .on_hover_text("A simple query: the first row all +1")
+            .clicked()
+        {
+            let mut p = Partial::unknown(s.sites());
+            (0..s.size as usize).for_each(|i| p.sites[i] = Site::Up);
+            s.set_partial(&p);
+        }
+    });
+    sampling_controls_ui(s, state, ui);
     ui.add_space(6.0);
     ui.heading("View");
     ui.horizontal_wrapped(|ui| {
@@ -595,30 +605,13 @@ fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
     );
 }
 
-fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
-    let Some(trainer) = &state.trainer else {
-        ui.label(
-            "The page has not trained yet. ▶ Train starts energy-based training from scratch: \
-             KL(p_model || f/Z) by REINFORCE on persistent chains refreshed with the conditional \
-             network, plus 4 x the squared self-consistency error over random orders.",
-        );
-        return;
-    };
-    let recent = trainer.recent(50);
-    ui.label(format!(
-        "{} steps (batch {}, {}){}.",
-        trainer.steps,
-        trainer.config.batch,
-        if s.train { "training" } else { "paused" },
-        recent.map_or(String::new(), |r| format!(
-            "; last 50: self-consistency {:.2e} nats², {}",
-            r.self_consistency,
-            match r.kl_estimate {
-                Some(kl) => format!("KL estimate {kl:.3} nats"),
-                None => format!("E[log p - log f] = {:.2}", r.reverse_gap),
-            }
-        ))
-    ));
+/// KL estimate and self-consistency (smoothed over 25 steps) and the error against exact
+/// marginals, on a log scale against the training step.
+fn training_plot(
+    trainer: &super::train::Trainer,
+    quality_history: &[(usize, f64)],
+    ui: &mut egui::Ui,
+) {
     let window = 25;
     let smooth = |f: &dyn Fn(&super::train::StepStats) -> Option<f64>| -> Vec<[f64; 2]> {
         trainer
@@ -638,8 +631,7 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
     };
     let kl = smooth(&|x| x.kl_estimate.map(|k| k.max(1e-4).log10()));
     let sc = smooth(&|x| Some(x.self_consistency.max(1e-8).log10()));
-    let quality: Vec<[f64; 2]> = state
-        .quality_history
+    let quality: Vec<[f64; 2]> = quality_history
         .iter()
         .map(|&(step, e)| [step as f64, e.max(1e-4).log10()])
         .collect();
@@ -674,6 +666,33 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
                 );
             }
         });
+}
+
+fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
+    let Some(trainer) = &state.trainer else {
+        ui.label(
+            "The page has not trained yet. ▶ Train starts energy-based training from scratch: \
+             KL(p_model || f/Z) by REINFORCE on persistent chains refreshed with the conditional \
+             network, plus 4 x the squared self-consistency error over random orders.",
+        );
+        return;
+    };
+    let recent = trainer.recent(50);
+    ui.label(format!(
+        "{} steps (batch {}, {}){}.",
+        trainer.steps,
+        trainer.config.batch,
+        if s.train { "training" } else { "paused" },
+        recent.map_or(String::new(), |r| format!(
+            "; last 50: self-consistency {:.2e} nats², {}",
+            r.self_consistency,
+            match r.kl_estimate {
+                Some(kl) => format!("KL estimate {kl:.3} nats"),
+                None => format!("E[log p - log f] = {:.2}", r.reverse_gap),
+            }
+        ))
+    ));
+    training_plot(trainer, &state.quality_history, ui);
     crate::export::csv_button(
         ui,
         "mam-training.csv",
@@ -703,6 +722,78 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             RichText::new("L > 8: log Z is not known exactly, so no KL curve (the transfer matrix needs 2^L x 2^L).")
                 .small(),
         );
+    }
+}
+
+/// Per |S|: both routes' times on the CPU, their ratio against the goal |S|/2.
+fn speed_table(cpu: &[super::speed::QueryTime], ui: &mut egui::Ui) {
+    egui::Grid::new("mam_speed_table")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "|S|",
+                "MaM",
+                "ARM (|S| passes)",
+                "ratio",
+                "goal |S|/2",
+                "ARM batched",
+            ] {
+                ui.label(h);
+            }
+            ui.end_row();
+            for t in cpu {
+                ui.monospace(t.observed.to_string());
+                ui.monospace(format_ms(t.ms_mam));
+                ui.monospace(format_ms(t.ms_arm));
+                let ratio = t.ratio();
+                let goal = t.observed as f64 / 2.0;
+                ui.colored_label(
+                    if ratio >= goal { MAM } else { Color32::RED },
+                    format!("{ratio:.1}x"),
+                );
+                ui.monospace(format!("{goal:.1}x"));
+                ui.monospace(format_ms(t.ms_arm_batched));
+                ui.end_row();
+            }
+        });
+}
+
+/// Queries per second of one batch, CPU and GPU, and the GPU's autoregressive passes.
+fn batch_speed_ui(job: &super::lab::SpeedJob, compute: &Compute, ui: &mut egui::Ui) {
+    ui.add_space(4.0);
+    ui.label(RichText::new(format!("Batch of {SPEED_BATCH} random queries")).strong());
+    if let Some(ms) = job.cpu_batch_ms {
+        ui.label(format!(
+            "CPU: {:.0} queries/s (MaM, one batched pass).",
+            SPEED_BATCH as f64 / (ms * 1e-3)
+        ));
+    }
+    match (compute, &job.gpu, &job.gpu_error) {
+        (_, _, Some(e)) => {
+            ui.colored_label(Color32::RED, format!("GPU: {e}"));
+        }
+        (Compute::CpuFallback { .. }, _, _) => {
+            ui.label("No GPU here: the batch figures are CPU only.");
+        }
+        (Compute::Gpu(_), None, None) => {
+            ui.label("GPU: measuring…");
+        }
+        (Compute::Gpu(_), Some(g), None) => {
+            if let Some(ms) = g.ms_mam {
+                ui.label(format!(
+                    "GPU: {:.0} queries/s (MaM, one pass of the batch, {:.3} ms, {}).",
+                    SPEED_BATCH as f64 / (ms * 1e-3),
+                    ms,
+                    g.timing
+                ));
+                for (observed, arm_ms) in &g.ms_arm {
+                    ui.label(format!(
+                        "GPU autoregressive, |S| = {observed}: {observed} passes of the batch take {arm_ms:.3} ms, {:.1}x MaM.",
+                        arm_ms / ms.max(1e-9)
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -766,68 +857,6 @@ fn speed_ui(s: &MamSettings, state: &mut MamState, compute: &Compute, ui: &mut e
                 .collect()
         },
     );
-    egui::Grid::new("mam_speed_table")
-        .striped(true)
-        .show(ui, |ui| {
-            for h in [
-                "|S|",
-                "MaM",
-                "ARM (|S| passes)",
-                "ratio",
-                "goal |S|/2",
-                "ARM batched",
-            ] {
-                ui.label(h);
-            }
-            ui.end_row();
-            for t in &job.cpu {
-                ui.monospace(t.observed.to_string());
-                ui.monospace(format_ms(t.ms_mam));
-                ui.monospace(format_ms(t.ms_arm));
-                let ratio = t.ratio();
-                let goal = t.observed as f64 / 2.0;
-                ui.colored_label(
-                    if ratio >= goal { MAM } else { Color32::RED },
-                    format!("{ratio:.1}x"),
-                );
-                ui.monospace(format!("{goal:.1}x"));
-                ui.monospace(format_ms(t.ms_arm_batched));
-                ui.end_row();
-            }
-        });
-    ui.add_space(4.0);
-    ui.label(RichText::new(format!("Batch of {SPEED_BATCH} random queries")).strong());
-    if let Some(ms) = job.cpu_batch_ms {
-        ui.label(format!(
-            "CPU: {:.0} queries/s (MaM, one batched pass).",
-            SPEED_BATCH as f64 / (ms * 1e-3)
-        ));
-    }
-    match (compute, &job.gpu, &job.gpu_error) {
-        (_, _, Some(e)) => {
-            ui.colored_label(Color32::RED, format!("GPU: {e}"));
-        }
-        (Compute::CpuFallback { .. }, _, _) => {
-            ui.label("No GPU here: the batch figures are CPU only.");
-        }
-        (Compute::Gpu(_), None, None) => {
-            ui.label("GPU: measuring…");
-        }
-        (Compute::Gpu(_), Some(g), None) => {
-            if let Some(ms) = g.ms_mam {
-                ui.label(format!(
-                    "GPU: {:.0} queries/s (MaM, one pass of the batch, {:.3} ms, {}).",
-                    SPEED_BATCH as f64 / (ms * 1e-3),
-                    ms,
-                    g.timing
-                ));
-                for (observed, arm_ms) in &g.ms_arm {
-                    ui.label(format!(
-                        "GPU autoregressive, |S| = {observed}: {observed} passes of the batch take {arm_ms:.3} ms, {:.1}x MaM.",
-                        arm_ms / ms.max(1e-9)
-                    ));
-                }
-            }
-        }
-    }
+    speed_table(&job.cpu, ui);
+    batch_speed_ui(job, compute, ui);
 }

@@ -32,17 +32,7 @@ pub fn names() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// f16 bits to f32 (normal, subnormal, zero; the weights hold no inf/NaN, which map to inf).
-pub fn f16_to_f32(bits: u16) -> f32 {
-    let sign = if bits >> 15 == 1 { -1.0 } else { 1.0 };
-    let exponent = i32::from((bits >> 10) & 0x1f);
-    let mantissa = f32::from(bits & 0x3ff);
-    sign * match exponent {
-        0 => mantissa * 2f32.powi(-24),
-        31 => f32::INFINITY,
-        e => (1.0 + mantissa / 1024.0) * 2f32.powi(e - 15),
-    }
-}
+pub use super::formats::f16_to_f32;
 
 /// A shipped matrix by name (e.g. `mlp_up`); `Ok(None)` while the web page still fetches the
 /// weights file.

@@ -180,6 +180,64 @@ fn power_of_ten(log10: f64) -> String {
     format!("{:.1e}", 10f64.powf(log10))
 }
 
+/// Every series' error against bits per weight, the block formats as diamonds and the
+/// chosen method circled.
+fn draw_tradeoff(plot: &mut egui_plot::PlotUi<'_>, state: &LabState, metric: ErrorMetric) {
+    let log = |v: f64| v.max(1e-12).log10();
+    for series in Series::CURVES {
+        let mut pts: Vec<[f64; 2]> = state
+            .sweep
+            .iter()
+            .filter(|p| p.series == series && p.metrics.bits_per_weight <= 9.5)
+            .map(|p| {
+                [
+                    p.metrics.bits_per_weight,
+                    log(metric_value(metric, &p.metrics)),
+                ]
+            })
+            .collect();
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let color = series_color(series);
+        plot.line(
+            Line::new(series.label(), PlotPoints::from(pts.clone()))
+                .color(color)
+                .width(2.0),
+        );
+        plot.points(Points::new(series.label(), pts).color(color).radius(3.0));
+    }
+    for series in [Series::Q40, Series::Iq4Nl] {
+        let pts: Vec<[f64; 2]> = state
+            .sweep
+            .iter()
+            .filter(|p| p.series == series)
+            .map(|p| {
+                [
+                    p.metrics.bits_per_weight,
+                    log(metric_value(metric, &p.metrics)),
+                ]
+            })
+            .collect();
+        plot.points(
+            Points::new(series.label(), pts)
+                .color(series_color(series))
+                .shape(MarkerShape::Diamond)
+                .radius(6.0),
+        );
+    }
+    if let Some((_, _, m)) = &state.detail {
+        plot.points(
+            Points::new(
+                "chosen method",
+                vec![[m.bits_per_weight, log(metric_value(metric, m))]],
+            )
+            .shape(MarkerShape::Circle)
+            .filled(false)
+            .radius(9.0)
+            .color(Color32::BLACK),
+        );
+    }
+}
+
 fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
     if state.sweep.len() < state.sweep_total {
         ui.add(
@@ -200,7 +258,6 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
         .response
         .on_hover_text("The error on the vertical axis");
     let metric = s.metric;
-    let log = |v: f64| v.max(1e-12).log10();
     Plot::new("tradeoff")
         .height(380.0)
         .x_axis_label("bits per weight (codebooks, scales and sparse part included)")
@@ -210,60 +267,7 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
         .include_x(9.0)
         .allow_scroll(false)
         .legend(Legend::default().position(egui_plot::Corner::RightTop))
-        .show(ui, |plot| {
-            for series in Series::CURVES {
-                let mut pts: Vec<[f64; 2]> = state
-                    .sweep
-                    .iter()
-                    .filter(|p| p.series == series && p.metrics.bits_per_weight <= 9.5)
-                    .map(|p| {
-                        [
-                            p.metrics.bits_per_weight,
-                            log(metric_value(metric, &p.metrics)),
-                        ]
-                    })
-                    .collect();
-                pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
-                let color = series_color(series);
-                plot.line(
-                    Line::new(series.label(), PlotPoints::from(pts.clone()))
-                        .color(color)
-                        .width(2.0),
-                );
-                plot.points(Points::new(series.label(), pts).color(color).radius(3.0));
-            }
-            for series in [Series::Q40, Series::Iq4Nl] {
-                let pts: Vec<[f64; 2]> = state
-                    .sweep
-                    .iter()
-                    .filter(|p| p.series == series)
-                    .map(|p| {
-                        [
-                            p.metrics.bits_per_weight,
-                            log(metric_value(metric, &p.metrics)),
-                        ]
-                    })
-                    .collect();
-                plot.points(
-                    Points::new(series.label(), pts)
-                        .color(series_color(series))
-                        .shape(MarkerShape::Diamond)
-                        .radius(6.0),
-                );
-            }
-            if let Some((_, _, m)) = &state.detail {
-                plot.points(
-                    Points::new(
-                        "chosen method",
-                        vec![[m.bits_per_weight, log(metric_value(metric, m))]],
-                    )
-                    .shape(MarkerShape::Circle)
-                    .filled(false)
-                    .radius(9.0)
-                    .color(Color32::BLACK),
-                );
-            }
-        });
+        .show(ui, |plot| draw_tradeoff(plot, state, metric));
     ui.label(
         RichText::new(
             "Lower-left is better. Uniform grids (RTN, INT, bipolar) spend levels where few \
@@ -479,6 +483,63 @@ fn sparse_view(state: &LabState, ui: &mut egui::Ui) {
         });
 }
 
+/// Each kernel's speed-up over the f32 GEMV, as bars.
+fn speedup_plot(results: &[SuiteResult], f32_ms: Option<f64>, ui: &mut egui::Ui) {
+    Plot::new("kernel_speedups")
+        .height(240.0)
+        .y_axis_label("speed-up over f32 GEMV")
+        .x_axis_formatter({
+            let names: Vec<String> = results.iter().map(|r| r.kernel.clone()).collect();
+            move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+        })
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            if let Some(base) = f32_ms {
+                let bars: Vec<Bar> = results
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.kernel != "copy")
+                    .map(|(i, r)| {
+                        Bar::new(i as f64, base / r.ms_median)
+                            .width(0.6)
+                            .name(&r.kernel)
+                    })
+                    .collect();
+                plot.bar_chart(
+                    BarChart::new("speed-up", bars).color(Color32::from_rgb(89, 161, 79)),
+                );
+                plot.hline(egui_plot::HLine::new("f32 GEMV", 1.0).color(Color32::GRAY));
+            }
+        });
+}
+
+/// What this adapter's figures mean: a software adapter, or the CPU references.
+fn adapter_notes(compute: &Compute, ui: &mut egui::Ui) {
+    if compute.gpu().is_some_and(|ctx| ctx.adapter.is_cpu) {
+        ui.label(
+            RichText::new(
+                "This adapter is software (a CPU): its barriers and workgroup memory are \
+                 emulated, so the workgroup-per-row kernels are far slower than on a GPU. \
+                 docs/BENCHMARKS.md has figures from an NVIDIA H200.",
+            )
+            .color(Color32::from_rgb(200, 120, 0)),
+        );
+    }
+    if compute.gpu().is_none() {
+        ui.label(
+            RichText::new("No WebGPU here: the CPU references (the page's fallback) are timed.")
+                .color(Color32::from_rgb(200, 120, 0)),
+        );
+    }
+}
+
 fn kernels_view(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, ui: &mut egui::Ui) {
     ui.label(
         "Times each kernel on this device: copy (the bandwidth roof), f32 GEMV, the SqueezeLLM \
@@ -498,22 +559,7 @@ fn kernels_view(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, 
             state.start_kernels(s, compute);
         }
     });
-    if compute.gpu().is_some_and(|ctx| ctx.adapter.is_cpu) {
-        ui.label(
-            RichText::new(
-                "This adapter is software (a CPU): its barriers and workgroup memory are \
-                 emulated, so the workgroup-per-row kernels are far slower than on a GPU. \
-                 docs/BENCHMARKS.md has figures from an NVIDIA H200.",
-            )
-            .color(Color32::from_rgb(200, 120, 0)),
-        );
-    }
-    if compute.gpu().is_none() {
-        ui.label(
-            RichText::new("No WebGPU here: the CPU references (the page's fallback) are timed.")
-                .color(Color32::from_rgb(200, 120, 0)),
-        );
-    }
+    adapter_notes(compute, ui);
     if let Some(e) = &state.kernel_error {
         ui.colored_label(Color32::RED, e);
     }
@@ -544,40 +590,7 @@ fn kernels_view(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, 
         .find(|r| r.kernel == "copy")
         .map(|r| r.gbps);
     results_table(&k.results, f32_ms, copy_gbps, k.rows, k.cols, ui);
-    Plot::new("kernel_speedups")
-        .height(240.0)
-        .y_axis_label("speed-up over f32 GEMV")
-        .x_axis_formatter({
-            let names: Vec<String> = k.results.iter().map(|r| r.kernel.clone()).collect();
-            move |mark, _| {
-                let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            }
-        })
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            if let Some(base) = f32_ms {
-                let bars: Vec<Bar> = k
-                    .results
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.kernel != "copy")
-                    .map(|(i, r)| {
-                        Bar::new(i as f64, base / r.ms_median)
-                            .width(0.6)
-                            .name(&r.kernel)
-                    })
-                    .collect();
-                plot.bar_chart(
-                    BarChart::new("speed-up", bars).color(Color32::from_rgb(89, 161, 79)),
-                );
-                plot.hline(egui_plot::HLine::new("f32 GEMV", 1.0).color(Color32::GRAY));
-            }
-        });
+    speedup_plot(&k.results, f32_ms, ui);
     if k.done() {
         let sum = summary(&k.results);
         let ratio = |key: &str| {
