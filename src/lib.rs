@@ -11,6 +11,8 @@ pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod command;
 pub mod export;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files;
 pub mod gpu;
 pub mod kernels;
 pub mod labs;

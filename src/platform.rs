@@ -166,7 +166,8 @@ mod imp {
         let path = std::env::current_dir()
             .map_err(|e| e.to_string())?
             .join(filename);
-        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Atomically: a crash mid-write never leaves half a file where a good one was.
+        crate::files::write_atomic(&path, bytes).map_err(|e| e.to_string())?;
         Ok(format!("saved {}", path.display()))
     }
 

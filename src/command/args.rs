@@ -88,7 +88,12 @@ pub fn flag_arg(setting: &'static Flag) -> Arg {
     described_args(setting, &setting.default.to_string()).remove(0)
 }
 
-/// A command-only text option (`--out FILE`).
+/// The `--out FILE` option of a command that writes a file.
+pub fn output_arg(what: &'static str) -> Arg {
+    text_arg("out", "FILE", what)
+}
+
+/// A command-only text option (`--weights FILE`).
 pub fn text_arg(id: &'static str, value_name: &'static str, help: &'static str) -> Arg {
     Arg::new(id).long(id).value_name(value_name).help(help)
 }
@@ -149,6 +154,18 @@ impl<'a> Args<'a> {
             })
             .collect();
         Err(CommandError::usage(lines.join("\n       ")))
+    }
+
+    /// The `--out` path, checked before any work (its folder exists and takes a file; it is
+    /// not a folder): a usage error otherwise, so a long run never ends unable to save.
+    pub fn output(&self) -> Result<Option<std::path::PathBuf>, CommandError> {
+        let Some(text) = self.text("out") else {
+            return Ok(None);
+        };
+        let path = std::path::PathBuf::from(text);
+        crate::files::check_output(&path)
+            .map_err(|e| CommandError::usage(format!("--out {text}: {e}")))?;
+        Ok(Some(path))
     }
 
     /// A command-only on/off setting (default when not given).

@@ -6,9 +6,11 @@
 
 mod args;
 pub mod output;
+pub mod progress;
 
-pub use args::{Args, flag_arg, number_arg, settings_args, text_arg};
+pub use args::{Args, flag_arg, number_arg, output_arg, settings_args, text_arg};
 pub use output::emit;
+pub use progress::{INTERRUPTED_EXIT_CODE, Progress, catch_interrupts, interrupted};
 
 use crate::gpu::{Compute, GpuContext};
 

@@ -124,6 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_cut_at_any_byte_is_refused_with_a_reason() {
+        let good = small().to_bytes();
+        for cut in 0..good.len() {
+            let err = Mlp::from_bytes(&good[..cut]).expect_err("truncated file loaded");
+            let message = err.to_string();
+            assert!(
+                matches!(
+                    err,
+                    WeightsError::Truncated
+                        | WeightsError::WrongLength { .. }
+                        | WeightsError::BadSpec(_)
+                ),
+                "cut at {cut}: {message}"
+            );
+            assert!(!message.is_empty());
+        }
+    }
+
+    #[test]
     fn corrupt_files_are_refused_without_panic() {
         let good = small().to_bytes();
         assert_eq!(Mlp::from_bytes(&good[..5]), Err(WeightsError::Truncated));

@@ -11,7 +11,8 @@ use super::run::TrainingRun;
 use super::settings::GfnSettings;
 use super::train::Trainer;
 use crate::command::{
-    Args, CommandError, LabCommand, emit, flag_arg, number_arg, settings_args, text_arg,
+    Args, CommandError, INTERRUPTED_EXIT_CODE, LabCommand, Progress, catch_interrupts, emit,
+    flag_arg, interrupted, number_arg, output_arg, settings_args, text_arg,
 };
 use crate::share::{Flag, Setting};
 
@@ -112,10 +113,8 @@ pub fn commands() -> Vec<LabCommand> {
                 let mut args = settings_args(&pretrain_base(), PRETRAIN_KEYS);
                 args.push(number_arg(&PRETRAIN_TRAJECTORIES));
                 args.push(flag_arg(&TELEPORT));
-                args.push(text_arg(
-                    "out",
-                    "FILE",
-                    "write the pre-trained network here",
+                args.push(output_arg(
+                    "write the pre-trained network here (checked before training; Ctrl-C saves the network so far)",
                 ));
                 args
             },
@@ -162,7 +161,7 @@ fn pretrain(args: &Args<'_>) -> Result<i32, CommandError> {
     }
     let teleport = args.flag(&TELEPORT)?;
     let trajectories = args.number(&PRETRAIN_TRAJECTORIES)?;
-    let out = args.text("out").map(str::to_owned);
+    let out = args.output()?;
     let grid = s.grid();
     if !grid.is_enumerable() {
         return Err(CommandError::usage(format!(
@@ -194,22 +193,41 @@ fn pretrain(args: &Args<'_>) -> Result<i32, CommandError> {
             "outcomes": outcomes.len(),
             "seconds": started.elapsed().as_secs_f64(),
             "final": final_line,
+            "interrupted": interrupted(),
         })
     };
-    while trainer.trajectories < trajectories {
+    catch_interrupts();
+    let progress = Progress::new(trajectories, "pre-training (trajectories)");
+    while trainer.trajectories < trajectories && !interrupted() {
         loss = trainer.iterate();
+        progress.set(trainer.trajectories);
         if trainer.trajectories >= next_eval && trainer.trajectories < trajectories {
             next_eval += eval_every;
-            emit(report(&trainer, loss, false));
+            progress.emit(report(&trainer, loss, false));
         }
     }
+    progress.finish();
     emit(report(&trainer, loss, true));
     if let Some(out) = out {
-        std::fs::write(&out, trainer.model.net.to_bytes())
-            .map_err(|e| CommandError::failed(format!("cannot write {out}: {e}")))?;
-        eprintln!("wrote {out}");
+        crate::files::write_atomic(&out, &trainer.model.net.to_bytes())
+            .map_err(|e| CommandError::failed(e.to_string()))?;
+        eprintln!(
+            "wrote {} ({} trajectories)",
+            out.display(),
+            trainer.trajectories
+        );
     }
-    Ok(0)
+    Ok(finished_or_interrupted(trainer.trajectories, trajectories))
+}
+
+/// 0, or the interrupted exit code with a word on stderr when Ctrl-C stopped the run early.
+fn finished_or_interrupted(done: u64, planned: u64) -> i32 {
+    if interrupted() && done < planned {
+        eprintln!("stopped by Ctrl-C after {done} of {planned} trajectories");
+        INTERRUPTED_EXIT_CODE
+    } else {
+        0
+    }
 }
 
 fn train(args: &Args<'_>) -> Result<i32, CommandError> {
@@ -219,24 +237,32 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     let eval_samples = s.eval_samples as usize;
     let mut run = TrainingRun::new(s.grid(), s.reward_spec(), s.train_config());
     let mut next_eval = eval_every;
-    while run.trainer.trajectories < trajectories {
+    catch_interrupts();
+    let progress = Progress::new(trajectories, "training (trajectories)");
+    while run.trainer.trajectories < trajectories && !interrupted() {
         run.iterate();
+        progress.set(run.trainer.trajectories);
         if run.trainer.trajectories >= next_eval && run.trainer.trajectories < trajectories {
             next_eval += eval_every;
-            emit(serde_json::to_string(&run.evaluate(eval_samples)).unwrap_or_default());
+            progress.emit(serde_json::to_string(&run.evaluate(eval_samples)).unwrap_or_default());
         }
     }
+    progress.finish();
     let last = run.evaluate(eval_samples);
     let mut final_json = serde_json::to_value(&last).unwrap_or_default();
     if let Some(map) = final_json.as_object_mut() {
         let [rollout, loss, adam] = run.trainer.phase_seconds;
         map.insert("final".to_owned(), true.into());
+        map.insert("interrupted".to_owned(), interrupted().into());
         map.insert("seconds_rollout".to_owned(), rollout.into());
         map.insert("seconds_loss_backward".to_owned(), loss.into());
         map.insert("seconds_optimizer".to_owned(), adam.into());
     }
     emit(final_json);
-    Ok(0)
+    Ok(finished_or_interrupted(
+        run.trainer.trajectories,
+        trajectories,
+    ))
 }
 
 /// Fine-tuned OC-GFN against a GFlowNet trained from scratch on the same reward: modes found
@@ -276,7 +302,12 @@ fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
         .sum();
     emit(json!({"exact_conversion_l1": exact_l1, "modes_total": target.mode_count}));
     let mut finals = Vec::new();
+    catch_interrupts();
+    let progress = Progress::new(seeds * trajectories, "fine-tune vs scratch (trajectories)");
     for seed in 0..seeds {
+        if interrupted() {
+            break;
+        }
         let mut tuner = FineTuner::new(
             oc.clone(),
             reward.clone(),
@@ -298,7 +329,10 @@ fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
         let mut scratch_modes = ModesFound::new(&target);
         let mut next = every;
         let (mut ft_first_all, mut sc_first_all) = (None, None);
-        while tuner.trajectories < trajectories || scratch.trajectories < trajectories {
+        while (tuner.trajectories < trajectories || scratch.trajectories < trajectories)
+            && !interrupted()
+        {
+            progress.set(seed * trajectories + tuner.trajectories.min(scratch.trajectories));
             if tuner.trajectories < trajectories {
                 tuner.iterate();
             }

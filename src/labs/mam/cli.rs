@@ -13,7 +13,8 @@ use super::speed::{goal_sizes, query_batch, time_ms, time_query};
 use super::train::{DEFAULT_BATCH, DEFAULT_LR, TrainConfig, Trainer};
 use super::weights::{self, WeightsHeader};
 use crate::command::{
-    Args, CommandError, LabCommand, emit, headless_compute, number_arg, settings_args, text_arg,
+    Args, CommandError, INTERRUPTED_EXIT_CODE, LabCommand, Progress, catch_interrupts, emit,
+    headless_compute, interrupted, number_arg, output_arg, settings_args, text_arg,
 };
 use crate::share::Setting;
 
@@ -55,7 +56,9 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&BATCH),
                     number_arg(&HIDDEN),
                     number_arg(&LR),
-                    text_arg("out", "FILE", "write the trained networks here"),
+                    output_arg(
+                        "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
+                    ),
                 ]);
                 args
             },
@@ -113,7 +116,7 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         None => defaults.hidden[0],
     };
     let lr = args.number(&LR)? as f32;
-    let out = args.text("out").map(str::to_owned);
+    let out = args.output()?;
     let config = TrainConfig {
         hidden: vec![width, width],
         batch,
@@ -145,28 +148,38 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         }
         v
     };
-    for _ in 0..steps {
+    catch_interrupts();
+    let progress = Progress::new(steps as u64, "training (steps)");
+    while trainer.steps < steps && !interrupted() {
         trainer.step();
+        progress.set(trainer.steps as u64);
         if trainer.steps.is_multiple_of(every) && trainer.steps < steps {
-            emit(report(&trainer, false));
+            progress.emit(report(&trainer, false));
         }
     }
+    progress.finish();
     let mut last = report(&trainer, true);
     last["final"] = json!(true);
+    last["interrupted"] = json!(interrupted());
     emit(last);
     if let Some(path) = out {
         let header = WeightsHeader {
             size: model.size,
             coupling: model.coupling,
             field: model.field,
-            steps,
+            // The steps actually taken (fewer than asked when Ctrl-C stopped the run).
+            steps: trainer.steps,
             seed,
             // The output path is not part of what reproduces the file.
             command: crate::command::command_line_without(&["out"]),
         };
-        std::fs::write(&path, weights::to_bytes(&header, &trainer.nets))
-            .map_err(|e| CommandError::failed(format!("writing {path}: {e}")))?;
-        eprintln!("wrote {path}");
+        crate::files::write_atomic(&path, &weights::to_bytes(&header, &trainer.nets))
+            .map_err(|e| CommandError::failed(e.to_string()))?;
+        eprintln!("wrote {} ({} steps)", path.display(), trainer.steps);
+    }
+    if interrupted() && trainer.steps < steps {
+        eprintln!("stopped by Ctrl-C after {} of {steps} steps", trainer.steps);
+        return Ok(INTERRUPTED_EXIT_CODE);
     }
     Ok(0)
 }

@@ -146,6 +146,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_cut_at_any_byte_is_refused_with_a_reason() {
+        let bytes = to_bytes(&header(), &MamNets::new(3, &[8], 5));
+        for cut in 0..bytes.len() {
+            let err = from_bytes(&bytes[..cut]).expect_err("truncated file loaded");
+            assert!(
+                [
+                    "truncated",
+                    "magic",
+                    "header",
+                    "bytes",
+                    "expected",
+                    "weights"
+                ]
+                .iter()
+                .any(|w| err.contains(w)),
+                "cut at {cut}: unclear message '{err}'"
+            );
+        }
+    }
+
+    #[test]
     fn round_trip_and_corruption_never_panics() {
         let nets = MamNets::new(3, &[8], 5);
         let bytes = to_bytes(&header(), &nets);
