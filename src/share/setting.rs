@@ -61,6 +61,32 @@ impl Bounded for f64 {
     }
 }
 
+/// The builders every definition has: `.label("…")`, `.help("…")` (const, for `const` items).
+macro_rules! text_builders {
+    () => {
+        /// What the page's control shows beside it.
+        pub const fn label(self, label: &'static str) -> Self {
+            Self { label, ..self }
+        }
+        /// One or two sentences: the tooltip and the CLI help.
+        pub const fn help(self, help: &'static str) -> Self {
+            Self { help, ..self }
+        }
+    };
+}
+
+/// `.flag("memory-bound")`: a CLI flag other than the key with `-` for `_`.
+macro_rules! flag_builder {
+    () => {
+        pub const fn flag(self, flag: &'static str) -> Self {
+            Self {
+                flag: Some(flag),
+                ..self
+            }
+        }
+    };
+}
+
 /// A number with a range: `Setting::new("batch", 16, 1, 256).label(..).help(..)`.
 #[derive(Clone, Copy, Debug)]
 pub struct Setting<T> {
@@ -98,12 +124,7 @@ impl<T: Copy> Setting<T> {
             log: false,
         }
     }
-    pub const fn label(self, label: &'static str) -> Self {
-        Self { label, ..self }
-    }
-    pub const fn help(self, help: &'static str) -> Self {
-        Self { help, ..self }
-    }
+    text_builders!();
     pub const fn unit(self, unit: &'static str) -> Self {
         Self { unit, ..self }
     }
@@ -113,12 +134,7 @@ impl<T: Copy> Setting<T> {
     pub const fn multiple_of(self, multiple: u32) -> Self {
         Self { multiple, ..self }
     }
-    pub const fn flag(self, flag: &'static str) -> Self {
-        Self {
-            flag: Some(flag),
-            ..self
-        }
-    }
+    flag_builder!();
 }
 
 impl<T: Bounded> Setting<T> {
@@ -204,18 +220,8 @@ impl<E: Copy> Choice<E> {
             options,
         }
     }
-    pub const fn label(self, label: &'static str) -> Self {
-        Self { label, ..self }
-    }
-    pub const fn help(self, help: &'static str) -> Self {
-        Self { help, ..self }
-    }
-    pub const fn flag(self, flag: &'static str) -> Self {
-        Self {
-            flag: Some(flag),
-            ..self
-        }
-    }
+    text_builders!();
+    flag_builder!();
 }
 
 /// An on/off setting. On the CLI it is a flag: `--key` (or `--no-key` when it defaults on).
@@ -236,12 +242,7 @@ impl Flag {
             default,
         }
     }
-    pub const fn label(self, label: &'static str) -> Self {
-        Self { label, ..self }
-    }
-    pub const fn help(self, help: &'static str) -> Self {
-        Self { help, ..self }
-    }
+    text_builders!();
 }
 
 /// A free-text setting (painted cells, custom losses); its struct's `validate` checks it.
@@ -267,21 +268,11 @@ impl Text {
             default,
         }
     }
-    pub const fn label(self, label: &'static str) -> Self {
-        Self { label, ..self }
-    }
-    pub const fn help(self, help: &'static str) -> Self {
-        Self { help, ..self }
-    }
+    text_builders!();
     pub const fn value_name(self, value_name: &'static str) -> Self {
         Self { value_name, ..self }
     }
-    pub const fn flag(self, flag: &'static str) -> Self {
-        Self {
-            flag: Some(flag),
-            ..self
-        }
-    }
+    flag_builder!();
     /// The default as the struct holds it.
     pub fn default_value(&self) -> String {
         self.default.to_owned()
@@ -297,13 +288,33 @@ pub enum Kind {
     Text,
 }
 
+/// What every definition has: its key, CLI flag, label and help.
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub key: &'static str,
+    pub flag: Option<&'static str>,
+    pub label: &'static str,
+    pub help: &'static str,
+}
+
 /// Any definition, as a settings struct lists them ([`super::Settings::DEFINITIONS`]).
 pub trait Described: Sync {
-    fn key(&self) -> &'static str;
-    /// The CLI flag without `--`.
-    fn flag_name(&self) -> String;
-    fn label_text(&self) -> &'static str;
-    fn help_text(&self) -> &'static str;
+    fn meta(&self) -> Meta;
+    fn key(&self) -> &'static str {
+        self.meta().key
+    }
+    /// The CLI flag without `--` (the key with `-` for `_`, unless the definition names one).
+    fn flag_name(&self) -> String {
+        let meta = self.meta();
+        meta.flag
+            .map_or_else(|| meta.key.replace('_', "-"), str::to_owned)
+    }
+    fn label_text(&self) -> &'static str {
+        self.meta().label
+    }
+    fn help_text(&self) -> &'static str {
+        self.meta().help
+    }
     fn kind(&self) -> Kind;
     /// What the CLI help shows as the value: `1..=256`, `tb|db`.
     fn value_hint(&self) -> String;
@@ -312,10 +323,6 @@ pub trait Described: Sync {
     /// A decoded link value checked against the range: `Some` (replacement, correction) when
     /// it had to change.
     fn check_json(&self, value: &Value) -> Option<(Value, Correction)>;
-}
-
-fn flag_of(key: &str, flag: Option<&'static str>) -> String {
-    flag.map_or_else(|| key.replace('_', "-"), str::to_owned)
 }
 
 fn json_text(value: &impl Serialize) -> String {
@@ -327,17 +334,13 @@ fn json_text(value: &impl Serialize) -> String {
 }
 
 impl<T: Bounded> Described for Setting<T> {
-    fn key(&self) -> &'static str {
-        self.key
-    }
-    fn flag_name(&self) -> String {
-        flag_of(self.key, self.flag)
-    }
-    fn label_text(&self) -> &'static str {
-        self.label
-    }
-    fn help_text(&self) -> &'static str {
-        self.help
+    fn meta(&self) -> Meta {
+        Meta {
+            key: self.key,
+            flag: self.flag,
+            label: self.label,
+            help: self.help,
+        }
     }
     fn kind(&self) -> Kind {
         Kind::Number
@@ -364,17 +367,13 @@ impl<T: Bounded> Described for Setting<T> {
 }
 
 impl<E: Serialize + Copy + Sync + 'static> Described for Choice<E> {
-    fn key(&self) -> &'static str {
-        self.key
-    }
-    fn flag_name(&self) -> String {
-        flag_of(self.key, self.flag)
-    }
-    fn label_text(&self) -> &'static str {
-        self.label
-    }
-    fn help_text(&self) -> &'static str {
-        self.help
+    fn meta(&self) -> Meta {
+        Meta {
+            key: self.key,
+            flag: self.flag,
+            label: self.label,
+            help: self.help,
+        }
     }
     fn kind(&self) -> Kind {
         Kind::Choice
@@ -407,17 +406,13 @@ impl<E: Serialize + Copy + Sync + 'static> Described for Choice<E> {
 }
 
 impl Described for Flag {
-    fn key(&self) -> &'static str {
-        self.key
-    }
-    fn flag_name(&self) -> String {
-        flag_of(self.key, None)
-    }
-    fn label_text(&self) -> &'static str {
-        self.label
-    }
-    fn help_text(&self) -> &'static str {
-        self.help
+    fn meta(&self) -> Meta {
+        Meta {
+            key: self.key,
+            flag: None,
+            label: self.label,
+            help: self.help,
+        }
     }
     fn kind(&self) -> Kind {
         Kind::Flag
@@ -434,17 +429,13 @@ impl Described for Flag {
 }
 
 impl Described for Text {
-    fn key(&self) -> &'static str {
-        self.key
-    }
-    fn flag_name(&self) -> String {
-        flag_of(self.key, self.flag)
-    }
-    fn label_text(&self) -> &'static str {
-        self.label
-    }
-    fn help_text(&self) -> &'static str {
-        self.help
+    fn meta(&self) -> Meta {
+        Meta {
+            key: self.key,
+            flag: self.flag,
+            label: self.label,
+            help: self.help,
+        }
     }
     fn kind(&self) -> Kind {
         Kind::Text

@@ -34,7 +34,7 @@ pub fn commands() -> Vec<LabCommand> {
         LabCommand {
             path: &["bandit"],
             about: "weighted tallying bandits: mean complete policy regret (and its 95% half-width) of every algorithm at T, as JSON",
-            long_about: "The options are the Bandits page's settings (link keys, ranges and                 defaults); --memory-bound is the page's M (link key bound).",
+            long_about: "The options are the Bandits page's settings (link keys, ranges and defaults); --memory-bound is the page's M (link key bound).",
             args: || {
                 let mut args = settings_args(&BanditSettings::default(), RUN_KEYS);
                 args.push(flag_arg(&CPU));

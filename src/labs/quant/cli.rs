@@ -45,7 +45,7 @@ pub fn commands() -> Vec<LabCommand> {
         LabCommand {
             path: &["quant"],
             about: "quantize a matrix with one method; weight_mse, output_rel_error, bits_per_weight (everything stored) as JSON",
-            long_about: "MATRIX: attn_query, mlp_up or mlp_down of MiniLM-L6 layer 0, or                 synthetic:ROWSxCOLS:SEED. --outliers and --sensitive default to 0 except for                 squeeze (0.45 and 0.05). Example: paperlab quant mlp_up --method squeeze --bits 3",
+            long_about: "MATRIX: attn_query, mlp_up or mlp_down of MiniLM-L6 layer 0, or synthetic:ROWSxCOLS:SEED. --outliers and --sensitive default to 0 except for squeeze (0.45 and 0.05). Example: paperlab quant mlp_up --method squeeze --bits 3",
             args: || {
                 let mut args = vec![
                     Arg::new("matrix")
