@@ -310,6 +310,8 @@ async function gflownet(browser, base, name) {
     const st = await status(p.page, 'gfn');
     check(`${name}: trains and evaluates`, st.trajectories >= 300 && st.evaluations >= 2, JSON.stringify(st));
     check(`${name}: L1 is a distance`, st.l1 >= 0 && st.l1 <= 2, `${st.l1}`);
+    check(`${name}: the exact L1 of the policy is reported`, st.l1_exact >= 0 && st.l1_exact <= 2, `${st.l1_exact}`);
+    check(`${name}: the sampled L1 has its noise floor`, st.l1_noise_floor > 0 && st.l1_noise_floor < 1, `${st.l1_noise_floor}`);
     check(`${name}: modes found`, st.modes_found >= 1, `${st.modes_found}`);
     check(`${name}: no evaluation error`, st.eval_error === null, `${st.eval_error}`);
   } catch (e) {

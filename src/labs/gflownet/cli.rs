@@ -23,6 +23,7 @@ const TRAIN_KEYS: &[&str] = &[
     "r1",
     "r2",
     "loss",
+    "pb",
     "batch",
     "hidden",
     "layers",
@@ -265,11 +266,96 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     ))
 }
 
+/// One seed of `gfn finetune`: the fine-tuned OC-GFN and a GFlowNet from scratch trained side
+/// by side on the same reward, with the same exploration.
+struct SeedRun<'a> {
+    oc: &'a super::oc::OcModel,
+    reward: &'a RewardSpec,
+    target: &'a super::env::Target,
+    batch: usize,
+    trajectories: u64,
+    every: u64,
+    progress: &'a Progress,
+}
+
+impl SeedRun<'_> {
+    fn compare(&self, seed: u64) -> serde_json::Value {
+        use super::finetune::{FineTuneConfig, FineTuner};
+        use super::metrics::ModesFound;
+        let grid = self.oc.grid;
+        let mut tuner = FineTuner::new(
+            self.oc.clone(),
+            self.reward.clone(),
+            FineTuneConfig {
+                batch: self.batch,
+                seed,
+                ..FineTuneConfig::default()
+            },
+        );
+        // The same exploration as the fine-tuning, so only the method differs.
+        let mut scratch = Trainer::new(
+            grid,
+            self.reward.clone(),
+            super::train::TrainConfig {
+                batch: self.batch,
+                seed,
+                epsilon: tuner.config.epsilon,
+                ..super::train::TrainConfig::default()
+            },
+        );
+        let mut scratch_modes = ModesFound::new(self.target);
+        let mut next = self.every;
+        let (mut ft_first_all, mut sc_first_all) = (None, None);
+        while (tuner.trajectories < self.trajectories || scratch.trajectories < self.trajectories)
+            && !interrupted()
+        {
+            self.progress
+                .set(seed * self.trajectories + tuner.trajectories.min(scratch.trajectories));
+            if tuner.trajectories < self.trajectories {
+                tuner.iterate();
+            }
+            if scratch.trajectories < self.trajectories {
+                scratch.iterate();
+                for x in &scratch.last_terminals {
+                    scratch_modes.record(self.target, grid.index(x));
+                }
+            }
+            let ft = tuner.modes.as_ref().map_or(0, |m| m.count);
+            if ft == self.target.mode_count && ft_first_all.is_none() {
+                ft_first_all = Some((tuner.trajectories, tuner.reward_evaluations));
+            }
+            if scratch_modes.count == self.target.mode_count && sc_first_all.is_none() {
+                sc_first_all = Some(scratch.trajectories);
+            }
+            if tuner.trajectories >= next {
+                next += self.every;
+                self.progress
+                    .emit(json!({"seed": seed, "trajectories": tuner.trajectories,
+                    "finetune_modes": ft, "scratch_modes": scratch_modes.count,
+                    "finetune_reward_evaluations": tuner.reward_evaluations,
+                    "scratch_reward_evaluations": scratch.trajectories}));
+            }
+        }
+        let l1_of = |distribution: &[f64]| {
+            super::metrics::l1_between(&self.target.probabilities, distribution)
+        };
+        json!({
+            "seed": seed,
+            "finetune_all_modes_at": ft_first_all.map(|f| f.0),
+            "finetune_all_modes_at_reward_evaluations": ft_first_all.map(|f| f.1),
+            "scratch_all_modes_at": sc_first_all,
+            "finetune_modes": tuner.modes.as_ref().map_or(0, |m| m.count),
+            "scratch_modes": scratch_modes.count,
+            "finetune_l1_exact": l1_of(&tuner.exact_distribution()),
+            "scratch_l1_exact": l1_of(&super::sample::exact_terminal_distribution(&scratch.model)),
+            "epsilon": tuner.config.epsilon,
+        })
+    }
+}
+
 /// Fine-tuned OC-GFN against a GFlowNet trained from scratch on the same reward: modes found
 /// against training trajectories for several seeds; plus the exact conversion's L1.
 fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
-    use super::finetune::{FineTuneConfig, FineTuner};
-    use super::metrics::ModesFound;
     use super::oc::{OcModel, exact_conversion};
     use super::sample::terminal_distribution;
     let s = args.settings(finetune_base(), FINETUNE_KEYS)?;
@@ -304,70 +390,31 @@ fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
     let mut finals = Vec::new();
     catch_interrupts();
     let progress = Progress::new(seeds * trajectories, "fine-tune vs scratch (trajectories)");
+    let run = SeedRun {
+        oc: &oc,
+        reward: &reward,
+        target: &target,
+        batch,
+        trajectories,
+        every,
+        progress: &progress,
+    };
     for seed in 0..seeds {
         if interrupted() {
             break;
         }
-        let mut tuner = FineTuner::new(
-            oc.clone(),
-            reward.clone(),
-            FineTuneConfig {
-                batch,
-                seed,
-                ..FineTuneConfig::default()
-            },
-        );
-        let mut scratch = Trainer::new(
-            grid,
-            reward.clone(),
-            super::train::TrainConfig {
-                batch,
-                seed,
-                ..super::train::TrainConfig::default()
-            },
-        );
-        let mut scratch_modes = ModesFound::new(&target);
-        let mut next = every;
-        let (mut ft_first_all, mut sc_first_all) = (None, None);
-        while (tuner.trajectories < trajectories || scratch.trajectories < trajectories)
-            && !interrupted()
-        {
-            progress.set(seed * trajectories + tuner.trajectories.min(scratch.trajectories));
-            if tuner.trajectories < trajectories {
-                tuner.iterate();
-            }
-            if scratch.trajectories < trajectories {
-                scratch.iterate();
-                for x in &scratch.last_terminals {
-                    scratch_modes.record(&target, grid.index(x));
-                }
-            }
-            let ft = tuner.modes.as_ref().map_or(0, |m| m.count);
-            if ft == target.mode_count && ft_first_all.is_none() {
-                ft_first_all = Some(tuner.trajectories);
-            }
-            if scratch_modes.count == target.mode_count && sc_first_all.is_none() {
-                sc_first_all = Some(scratch.trajectories);
-            }
-            if tuner.trajectories >= next {
-                next += every;
-                emit(
-                    json!({"seed": seed, "trajectories": tuner.trajectories, "finetune_modes": ft, "scratch_modes": scratch_modes.count}),
-                );
-            }
-        }
-        finals.push(json!({
-            "seed": seed,
-            "finetune_all_modes_at": ft_first_all,
-            "scratch_all_modes_at": sc_first_all,
-            "finetune_modes": tuner.modes.as_ref().map_or(0, |m| m.count),
-            "scratch_modes": scratch_modes.count,
-        }));
+        finals.push(run.compare(seed));
     }
+    progress.finish();
     emit(
-        json!({"final": true, "modes_total": target.mode_count, "exact_conversion_l1": exact_l1, "runs": finals}),
+        json!({"final": true, "interrupted": interrupted(), "modes_total": target.mode_count,
+        "exact_conversion_l1": exact_l1, "runs": finals}),
     );
-    Ok(0)
+    Ok(if interrupted() {
+        INTERRUPTED_EXIT_CODE
+    } else {
+        0
+    })
 }
 
 /// `paperlab bench gfn`: training throughput (TB, 2D H=8, batch 16, 2 x 256, one core) and
@@ -392,9 +439,16 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let trained = trainer.trajectories - start_trajectories;
+    let target = super::env::Target::enumerate(grid, &settings.reward_spec());
+    let l1_exact = target.as_ref().map(|t| {
+        let exact = super::sample::exact_terminal_distribution(&trainer.model);
+        super::metrics::l1_between(&t.probabilities, &exact)
+    });
     emit(json!({
-        "bench": "gfn_train", "loss": "tb", "ndim": 2, "height": 8, "batch": 16, "hidden": "2x256",
-        "trajectories": trained, "seconds": seconds, "trajectories_per_s": trained as f64 / seconds,
+        "bench": "gfn_train", "loss": "tb", "pb": "uniform", "ndim": 2, "height": 8, "batch": 16,
+        "hidden": "2x256", "trajectories": trained, "seconds": seconds,
+        "trajectories_per_s": trained as f64 / seconds,
+        "trajectories_in_all": trainer.trajectories, "l1_exact": l1_exact,
     }));
     let model = trainer.model.clone();
     let started = web_time::Instant::now();
@@ -404,20 +458,35 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
         json!({"bench": "gfn_sample", "engine": "cpu", "samples": cpu.len(), "seconds": cpu_seconds,
         "samples_per_s": cpu.len() as f64 / cpu_seconds}),
     );
-    let gpu = GpuContext::new_headless().and_then(|ctx| {
+    let ctx = match GpuContext::new_headless() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            emit(json!({"bench": "gfn_sample", "engine": "gpu", "skipped": e.to_string()}));
+            return Ok(0);
+        }
+    };
+    if ctx.adapter.is_cpu {
+        // lavapipe samples at about 300 trajectories/s: minutes for nothing a GPU would say.
+        emit(
+            json!({"bench": "gfn_sample", "engine": "gpu", "adapter": ctx.adapter.name,
+            "skipped": "a software adapter (a CPU): the page samples on the CPU reference there"}),
+        );
+        return Ok(0);
+    }
+    let gpu = (|| {
         let kernels = GfnSamplerKernels::new(&ctx);
         let device = kernels.prepare(&ctx, &model, samples)?;
         let out = kernels
             .submit(&ctx, &device, 1, 0, samples, 2)?
             .wait(&ctx)?;
         let terminals = decode_terminals(&out.bytes, 2)?;
-        Ok((ctx.adapter.name.clone(), out, terminals.len()))
-    });
+        Ok::<_, crate::gpu::GpuError>((out, terminals.len()))
+    })();
     match gpu {
-        Ok((adapter, out, n)) => {
+        Ok((out, n)) => {
             let ms = crate::stats::median(&out.pass_ms);
             emit(
-                json!({"bench": "gfn_sample", "engine": "gpu", "adapter": adapter, "samples": n,
+                json!({"bench": "gfn_sample", "engine": "gpu", "adapter": ctx.adapter.name, "samples": n,
                 "ms_median": ms, "timing": out.timing, "samples_per_s": n as f64 / (ms * 1e-3),
                 "gpu_over_cpu": (n as f64 / (ms * 1e-3)) / (cpu.len() as f64 / cpu_seconds)}),
             );

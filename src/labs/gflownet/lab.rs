@@ -5,10 +5,10 @@ use web_time::{Duration, Instant};
 
 use super::env::{MAX_NDIM, State};
 use super::gpu::{GfnSamplerKernels, decode_terminals};
-use super::metrics::{jsd, l1_sum};
+use super::metrics::{jsd, jsd_between, l1_between, l1_noise_floor, l1_sum};
 use super::model::Model;
 use super::run::TrainingRun;
-use super::sample::{CHUNK, histogram, sample_terminals};
+use super::sample::{CHUNK, ExactDistribution, histogram, sample_terminals};
 use super::settings::GfnSettings;
 use crate::gpu::{Compute, KernelRun};
 
@@ -30,16 +30,30 @@ pub struct CurvePoint {
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct EvalPoint {
     pub trajectories: f64,
+    /// L1 and JSD of the policy's exact terminal distribution (`None` above `MAX_EXACT_STATES`).
+    pub l1_exact: Option<f64>,
+    pub jsd_exact: Option<f64>,
+    /// L1 and JSD of the sampled histogram, and a perfect sampler's expected L1 at that size.
     pub l1: f64,
     pub jsd: f64,
+    pub l1_noise_floor: f64,
     pub samples: usize,
     pub on_gpu: bool,
     pub seconds: f64,
 }
 
+/// Grids up to this many states get the exact terminal distribution in the page (computed in
+/// slices alongside the sampling; the CLI has no limit below the enumeration's 2^20).
+pub const MAX_EXACT_STATES: usize = 1 << 16;
+/// States whose logits one slice of the exact distribution computes.
+const EXACT_ROWS_PER_SLICE: usize = 256;
+
 /// An evaluation in progress on a frozen copy of the policy.
 struct Evaluation {
     model: Model,
+    /// The exact distribution being computed (`None` for grids above `MAX_EXACT_STATES`).
+    exact: Option<ExactDistribution>,
+    exact_result: Option<Vec<f64>>,
     trajectories: u64,
     wanted: usize,
     terminals: Vec<State>,
@@ -114,8 +128,13 @@ impl LabRun {
         }
         let seed = (crate::rng::hash_u64(settings.seed, self.run.trainer.trajectories)
             & 0xffff_ffff) as u32;
+        let model = self.run.trainer.model.clone();
+        let exact = (model.grid.n_states() <= MAX_EXACT_STATES)
+            .then(|| ExactDistribution::new(model.clone()));
         self.evaluation = Some(Evaluation {
-            model: self.run.trainer.model.clone(),
+            exact,
+            exact_result: None,
+            model,
             trajectories: self.run.trainer.trajectories,
             wanted: settings.eval_samples as usize,
             terminals: Vec::with_capacity(settings.eval_samples as usize),
@@ -190,7 +209,17 @@ impl LabRun {
                 }
             }
         }
-        if eval.terminals.len() >= eval.wanted {
+        // The exact distribution in what is left of the budget (also while the GPU samples).
+        while let Some(exact) = &mut eval.exact
+            && eval.exact_result.is_none()
+        {
+            eval.exact_result = exact.advance(EXACT_ROWS_PER_SLICE);
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        let exact_done = eval.exact.is_none() || eval.exact_result.is_some();
+        if eval.terminals.len() >= eval.wanted && exact_done {
             self.finish_evaluation();
         }
     }
@@ -200,10 +229,14 @@ impl LabRun {
             return;
         };
         let counts = histogram(&eval.model.grid, &eval.terminals);
+        let exact = eval.exact_result.as_deref();
         self.evals.push(EvalPoint {
             trajectories: eval.trajectories as f64,
+            l1_exact: exact.map(|q| l1_between(&target.probabilities, q)),
+            jsd_exact: exact.map(|q| jsd_between(&target.probabilities, q)),
             l1: l1_sum(target, &counts),
             jsd: jsd(target, &counts),
+            l1_noise_floor: l1_noise_floor(&target.probabilities, eval.terminals.len()),
             samples: eval.terminals.len(),
             on_gpu: eval.on_gpu,
             seconds: eval.started.elapsed().as_secs_f64(),

@@ -15,36 +15,109 @@ pub enum Loss {
     Db,
 }
 
+/// The backward policy P_B(s | s') over the parents of s'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackwardPolicy {
+    /// Uniform over the parents (the paper's and torchgfn's `constant_pb` set-up).
+    Uniform,
+    /// Learned: D more outputs, a masked softmax over the coordinates that can be decremented
+    /// (torchgfn's default).
+    Learned,
+}
+
 #[derive(Clone, Debug)]
 pub struct Model {
     pub grid: Hypergrid,
     pub policy: Mlp,
     pub log_z: f32,
+    pub backward: BackwardPolicy,
 }
 
 impl Model {
-    pub fn new(grid: Hypergrid, hidden: usize, hidden_layers: usize, seed: u64) -> Self {
+    pub fn new(
+        grid: Hypergrid,
+        hidden: usize,
+        hidden_layers: usize,
+        backward: BackwardPolicy,
+        seed: u64,
+    ) -> Self {
+        let backward_outputs = match backward {
+            BackwardPolicy::Uniform => 0,
+            BackwardPolicy::Learned => grid.ndim,
+        };
         let spec = MlpSpec {
             inputs: grid.encoding_len(),
             hidden: vec![hidden; hidden_layers],
-            // D + 1 logits and one log-flow output (unused by TB, which learns log Z instead).
-            outputs: grid.n_actions() + 1,
+            // D + 1 logits, one log-flow output (unused by TB, which learns log Z instead),
+            // and D backward logits when P_B is learned.
+            outputs: grid.n_actions() + 1 + backward_outputs,
             activation: Activation::Relu,
         };
         Self {
             grid,
             policy: Mlp::new(spec, seed),
             log_z: 0.0,
+            backward,
         }
     }
 
     pub fn outputs(&self) -> usize {
+        self.policy.spec.outputs
+    }
+
+    /// Index of the first backward logit in an output row (learned P_B only).
+    pub fn backward_index(&self) -> usize {
         self.grid.n_actions() + 1
+    }
+
+    /// log P_B(s | s') for the parent s = s' - e_d, and every parent's probability in
+    /// `probs` (0 for coordinates that cannot be decremented). `row` is s''s output row.
+    pub fn log_backward(&self, s_next: &State, row: &[f32], d: usize, probs: &mut [f32]) -> f64 {
+        let ndim = self.grid.ndim;
+        let parents = || (0..ndim).filter(|&k| s_next[k] > 0);
+        match self.backward {
+            BackwardPolicy::Uniform => {
+                let n = parents().count().max(1) as f32;
+                for k in 0..ndim {
+                    probs[k] = if s_next[k] > 0 { 1.0 / n } else { 0.0 };
+                }
+                -f64::from(n).ln()
+            }
+            BackwardPolicy::Learned => {
+                let logits = &row[self.backward_index()..self.backward_index() + ndim];
+                let max = parents()
+                    .map(|k| logits[k])
+                    .fold(f32::NEG_INFINITY, f32::max);
+                let sum: f32 = parents().map(|k| (logits[k] - max).exp()).sum();
+                let log_sum = max + sum.ln();
+                for k in 0..ndim {
+                    probs[k] = if s_next[k] > 0 {
+                        (logits[k] - log_sum).exp()
+                    } else {
+                        0.0
+                    };
+                }
+                f64::from(logits[d] - log_sum)
+            }
+        }
     }
 
     /// Index of log F(s) in an output row.
     pub fn flow_index(&self) -> usize {
         self.grid.n_actions()
+    }
+
+    /// log F(s0) of the flow head: detailed balance's estimate of log Z (F(s0) = Z).
+    pub fn log_flow_at_origin(&self) -> f32 {
+        let mut input = vec![0.0f32; self.grid.encoding_len()];
+        self.grid
+            .encode_into(&[0; super::env::MAX_NDIM], &mut input);
+        self.policy
+            .predict(&input, 1)
+            .get(self.flow_index())
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 

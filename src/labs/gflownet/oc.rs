@@ -336,8 +336,9 @@ pub fn conditioned_paths(model: &OcModel, outcomes: &[State], seed: u32) -> Vec<
 }
 
 /// The exact conversion to a downstream reward (small grids, by enumeration over outcomes):
-/// P_F^R(s'|s) = sum_y R(y) F(s|y) P_F(s'|s,y) / sum_y R(y) F(s|y). Returns, per state, the
-/// log-probabilities of the D+1 actions (-inf where invalid), as logits for the sampler.
+/// P_F^R(s'|s) = sum_y R(y) F(s|y) P_F(s'|s,y) / sum_y R(y) F(s|y), the sum over the outcomes
+/// y still reachable after the move s -> s'. Returns, per state, the unnormalised log
+/// numerators of the D+1 actions (-inf where invalid), as logits for the sampler.
 pub fn exact_conversion(model: &OcModel, reward: &RewardSpec) -> Vec<f32> {
     let grid = model.grid;
     let n = grid.n_states();
@@ -370,8 +371,18 @@ pub fn exact_conversion(model: &OcModel, reward: &RewardSpec) -> Vec<f32> {
             let row = &out[r * outputs..(r + 1) * outputs];
             masked_log_softmax(&grid, &s, row, &mut log_probs);
             let base = log_r[j] + f64::from(row[n_actions]);
+            let y = grid.state(j);
             for a in 0..n_actions {
-                if grid.is_valid(&s, a) {
+                // Only outcomes still reachable after the action: stopping reaches y = s only,
+                // incrementing d needs y_d > s_d. An exact OC-GFN gives the others P_F = 0; a
+                // trained one gives them a little, which this sum (like the amortized
+                // fine-tuning, whose outcome sampler has the same support) leaves out.
+                let reachable = if a == grid.stop_action() {
+                    y == s
+                } else {
+                    y[a] > s[a]
+                };
+                if grid.is_valid(&s, a) && reachable {
                     terms[a].push(base + f64::from(log_probs[a]));
                 }
             }

@@ -21,6 +21,9 @@ pub struct ComparisonPoint {
     pub trajectories: u64,
     pub finetuned: Vec<usize>,
     pub scratch: Vec<usize>,
+    /// Calls of the reward so far per fine-tuning seed (training from scratch makes one per
+    /// trajectory, so its count is `trajectories`).
+    pub finetune_reward_evaluations: Vec<u64>,
 }
 
 pub struct Comparison {
@@ -152,6 +155,11 @@ impl OcState {
                         .map(|t| t.modes.as_ref().map_or(0, |m| m.count))
                         .collect(),
                     scratch: cmp.scratch.iter().map(|(_, m)| m.count).collect(),
+                    finetune_reward_evaluations: cmp
+                        .tuners
+                        .iter()
+                        .map(|t| t.reward_evaluations)
+                        .collect(),
                 });
             }
         }
@@ -215,12 +223,14 @@ impl OcState {
             .collect();
         let scratch = (0..COMPARISON_SEEDS)
             .map(|seed| {
+                // The same exploration as the fine-tuning, so only the method differs.
                 let trainer = Trainer::new(
                     self.grid,
                     reward.clone(),
                     TrainConfig {
                         batch,
                         seed,
+                        epsilon: FineTuneConfig::default().epsilon,
                         ..TrainConfig::default()
                     },
                 );

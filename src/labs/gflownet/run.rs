@@ -4,19 +4,35 @@ use serde::Serialize;
 use web_time::Instant;
 
 use super::env::{Hypergrid, RewardSpec, Target};
-use super::metrics::{ModesFound, jsd, l1_sum};
-use super::sample::{histogram, sample_terminals};
+use super::metrics::{
+    ModesFound, jsd, jsd_between, jsd_noise_floor, l1_between, l1_noise_floor, l1_sum,
+};
+use super::sample::{exact_terminal_distribution, histogram, sample_terminals};
 use super::train::{TrainConfig, Trainer};
 
 /// One evaluation of the current policy.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evaluation {
     pub trajectories: u64,
-    /// L1 summed over states (see `metrics::l1_sum`); `None` when the grid is too large.
+    /// L1 (summed over states) of the policy's exact terminal distribution (forward dynamic
+    /// programming, `sample::exact_terminal_distribution`) to the target: the primary metric.
+    /// `None` when the grid is too large to enumerate.
+    pub l1_exact: Option<f64>,
+    /// Jensen-Shannon divergence (nats) of the exact terminal distribution to the target.
+    pub jsd_exact: Option<f64>,
+    /// L1 of a histogram of `eval_samples` fresh samples (see `metrics::l1_sum`): noisy.
     pub l1: Option<f64>,
-    /// Jensen-Shannon divergence in nats.
+    /// JSD (nats) of that histogram.
     pub jsd: Option<f64>,
+    /// What a perfect sampler's histogram of `eval_samples` scores (exact expectation): the
+    /// sampled L1 cannot be read below this.
+    pub l1_noise_floor: Option<f64>,
+    /// The same for the JSD (first-order approximation).
+    pub jsd_noise_floor: Option<f64>,
+    /// The learned log Z: TB's parameter, or log F(s0) of the flow head under DB.
     pub logz: f64,
+    /// Which of the two `logz` is.
+    pub logz_source: &'static str,
     pub logz_true: Option<f64>,
     pub loss: f64,
     pub modes_found: usize,
@@ -75,31 +91,41 @@ impl TrainingRun {
 
     /// (last loss, learned log Z): no sampling.
     pub fn evaluate_cheap(&self) -> (f64, f64) {
-        (self.last_loss, f64::from(self.trainer.model.log_z))
+        (self.last_loss, self.trainer.log_z_estimate())
     }
 
-    /// Samples `samples` fresh trajectories (no exploration) and compares with the target.
+    /// The policy's exact terminal distribution against the target, then `samples` fresh
+    /// trajectories (no exploration) against it.
     pub fn evaluate(&self, samples: usize) -> Evaluation {
         let model = &self.trainer.model;
-        let (l1, jsd_value) = match &self.target {
-            Some(target) => {
-                let terminals = sample_terminals(model, self.eval_seed, 0, samples);
-                let counts = histogram(&model.grid, &terminals);
-                (Some(l1_sum(target, &counts)), Some(jsd(target, &counts)))
-            }
-            None => (None, None),
-        };
-        Evaluation {
+        let mut evaluation = Evaluation {
             trajectories: self.trainer.trajectories,
-            l1,
-            jsd: jsd_value,
-            logz: f64::from(model.log_z),
+            l1_exact: None,
+            jsd_exact: None,
+            l1: None,
+            jsd: None,
+            l1_noise_floor: None,
+            jsd_noise_floor: None,
+            logz: self.trainer.log_z_estimate(),
+            logz_source: self.trainer.log_z_source(),
             logz_true: self.target.as_ref().map(|t| t.log_z),
             loss: self.last_loss,
             modes_found: self.modes.as_ref().map_or(0, |m| m.count),
             modes_total: self.modes.as_ref().map_or(0, ModesFound::total),
             eval_samples: samples,
             trajectories_per_s: self.trajectories_per_s(),
+        };
+        if let Some(target) = &self.target {
+            let exact = exact_terminal_distribution(model);
+            evaluation.l1_exact = Some(l1_between(&target.probabilities, &exact));
+            evaluation.jsd_exact = Some(jsd_between(&target.probabilities, &exact));
+            let terminals = sample_terminals(model, self.eval_seed, 0, samples);
+            let counts = histogram(&model.grid, &terminals);
+            evaluation.l1 = Some(l1_sum(target, &counts));
+            evaluation.jsd = Some(jsd(target, &counts));
+            evaluation.l1_noise_floor = Some(l1_noise_floor(&target.probabilities, samples));
+            evaluation.jsd_noise_floor = Some(jsd_noise_floor(&target.probabilities, samples));
         }
+        evaluation
     }
 }

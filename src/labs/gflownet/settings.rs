@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::env::{Hypergrid, RewardSpec};
-use super::model::Loss;
+use super::model::{BackwardPolicy, Loss};
 use super::train::TrainConfig;
 use crate::share::{Choice, Correction, Described, Flag, Setting, Settings, Text};
 
@@ -38,6 +38,8 @@ pub struct GfnSettings {
     /// Painted bumps as "x.y,x.y,..." (cells, 2D).
     pub bumps: String,
     pub loss: Loss,
+    /// The backward policy: uniform over parents, or learned.
+    pub pb: BackwardPolicy,
     pub batch: u32,
     pub hidden: u32,
     pub layers: u32,
@@ -87,6 +89,13 @@ pub const BUMPS: Text = Text::new("bumps", "1.1,6.2,3.6")
     .help("Painted bumps, as cells x.y (painted reward, 2D).");
 pub const LOSS: Choice<Loss> = Choice::new("loss", Loss::Tb, &[Loss::Tb, Loss::Db])
     .help("tb: trajectory balance, (log Z + Σ log P_F − log R − Σ log P_B)² per trajectory; db: detailed balance, (log F(s) + log P_F − log F(s') − log P_B)² per transition.");
+pub const PB: Choice<BackwardPolicy> = Choice::new(
+    "pb",
+    BackwardPolicy::Uniform,
+    &[BackwardPolicy::Uniform, BackwardPolicy::Learned],
+)
+.label("backward policy P_B")
+.help("uniform: P_B(s|s') = 1 / #parents (the paper's set-up); learned: D more outputs of the policy network, a softmax over the parents (torchgfn's default).");
 pub const BATCH: Setting<u32> = Setting::new("batch", 16, 1, 256)
     .log()
     .unit("trajectories")
@@ -143,6 +152,7 @@ impl Default for GfnSettings {
             r2: R2.default,
             bumps: BUMPS.default_value(),
             loss: LOSS.default,
+            pb: PB.default,
             batch: BATCH.default,
             hidden: HIDDEN.default,
             layers: LAYERS.default,
@@ -204,6 +214,7 @@ impl GfnSettings {
             lr: self.lr as f32,
             lr_log_z: self.lr_logz as f32,
             epsilon: self.epsilon as f32,
+            backward: self.pb,
             seed: self.seed,
         }
     }
@@ -255,6 +266,7 @@ impl Settings for GfnSettings {
         &R2,
         &BUMPS,
         &LOSS,
+        &PB,
         &BATCH,
         &HIDDEN,
         &LAYERS,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::env::{Hypergrid, MAX_NDIM, RewardSpec, State};
-use super::model::{Loss, Model, choose_action, masked_log_softmax};
+use super::model::{BackwardPolicy, Loss, Model, choose_action, masked_log_softmax};
 use crate::nn::{Adam, ForwardCache, Gradients};
 use crate::rng::{hash3, unit_f32};
 
@@ -19,6 +19,8 @@ pub struct TrainConfig {
     pub lr_log_z: f32,
     /// Probability of a uniformly random valid action at each step (off-policy exploration).
     pub epsilon: f32,
+    /// Uniform or learned P_B.
+    pub backward: BackwardPolicy,
     pub seed: u64,
 }
 
@@ -71,7 +73,13 @@ pub struct Trainer {
 
 impl Trainer {
     pub fn new(grid: Hypergrid, reward: RewardSpec, config: TrainConfig) -> Self {
-        let model = Model::new(grid, config.hidden, config.hidden_layers, config.seed);
+        let model = Model::new(
+            grid,
+            config.hidden,
+            config.hidden_layers,
+            config.backward,
+            config.seed,
+        );
         let adam = Adam::for_mlp(&model.policy, config.lr);
         let grads = model.policy.zero_gradients();
         Self {
@@ -94,6 +102,23 @@ impl Trainer {
 
     pub fn grid(&self) -> Hypergrid {
         self.model.grid
+    }
+
+    /// The current estimate of log Z: TB learns it as a parameter; under DB it is the flow
+    /// head's log F(s0) at the origin (DB never touches the TB parameter, which stays 0).
+    pub fn log_z_estimate(&self) -> f64 {
+        match self.config.loss {
+            Loss::Tb => f64::from(self.model.log_z),
+            Loss::Db => f64::from(self.model.log_flow_at_origin()),
+        }
+    }
+
+    /// What [`Self::log_z_estimate`] reads, for the JSON and the page.
+    pub fn log_z_source(&self) -> &'static str {
+        match self.config.loss {
+            Loss::Tb => "tb_parameter",
+            Loss::Db => "db_log_flow_at_origin",
+        }
     }
 
     /// Samples the next batch and computes its loss and gradients (into `self.grads`) without
@@ -211,21 +236,98 @@ impl Trainer {
             .ln()
     }
 
+    /// The row of each trajectory in each step (`usize::MAX` once it has stopped): where
+    /// log F(s') and P_B(s | s') of a transition's next state are.
+    fn rows_of(&self, batch: usize, n_steps: usize) -> Vec<Vec<usize>> {
+        self.steps[..n_steps]
+            .iter()
+            .map(|record| {
+                let mut rows = vec![usize::MAX; batch];
+                for (r, &t) in record.trajectory.iter().enumerate() {
+                    rows[t] = r;
+                }
+                rows
+            })
+            .collect()
+    }
+
+    /// log P_B(s | s') of every step's non-stop transitions (0 for stops), with the parents'
+    /// probabilities kept for the gradient of a learned P_B: [step][row] -> (log P_B, probs).
+    fn backward_terms(&self, row_of: &[Vec<usize>], n_steps: usize) -> Vec<Vec<(f64, Vec<f32>)>> {
+        let grid = self.model.grid;
+        let outputs = self.model.outputs();
+        let mut states: Vec<State> = vec![[0; MAX_NDIM]; row_of.first().map_or(0, Vec::len)];
+        let mut terms = Vec::with_capacity(n_steps);
+        for (s, record) in self.steps[..n_steps].iter().enumerate() {
+            let mut step_terms = Vec::with_capacity(record.trajectory.len());
+            for (&t, &a) in record.trajectory.iter().zip(&record.action) {
+                if a == grid.stop_action() {
+                    step_terms.push((0.0, Vec::new()));
+                    continue;
+                }
+                states[t][a] += 1;
+                let next_row = row_of[s + 1][t];
+                let out = self.steps[s + 1].cache.output();
+                let row = &out[next_row * outputs..(next_row + 1) * outputs];
+                let mut probs = vec![0.0f32; grid.ndim];
+                let log_pb = self.model.log_backward(&states[t], row, a, &mut probs);
+                step_terms.push((log_pb, probs));
+            }
+            terms.push(step_terms);
+        }
+        terms
+    }
+
+    /// A learned P_B's share of the gradient: a transition with loss weight `scale` (d loss /
+    /// d log P_B) moves the backward logits of its next state's row: scale (1[k = a] - p_k).
+    fn add_backward_gradient(
+        &self,
+        rows: &mut [f32],
+        next_row: usize,
+        action: usize,
+        probs: &[f32],
+        scale: f32,
+    ) {
+        if self.model.backward == BackwardPolicy::Uniform {
+            return;
+        }
+        let outputs = self.model.outputs();
+        let first = self.model.backward_index();
+        for (k, &p) in probs.iter().enumerate() {
+            let indicator = if k == action { 1.0 } else { 0.0 };
+            rows[next_row * outputs + first + k] += scale * (indicator - p);
+        }
+    }
+
+    /// Offsets of each step's rows in `grad_rows` (steps' rows are concatenated).
+    fn row_offsets(&self, n_steps: usize) -> Vec<usize> {
+        let outputs = self.model.outputs();
+        let mut offsets = Vec::with_capacity(n_steps + 1);
+        let mut at = 0;
+        for record in &self.steps[..n_steps] {
+            offsets.push(at);
+            at += record.trajectory.len() * outputs;
+        }
+        offsets.push(at);
+        offsets
+    }
+
     /// (log Z + sum log P_F - log R - sum log P_B)^2 averaged over the batch; P_B uniform over
-    /// parents. Fills the parameter gradients; returns (loss, dLoss/dlogZ).
+    /// parents or learned. Fills the parameter gradients; returns (loss, dLoss/dlogZ).
     fn trajectory_balance(&mut self, batch: usize, n_steps: usize) -> (f64, f32) {
         let grid = self.model.grid;
         let n_actions = grid.n_actions();
+        let row_of = self.rows_of(batch, n_steps);
+        let backward = self.backward_terms(&row_of, n_steps);
         let mut sum_log_pf = vec![0.0f64; batch];
         let mut sum_log_pb = vec![0.0f64; batch];
-        // Replay states to count parents of each visited state.
         let mut states: Vec<State> = vec![[0; MAX_NDIM]; batch];
-        for record in &self.steps[..n_steps] {
+        for (s, record) in self.steps[..n_steps].iter().enumerate() {
             for (r, (&t, &a)) in record.trajectory.iter().zip(&record.action).enumerate() {
                 sum_log_pf[t] += f64::from(record.log_probs[r * n_actions + a]);
                 if a != grid.stop_action() {
                     states[t][a] += 1;
-                    sum_log_pb[t] -= (grid.n_parents(&states[t]) as f64).ln();
+                    sum_log_pb[t] += backward[s][r].0;
                 }
             }
         }
@@ -236,12 +338,12 @@ impl Trainer {
         let loss = deltas.iter().map(|d| d * d).sum::<f64>() / batch as f64;
         let grad_log_z = (2.0 * deltas.iter().sum::<f64>() / batch as f64) as f32;
         let outputs = self.model.outputs();
-        self.grad_rows.clear();
-        for record in &self.steps[..n_steps] {
-            let start = self.grad_rows.len();
-            self.grad_rows
-                .resize(start + record.trajectory.len() * outputs, 0.0);
-            let rows = &mut self.grad_rows[start..];
+        let offsets = self.row_offsets(n_steps);
+        let mut grad_rows = std::mem::take(&mut self.grad_rows);
+        grad_rows.clear();
+        grad_rows.resize(offsets[n_steps], 0.0);
+        for (s, record) in self.steps[..n_steps].iter().enumerate() {
+            let rows = &mut grad_rows[offsets[s]..offsets[s + 1]];
             for (r, (&t, &a)) in record.trajectory.iter().zip(&record.action).enumerate() {
                 // d(delta^2)/d logit_b = 2 delta (1[b = a] - p_b); invalid actions have p = 0.
                 let scale = (2.0 * deltas[t] / batch as f64) as f32;
@@ -252,6 +354,18 @@ impl Trainer {
                 }
             }
         }
+        // A learned P_B: -log P_B enters delta, so its logits get -scale (1[k = a] - p_k).
+        for (s, record) in self.steps[..n_steps].iter().enumerate() {
+            for (r, (&t, &a)) in record.trajectory.iter().zip(&record.action).enumerate() {
+                if a == grid.stop_action() {
+                    continue;
+                }
+                let scale = -(2.0 * deltas[t] / batch as f64) as f32;
+                let rows = &mut grad_rows[offsets[s + 1]..offsets[s + 2]];
+                self.add_backward_gradient(rows, row_of[s + 1][t], a, &backward[s][r].1, scale);
+            }
+        }
+        self.grad_rows = grad_rows;
         self.backward_all(n_steps);
         (loss, grad_log_z)
     }
@@ -275,15 +389,8 @@ impl Trainer {
         let n_actions = grid.n_actions();
         let outputs = self.model.outputs();
         let flow = self.model.flow_index();
-        // Row of each trajectory in each step, to find log F(s') in the next step.
-        let mut row_of: Vec<Vec<usize>> = Vec::with_capacity(n_steps);
-        for record in &self.steps[..n_steps] {
-            let mut rows = vec![usize::MAX; batch];
-            for (r, &t) in record.trajectory.iter().enumerate() {
-                rows[t] = r;
-            }
-            row_of.push(rows);
-        }
+        let row_of = self.rows_of(batch, n_steps);
+        let backward = self.backward_terms(&row_of, n_steps);
         let transitions: usize = self.steps[..n_steps]
             .iter()
             .map(|r| r.trajectory.len())
@@ -306,20 +413,19 @@ impl Trainer {
                     let next = &self.steps[s + 1];
                     let next_row = row_of[s + 1][t];
                     let log_f_next = f64::from(next.cache.output()[next_row * outputs + flow]);
-                    let log_pb = -(grid.n_parents(&states[t]) as f64).ln();
-                    log_f + log_pf - log_f_next - log_pb
+                    log_f + log_pf - log_f_next - backward[s][r].0
                 };
                 loss += delta * delta;
                 step_deltas.push(delta);
             }
             deltas.push(step_deltas);
         }
-        self.grad_rows.clear();
+        let offsets = self.row_offsets(n_steps);
+        let mut grad_rows = std::mem::take(&mut self.grad_rows);
+        grad_rows.clear();
+        grad_rows.resize(offsets[n_steps], 0.0);
         for (s, record) in self.steps[..n_steps].iter().enumerate() {
-            let start = self.grad_rows.len();
-            self.grad_rows
-                .resize(start + record.trajectory.len() * outputs, 0.0);
-            let rows = &mut self.grad_rows[start..];
+            let rows = &mut grad_rows[offsets[s]..offsets[s + 1]];
             for (r, &a) in record.action.iter().enumerate() {
                 let scale = (2.0 * deltas[s][r] / norm) as f32;
                 for b in 0..n_actions {
@@ -329,16 +435,26 @@ impl Trainer {
                 }
                 rows[r * outputs + flow] += scale;
             }
-            // This row's state was s' of the previous step's transition: -2 delta_prev.
+            // This row's state was s' of the previous step's transition: -2 delta_prev on its
+            // flow, and (learned P_B) on its backward logits.
             if s > 0 {
-                for (r_prev, &t) in self.steps[s - 1].trajectory.iter().enumerate() {
+                for (r_prev, (&t, &a)) in self.steps[s - 1]
+                    .trajectory
+                    .iter()
+                    .zip(&self.steps[s - 1].action)
+                    .enumerate()
+                {
                     let r = row_of[s][t];
-                    if r != usize::MAX {
-                        rows[r * outputs + flow] -= (2.0 * deltas[s - 1][r_prev] / norm) as f32;
+                    if r == usize::MAX || a == grid.stop_action() {
+                        continue;
                     }
+                    let scale = (2.0 * deltas[s - 1][r_prev] / norm) as f32;
+                    rows[r * outputs + flow] -= scale;
+                    self.add_backward_gradient(rows, r, a, &backward[s - 1][r_prev].1, -scale);
                 }
             }
         }
+        self.grad_rows = grad_rows;
         self.backward_all(n_steps);
         (loss / norm, 0.0)
     }
@@ -349,8 +465,13 @@ mod tests {
     use super::*;
 
     fn trainer(loss: Loss) -> Trainer {
+        trainer_with(loss, BackwardPolicy::Uniform)
+    }
+
+    fn trainer_with(loss: Loss, backward: BackwardPolicy) -> Trainer {
         let config = TrainConfig {
             loss,
+            backward,
             batch: 6,
             hidden: 8,
             hidden_layers: 2,
@@ -384,8 +505,13 @@ mod tests {
 
     #[test]
     fn loss_gradients_match_finite_differences() {
-        for loss in [Loss::Tb, Loss::Db] {
-            let mut t = trainer(loss);
+        for (loss, backward) in [
+            (Loss::Tb, BackwardPolicy::Uniform),
+            (Loss::Db, BackwardPolicy::Uniform),
+            (Loss::Tb, BackwardPolicy::Learned),
+            (Loss::Db, BackwardPolicy::Learned),
+        ] {
+            let mut t = trainer_with(loss, backward);
             let (_, grad_log_z) = t.loss_and_gradients();
             let analytic: Vec<f32> = t
                 .grads
@@ -402,11 +528,22 @@ mod tests {
                 let a = f64::from(analytic[index]);
                 assert!(
                     (numeric - a).abs() <= 2e-2 * (1.0 + a.abs()),
-                    "{loss:?} parameter {index}: analytic {a}, numeric {numeric}"
+                    "{loss:?} {backward:?} parameter {index}: analytic {a}, numeric {numeric}"
                 );
                 checked += 1;
             }
             assert!(checked > 20);
+            // Every output bias, the backward logits' included (the last `outputs` values).
+            let outputs = t.model.outputs();
+            for index in analytic.len() - outputs..analytic.len() {
+                let numeric =
+                    (loss_with(&t, index, h) - loss_with(&t, index, -h)) / (2.0 * f64::from(h));
+                let a = f64::from(analytic[index]);
+                assert!(
+                    (numeric - a).abs() <= 2e-2 * (1.0 + a.abs()),
+                    "{loss:?} {backward:?} output bias {index}: analytic {a}, numeric {numeric}"
+                );
+            }
             if loss == Loss::Tb {
                 // dL/dlogZ against a finite difference in log Z.
                 let mut plus = Trainer::new(t.grid(), t.reward.clone(), t.config.clone());

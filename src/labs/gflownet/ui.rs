@@ -1,11 +1,15 @@
 //! The GFlowNet page: controls, heat maps (target, sampled, trajectories) and curves.
 
-use egui::RichText;
+use egui::{Color32, RichText};
+
+/// The exact metric's colour, and the sampled one's.
+const EXACT: Color32 = Color32::from_rgb(0x1f, 0x77, 0xb4);
+const SAMPLED: Color32 = Color32::from_rgb(0xd6, 0x62, 0x1e);
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
 use super::GfnLab;
 use super::lab::LabRun;
-use super::model::Loss;
+use super::model::{BackwardPolicy, Loss};
 use super::settings::{self, RewardKind, View, format_bumps};
 use crate::labs::layout::Part;
 use crate::labs::{LabEnv, controls};
@@ -75,6 +79,15 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         ui.selectable_value(&mut s.loss, Loss::Db, "detailed balance")
             .on_hover_text("(log F(s) + log P_F − log F(s') − log P_B)² per transition");
     });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("P_B");
+        ui.selectable_value(&mut s.pb, BackwardPolicy::Uniform, "uniform")
+            .on_hover_text("P_B(s|s') = 1 / number of parents of s' (the paper's set-up)");
+        ui.selectable_value(&mut s.pb, BackwardPolicy::Learned, "learned")
+            .on_hover_text(
+                "D more policy outputs: a softmax over the parents (torchgfn's default)",
+            );
+    });
     controls::number(ui, &mut s.batch, &settings::BATCH);
     controls::number(ui, &mut s.hidden, &settings::HIDDEN);
     controls::number(ui, &mut s.layers, &settings::LAYERS);
@@ -138,11 +151,27 @@ fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
         );
         stat(
             ui,
-            "L1 (sum over states)",
-            fmt_opt(last_eval.map(|e| e.l1), 3),
+            "L1 exact (sum over states)",
+            fmt_opt(last_eval.and_then(|e| e.l1_exact), 4),
         );
-        stat(ui, "JSD (nats)", fmt_opt(last_eval.map(|e| e.jsd), 4));
-        stat(ui, "log Z (learned)", format!("{:.3}", trainer.model.log_z));
+        stat(
+            ui,
+            "JSD exact (nats)",
+            fmt_opt(last_eval.and_then(|e| e.jsd_exact), 5),
+        );
+        stat(
+            ui,
+            "L1 sampled (noise floor)",
+            last_eval.map_or_else(
+                || "—".to_owned(),
+                |e| format!("{:.3} ({:.3})", e.l1, e.l1_noise_floor),
+            ),
+        );
+        let log_z_label = match trainer.config.loss {
+            Loss::Tb => "log Z (learned)",
+            Loss::Db => "log F(s0) (DB's log Z)",
+        };
+        stat(ui, log_z_label, format!("{:.3}", trainer.log_z_estimate()));
         stat(
             ui,
             "log Z (true)",
@@ -160,11 +189,19 @@ fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
     if let Some(e) = last_eval {
         ui.label(
             RichText::new(format!(
-                "last evaluation: {} samples on the {} in {:.2} s at {} trajectories",
+                "last evaluation at {} trajectories: the policy's exact terminal distribution \
+                 (forward dynamic programming over every state){}, and {} fresh samples on the \
+                 {} in {:.2} s, whose L1 a perfect sampler would put at {:.3} (the noise floor)",
+                e.trajectories,
+                if e.l1_exact.is_none() {
+                    " skipped: more than 65,536 states"
+                } else {
+                    ""
+                },
                 e.samples,
                 if e.on_gpu { "GPU" } else { "CPU" },
                 e.seconds,
-                e.trajectories
+                e.l1_noise_floor,
             ))
             .small()
             .weak(),
@@ -309,7 +346,17 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
         .step_by(stride)
         .map(|p| [p.trajectories, p.log_z])
         .collect();
-    let l1: Vec<[f64; 2]> = run.evals.iter().map(|e| [e.trajectories, e.l1]).collect();
+    let l1_exact: Vec<[f64; 2]> = run
+        .evals
+        .iter()
+        .filter_map(|e| Some([e.trajectories, e.l1_exact?]))
+        .collect();
+    let l1_sampled: Vec<[f64; 2]> = run.evals.iter().map(|e| [e.trajectories, e.l1]).collect();
+    let floor: Vec<[f64; 2]> = run
+        .evals
+        .iter()
+        .map(|e| [e.trajectories, e.l1_noise_floor])
+        .collect();
     ui.horizontal_wrapped(|ui| {
         Plot::new("gfn_loss")
             .width(width)
@@ -323,18 +370,34 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
         Plot::new("gfn_l1")
             .width(width)
             .height(200.0)
+            .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .x_axis_label("training trajectories")
             .y_axis_label("L1 (sum over states)")
             .include_y(0.0)
             .allow_scroll(false)
             .show(ui, |plot| {
-                plot.line(Line::new("L1", PlotPoints::from(l1.clone())));
-                plot.points(egui_plot::Points::new("L1", PlotPoints::from(l1)).radius(3.0));
+                plot.line(Line::new("exact", PlotPoints::from(l1_exact.clone())).color(EXACT));
+                plot.points(
+                    egui_plot::Points::new("exact", PlotPoints::from(l1_exact))
+                        .color(EXACT)
+                        .radius(3.0),
+                );
+                plot.points(
+                    egui_plot::Points::new("sampled", PlotPoints::from(l1_sampled))
+                        .color(SAMPLED)
+                        .radius(2.5),
+                );
+                plot.line(
+                    Line::new("sampling noise floor", PlotPoints::from(floor))
+                        .color(Color32::GRAY)
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
             });
         Plot::new("gfn_logz")
             .width(width)
             .height(200.0)
-            .legend(Legend::default())
+            // Bottom right: log Z rises from 0 towards the true value, so the corner stays clear.
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("training trajectories")
             .y_axis_label("log Z")
             .allow_scroll(false)
@@ -345,6 +408,11 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
                 }
             });
     });
+    curves_csv_buttons(run, ui);
+}
+
+/// The curves' data: per training batch, and per evaluation.
+fn curves_csv_buttons(run: &LabRun, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
         crate::export::csv_button(
             ui,
@@ -362,14 +430,27 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
             "gfn-evaluations.csv",
             &[
                 "trajectories",
-                "L1 (sum over states)",
-                "JSD (nats)",
+                "L1 exact (sum over states)",
+                "JSD exact (nats)",
+                "L1 sampled",
+                "JSD sampled (nats)",
+                "L1 noise floor",
                 "samples",
             ],
             || {
                 run.evals
                     .iter()
-                    .map(|e| vec![e.trajectories, e.l1, e.jsd, e.samples as f64])
+                    .map(|e| {
+                        vec![
+                            e.trajectories,
+                            e.l1_exact.unwrap_or(f64::NAN),
+                            e.jsd_exact.unwrap_or(f64::NAN),
+                            e.l1,
+                            e.jsd,
+                            e.l1_noise_floor,
+                            e.samples as f64,
+                        ]
+                    })
                     .collect()
             },
         );
