@@ -13,7 +13,7 @@
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
-//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant, ONLY=mam).
+//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant, ONLY=mam, ONLY=gfn).
 
 import { chromium } from 'playwright-core';
 import http from 'node:http';
@@ -568,6 +568,16 @@ try {
     await mam(plain, base, 'mam-cpu-fallback', false);
     await plain.close();
     throw new Error('ONLY=mam: the other checks were not run');
+  }
+  if (process.env.ONLY === 'gfn') {
+    const webgpu = await chromium.launch({ executablePath: CHROMIUM, args: [...BASE_FLAGS, ...WEBGPU_FLAGS] });
+    await gflownet(webgpu, base, 'gfn-webgpu');
+    await ocgfn(webgpu, base, 'ocgfn-webgpu');
+    await webgpu.close();
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await gflownet(plain, base, 'gfn-cpu-fallback');
+    await plain.close();
+    throw new Error('ONLY=gfn: the other checks were not run');
   }
   if (process.env.ONLY === 'fairness') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });

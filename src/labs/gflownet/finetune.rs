@@ -18,10 +18,11 @@
 //! (`oc::exact_conversion`), without enumerating outcomes. With a factorised Q the minimiser
 //! is biased below it (the log of a sum against a sum of logs).
 
-use super::env::{Hypergrid, MAX_NDIM, RewardSpec, State, Target};
+use super::env::{Hypergrid, RewardSpec, State, Target};
 use super::metrics::ModesFound;
 use super::model::{choose_action, masked_log_softmax};
 use super::oc::OcModel;
+use super::rollout::lock_step;
 use super::sample::terminal_distribution;
 use crate::nn::{Activation, Adam, ForwardCache, Gradients, Mlp, MlpSpec};
 use crate::rng::{hash3, unit_f32};
@@ -176,53 +177,41 @@ impl FineTuner {
         let grid = self.grid();
         let batch = self.config.batch.max(1);
         let seed = self.seed32();
-        let mut states: Vec<State> = vec![[0; MAX_NDIM]; batch];
-        let mut active: Vec<usize> = (0..batch).collect();
         let mut visits = Vec::new();
         let mut input = Vec::new();
         let mut log_probs = vec![0.0f32; grid.n_actions()];
-        let mut step = 0u32;
-        while !active.is_empty() {
-            input.resize(active.len() * grid.encoding_len(), 0.0);
+        let width = grid.encoding_len();
+        let n_net = &self.n_net;
+        let (trajectories, epsilon) = (self.trajectories, self.config.epsilon);
+        let states = lock_step(&grid, batch, |step, active, states| {
+            input.resize(active.len() * width, 0.0);
             for (r, &t) in active.iter().enumerate() {
-                grid.encode_into(
-                    &states[t],
-                    &mut input[r * grid.encoding_len()..(r + 1) * grid.encoding_len()],
-                );
+                grid.encode_into(&states[t], &mut input[r * width..(r + 1) * width]);
             }
-            let out = self.n_net.predict(&input, active.len());
-            let mut still = Vec::new();
-            for (r, &t) in active.iter().enumerate() {
-                let x = states[t];
-                masked_log_softmax(
-                    &grid,
-                    &x,
-                    &out[r * grid.n_actions()..(r + 1) * grid.n_actions()],
-                    &mut log_probs,
-                );
-                let stream = (self.trajectories + t as u64) as u32;
-                let u_explore = unit_f32(hash3(seed, stream, 2 * step));
-                let u_action = unit_f32(hash3(seed, stream, 2 * step + 1));
-                let a = choose_action(
-                    &grid,
-                    &x,
-                    &log_probs,
-                    self.config.epsilon,
-                    u_explore,
-                    u_action,
-                );
-                visits.push(Visit {
-                    state: x,
-                    action: a,
-                });
-                if a != grid.stop_action() {
-                    states[t][a] += 1;
-                    still.push(t);
-                }
-            }
-            active = still;
-            step += 1;
-        }
+            let out = n_net.predict(&input, active.len());
+            active
+                .iter()
+                .enumerate()
+                .map(|(r, &t)| {
+                    let x = states[t];
+                    masked_log_softmax(
+                        &grid,
+                        &x,
+                        &out[r * grid.n_actions()..(r + 1) * grid.n_actions()],
+                        &mut log_probs,
+                    );
+                    let stream = (trajectories + t as u64) as u32;
+                    let u_explore = unit_f32(hash3(seed, stream, 2 * step));
+                    let u_action = unit_f32(hash3(seed, stream, 2 * step + 1));
+                    let a = choose_action(&grid, &x, &log_probs, epsilon, u_explore, u_action);
+                    visits.push(Visit {
+                        state: x,
+                        action: a,
+                    });
+                    a
+                })
+                .collect()
+        });
         if let (Some(target), Some(modes)) = (&self.target, &mut self.modes) {
             for x in &states {
                 modes.record(target, grid.index(x));

@@ -18,6 +18,7 @@ pub mod oc;
 pub mod oc_lab;
 mod oc_ui;
 pub mod oc_weights;
+pub mod rollout;
 pub mod run;
 pub mod sample;
 pub mod settings;

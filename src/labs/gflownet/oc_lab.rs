@@ -7,6 +7,7 @@ use web_time::{Duration, Instant};
 use super::env::{Hypergrid, RewardSpec, State, Target};
 use super::finetune::{FineTuneConfig, FineTuner};
 use super::metrics::ModesFound;
+use super::metrics::l1_between;
 use super::oc::{OcConfig, OcModel, OcTrainer, conditioned_paths, exact_conversion, success_rate};
 use super::oc_weights;
 use super::sample::terminal_distribution;
@@ -32,6 +33,9 @@ pub struct Comparison {
     pub target: Target,
     pub limit: u64,
     pub curve: Vec<ComparisonPoint>,
+    /// Once finished: per seed, the exact L1 to the target of the fine-tuned policy and of
+    /// the one trained from scratch (their exact terminal distributions).
+    pub exact_l1: Vec<(f64, f64)>,
 }
 
 impl Comparison {
@@ -162,6 +166,20 @@ impl OcState {
                         .collect(),
                 });
             }
+            if cmp.is_finished() {
+                let l1 = |d: &[f64]| l1_between(&cmp.target.probabilities, d);
+                cmp.exact_l1 = cmp
+                    .tuners
+                    .iter()
+                    .zip(&cmp.scratch)
+                    .map(|(t, (s, _))| {
+                        (
+                            l1(&t.exact_distribution()),
+                            l1(&super::sample::exact_terminal_distribution(&s.model)),
+                        )
+                    })
+                    .collect();
+            }
         }
         busy
     }
@@ -243,6 +261,7 @@ impl OcState {
             target,
             limit,
             curve: Vec::new(),
+            exact_l1: Vec::new(),
         });
     }
 }

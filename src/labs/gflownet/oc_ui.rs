@@ -156,34 +156,120 @@ fn conditioned_map(
 
 /// Modes found against training trajectories, fine-tuned OC-GFN against scratch, every seed;
 /// and when each seed found them all.
+/// Mean and range over seeds of modes found, as a line and a band.
+struct Band {
+    mean: Vec<[f64; 2]>,
+    band: Vec<[f64; 2]>,
+}
+
+/// The band of `values(point)` (one per seed) against `x(point, seed)` averaged over seeds.
+fn band(
+    curve: &[ComparisonPoint],
+    x: &dyn Fn(&ComparisonPoint) -> f64,
+    values: &dyn Fn(&ComparisonPoint) -> Vec<f64>,
+) -> Band {
+    let mut mean = Vec::with_capacity(curve.len());
+    let mut low = Vec::with_capacity(curve.len());
+    let mut high = Vec::with_capacity(curve.len());
+    for p in curve {
+        let v = values(p);
+        let n = v.len().max(1) as f64;
+        let xp = x(p);
+        mean.push([xp, v.iter().sum::<f64>() / n]);
+        low.push([xp, v.iter().copied().fold(f64::INFINITY, f64::min)]);
+        high.push([xp, v.iter().copied().fold(f64::NEG_INFINITY, f64::max)]);
+    }
+    // The polygon: along the upper edge, back along the lower one.
+    let mut band: Vec<[f64; 2]> = high;
+    band.extend(low.into_iter().rev());
+    Band { mean, band }
+}
+
+fn draw_band(plot: &mut egui_plot::PlotUi<'_>, name: &str, b: Band, color: Color32) {
+    if b.mean.len() >= 2 {
+        plot.polygon(
+            egui_plot::Polygon::new(
+                format!("{name} (range over seeds)"),
+                PlotPoints::from(b.band),
+            )
+            .fill_color(color.gamma_multiply(0.25))
+            .stroke(egui::Stroke::NONE)
+            .allow_hover(false),
+        );
+    }
+    plot.line(
+        Line::new(format!("{name} (mean)"), PlotPoints::from(b.mean))
+            .color(color)
+            .width(2.0),
+    );
+}
+
+/// Modes found by the fine-tuned OC-GFN and by training from scratch (same exploration),
+/// mean and range over seeds, against training trajectories and against calls of the reward.
 fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
     let total = c.target.mode_count as f64;
     let blue = Color32::from_rgb(0x1f, 0x77, 0xb4);
     let orange = Color32::from_rgb(0xd6, 0x62, 0x1e);
-    Plot::new("oc_modes")
-        .height(240.0)
-        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-        .x_axis_label("training trajectories")
-        .y_axis_label(format!("modes found (of {total})"))
-        .include_y(0.0)
-        .include_y(total)
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            for seed in 0..COMPARISON_SEEDS as usize {
-                let ft: Vec<[f64; 2]> = c
-                    .curve
-                    .iter()
-                    .map(|p| [p.trajectories as f64, p.finetuned[seed] as f64])
-                    .collect();
-                let sc: Vec<[f64; 2]> = c
-                    .curve
-                    .iter()
-                    .map(|p| [p.trajectories as f64, p.scratch[seed] as f64])
-                    .collect();
-                plot.line(Line::new("fine-tuned OC-GFN", PlotPoints::from(ft)).color(blue));
-                plot.line(Line::new("from scratch (TB)", PlotPoints::from(sc)).color(orange));
-            }
-        });
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    let width = if narrow {
+        ui.available_width()
+    } else {
+        (ui.available_width() / 2.0 - 8.0).max(150.0)
+    };
+    let modes_of = |v: &[usize]| v.iter().map(|&m| m as f64).collect::<Vec<f64>>();
+    ui.horizontal_wrapped(|ui| {
+        Plot::new("oc_modes")
+            .width(width)
+            .height(240.0)
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+            .x_axis_label("training trajectories")
+            .y_axis_label(format!("modes found (of {total})"))
+            .include_y(0.0)
+            .include_y(total)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                let x = |p: &ComparisonPoint| p.trajectories as f64;
+                draw_band(
+                    plot,
+                    "fine-tuned OC-GFN",
+                    band(&c.curve, &x, &|p| modes_of(&p.finetuned)),
+                    blue,
+                );
+                draw_band(
+                    plot,
+                    "from scratch (TB)",
+                    band(&c.curve, &x, &|p| modes_of(&p.scratch)),
+                    orange,
+                );
+            });
+        // Against reward calls: fine-tuning calls R for every (state, action, outcome) it
+        // trains on, training from scratch once per trajectory.
+        Plot::new("oc_modes_evaluations")
+            .width(width)
+            .height(240.0)
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+            .x_axis_label("calls of the reward R (log10)")
+            .y_axis_label(format!("modes found (of {total})"))
+            .include_y(0.0)
+            .include_y(total)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                let log_calls = |calls: u64| (calls.max(1) as f64).log10();
+                let ft = band(
+                    &c.curve,
+                    &|p| {
+                        let n = p.finetune_reward_evaluations.len().max(1) as u64;
+                        log_calls(p.finetune_reward_evaluations.iter().sum::<u64>() / n)
+                    },
+                    &|p| modes_of(&p.finetuned),
+                );
+                let sc = band(&c.curve, &|p| log_calls(p.trajectories), &|p| {
+                    modes_of(&p.scratch)
+                });
+                draw_band(plot, "fine-tuned OC-GFN", ft, blue);
+                draw_band(plot, "from scratch (TB)", sc, orange);
+            });
+    });
     let first_all = |counts: &dyn Fn(&ComparisonPoint) -> usize| {
         c.curve
             .iter()
@@ -203,5 +289,23 @@ fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
     }
     for line in lines {
         ui.label(RichText::new(line).small());
+    }
+    if !c.exact_l1.is_empty() {
+        let fmt = |v: Vec<f64>| {
+            v.iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        ui.label(
+            RichText::new(format!(
+                "Exact L1 to the target at the end (each seed's exact terminal distribution): \
+                 fine-tuned {}; from scratch {}. Both explore with epsilon {}.",
+                fmt(c.exact_l1.iter().map(|p| p.0).collect()),
+                fmt(c.exact_l1.iter().map(|p| p.1).collect()),
+                c.tuners.first().map_or(0.0, |t| t.config.epsilon),
+            ))
+            .small(),
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! `hash3(seed, i, step)`, so the GPU and this reference take the same decisions whenever
 //! their logits agree to the last bit, and the same distribution always.
 
-use super::env::{Hypergrid, MAX_NDIM, State};
+use super::env::{Hypergrid, State};
 use super::model::{Model, masked_log_softmax};
+use super::rollout::lock_step;
 use crate::nn::ForwardCache;
 use crate::rng::{hash3, unit_f32};
 
@@ -47,10 +48,7 @@ pub fn sample_terminals(model: &Model, seed: u32, first: u32, count: usize) -> V
     let mut log_probs = vec![0.0f32; grid.n_actions()];
     for chunk_start in (0..count).step_by(CHUNK) {
         let n = CHUNK.min(count - chunk_start);
-        let mut states: Vec<State> = vec![[0; MAX_NDIM]; n];
-        let mut active: Vec<usize> = (0..n).collect();
-        let mut step = 0u32;
-        while !active.is_empty() {
+        let chunk = lock_step(&grid, n, |step, active, states| {
             input.resize(active.len() * grid.encoding_len(), 0.0);
             for (r, &t) in active.iter().enumerate() {
                 grid.encode_into(
@@ -60,26 +58,23 @@ pub fn sample_terminals(model: &Model, seed: u32, first: u32, count: usize) -> V
             }
             model.policy.forward(&input, active.len(), &mut cache);
             let out = cache.output();
-            let mut still = Vec::with_capacity(active.len());
-            for (r, &t) in active.iter().enumerate() {
-                let stream = first.wrapping_add((chunk_start + t) as u32);
-                let u = unit_f32(hash3(seed, stream, step));
-                let a = sample_action(
-                    &grid,
-                    &states[t],
-                    &out[r * outputs..(r + 1) * outputs],
-                    u,
-                    &mut log_probs,
-                );
-                if a != grid.stop_action() {
-                    states[t][a] += 1;
-                    still.push(t);
-                }
-            }
-            active = still;
-            step += 1;
-        }
-        terminals.extend(states);
+            active
+                .iter()
+                .enumerate()
+                .map(|(r, &t)| {
+                    let stream = first.wrapping_add((chunk_start + t) as u32);
+                    let u = unit_f32(hash3(seed, stream, step));
+                    sample_action(
+                        &grid,
+                        &states[t],
+                        &out[r * outputs..(r + 1) * outputs],
+                        u,
+                        &mut log_probs,
+                    )
+                })
+                .collect()
+        });
+        terminals.extend(chunk);
     }
     terminals
 }

@@ -124,7 +124,7 @@ pub const EVAL_SAMPLES: Setting<u32> = Setting::new("eval_samples", 10_000, 1000
     .label("samples")
     .log()
     .help("Fresh trajectories per evaluation (GPU when available); L1 noise falls as 1/√samples.");
-pub const EVAL_EVERY: Setting<u32> = Setting::new("eval_every", 1000, 100, 100_000)
+pub const EVAL_EVERY: Setting<u32> = Setting::new("eval_every", 1000, 100, 10_000_000)
     .label("every")
     .unit("trajectories")
     .log()

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::env::{Hypergrid, MAX_NDIM, RewardSpec, State};
 use super::model::{BackwardPolicy, Loss, Model, choose_action, masked_log_softmax};
+use super::rollout::lock_step;
 use crate::nn::{Adam, ForwardCache, Gradients};
 use crate::rng::{hash3, unit_f32};
 
@@ -157,15 +158,14 @@ impl Trainer {
         }
     }
 
-    /// Runs `batch` trajectories in lock-step; returns the number of steps taken.
+    /// Runs `batch` trajectories in lock-step, recording every step's forward pass for the
+    /// backward pass; returns the number of steps taken.
     fn rollout(&mut self, batch: usize) -> usize {
         let grid = self.model.grid;
         let outputs = self.model.outputs();
         let n_actions = grid.n_actions();
+        let width = grid.encoding_len();
         let seed = self.config.seed as u32 ^ (self.config.seed >> 32) as u32;
-        let mut states: Vec<State> = vec![[0; MAX_NDIM]; batch];
-        let mut active: Vec<usize> = (0..batch).collect();
-        let mut step = 0;
         let mut log_probs = vec![0.0f32; n_actions];
         self.last_paths.resize(batch, Vec::new());
         self.last_paths.truncate(batch);
@@ -173,25 +173,27 @@ impl Trainer {
             path.clear();
             path.push([0; MAX_NDIM]);
         }
-        while !active.is_empty() {
-            if self.steps.len() <= step {
-                self.steps.push(StepRecord::default());
+        let (model, config, trajectories) = (&self.model, &self.config, self.trajectories);
+        let (steps, input, paths) = (&mut self.steps, &mut self.input, &mut self.last_paths);
+        let mut taken = 0;
+        let terminals = lock_step(&grid, batch, |step, active, states| {
+            let step = step as usize;
+            taken = step + 1;
+            if steps.len() <= step {
+                steps.push(StepRecord::default());
             }
             let rows = active.len();
-            self.input.resize(rows * grid.encoding_len(), 0.0);
+            input.resize(rows * width, 0.0);
             for (r, &t) in active.iter().enumerate() {
-                let code = &mut self.input[r * grid.encoding_len()..(r + 1) * grid.encoding_len()];
-                grid.encode_into(&states[t], code);
+                grid.encode_into(&states[t], &mut input[r * width..(r + 1) * width]);
             }
-            let record = &mut self.steps[step];
-            self.model
-                .policy
-                .forward(&self.input, rows, &mut record.cache);
+            let record = &mut steps[step];
+            model.policy.forward(input, rows, &mut record.cache);
             record.trajectory.clear();
             record.action.clear();
             record.log_probs.clear();
             let out = record.cache.output();
-            let mut still_active = Vec::with_capacity(rows);
+            let mut actions = Vec::with_capacity(rows);
             for (r, &t) in active.iter().enumerate() {
                 let x = states[t];
                 masked_log_softmax(
@@ -200,33 +202,26 @@ impl Trainer {
                     &out[r * outputs..r * outputs + n_actions],
                     &mut log_probs,
                 );
-                let stream = (self.trajectories + t as u64) as u32;
+                let stream = (trajectories + t as u64) as u32;
                 let counter = 2 * step as u32;
                 let u_explore = unit_f32(hash3(seed, stream, counter));
                 let u_action = unit_f32(hash3(seed, stream, counter + 1));
-                let action = choose_action(
-                    &grid,
-                    &x,
-                    &log_probs,
-                    self.config.epsilon,
-                    u_explore,
-                    u_action,
-                );
+                let action =
+                    choose_action(&grid, &x, &log_probs, config.epsilon, u_explore, u_action);
                 record.trajectory.push(t);
                 record.action.push(action);
                 record.log_probs.extend_from_slice(&log_probs);
-                if action == grid.stop_action() {
-                    continue;
+                if action != grid.stop_action() {
+                    let mut next = x;
+                    next[action] += 1;
+                    paths[t].push(next);
                 }
-                states[t][action] += 1;
-                self.last_paths[t].push(states[t]);
-                still_active.push(t);
+                actions.push(action);
             }
-            active = still_active;
-            step += 1;
-        }
-        self.last_terminals = states;
-        step
+            actions
+        });
+        self.last_terminals = terminals;
+        taken
     }
 
     fn log_reward(&self, x: &State) -> f64 {
