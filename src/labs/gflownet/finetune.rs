@@ -45,7 +45,9 @@ impl Default for FineTuneConfig {
         Self {
             batch: 16,
             hidden: 128,
-            lr: 1e-3,
+            // Measured on 2D H=8, R0 = 0.001, 5 seeds, 2,000 trajectories: exact L1 to the
+            // target 0.21-0.59 at 3e-3 against 1.34-1.43 at 1e-3, all modes found as early.
+            lr: 3e-3,
             epsilon: 0.05,
             uniform_share: 0.3,
             outcomes_per_pair: 4,
