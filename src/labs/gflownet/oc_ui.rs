@@ -92,17 +92,19 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     ui.add_space(6.0);
     ui.horizontal_wrapped(|ui| {
         let running = oc.comparison.as_ref().is_some_and(|c| !c.is_finished());
-        if !running
-            && oc.model.is_some()
-            && ui
-                .button("Fine-tune vs scratch")
-                .on_hover_text(format!(
-                    "{COMPARISON_SEEDS} seeds each: amortised fine-tuning of the frozen OC-GFN, and a GFlowNet trained from scratch (TB), batch {}",
-                    settings.batch
-                ))
-                .clicked()
-        {
-            oc.start_comparison(&reward, u64::from(settings.compare_trajectories), settings.batch as usize);
+        if !running && oc.model.is_some() {
+            let button = ui.button("Fine-tune vs scratch").on_hover_text(format!(
+                "{COMPARISON_SEEDS} seeds each: amortised fine-tuning of the frozen OC-GFN, and a GFlowNet trained from scratch (TB) with the same exploration, batch {}",
+                settings.batch
+            ));
+            crate::export::remember_button(ui.ctx(), "oc-compare", button.rect);
+            if button.clicked() {
+                oc.start_comparison(
+                    &reward,
+                    u64::from(settings.compare_trajectories),
+                    settings.batch as usize,
+                );
+            }
         }
         if let Some(c) = &oc.comparison {
             let done = c.tuners.first().map_or(0, |t| t.trajectories);
