@@ -7,7 +7,7 @@
 // j at bits 4 (j % 8); 3-bit: indices 10 and 21 straddle words). x is padded with zeros to a
 // multiple of 32 (padding indices are 0 and meet x = 0).
 //
-// One workgroup per row: the row's codebook goes to workgroup memory (the "LUT in fast memory"
+// One workgroup per row (for 5 to 8 bits): the row's codebook goes to workgroup memory (the "LUT in fast memory"
 // of the paper); each thread takes 4 consecutive indices at a time (at most 32 bits, from one
 // word or two adjacent ones) with a vec4 of x, quads strided by the workgroup size, so
 // neighbouring threads read neighbouring words and x spans (coalesced; a first version with a
@@ -15,6 +15,9 @@
 // sparse entries (the same workgroup owns the row: no atomics), then a tree reduction.
 
 const WG_SIZE: u32 = 64u;
+// Set per pipeline (src/labs/quant/lut.rs): this shape runs the 5- to 8-bit widths, whose eight
+// codes do not fit one word (the 2- to 4-bit widths run quant_lut_gemv_team.wgsl or _rowwise).
+const BITS: u32 = 4u;
 
 struct Params {
     rows: u32,
@@ -60,7 +63,7 @@ fn main(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let row = wg.x + wg.y * groups.x;
-    let bits = params.bits;
+    let bits = BITS;
     let entries = 1u << bits;
     let mask = entries - 1u;
     if (row < params.rows) {

@@ -21,6 +21,9 @@ pub struct AdapterSummary {
     pub driver: String,
     /// A software adapter (SwiftShader, lavapipe): kernels may pick CPU-friendly variants.
     pub is_cpu: bool,
+    /// The largest subgroup the adapter may run (0 where it does not say): kernels that sum
+    /// with subgroup operations size their teams to at least this.
+    pub subgroup_max_size: u32,
 }
 
 impl AdapterSummary {
@@ -37,6 +40,7 @@ impl AdapterSummary {
             device_type: device_type_name(info.device_type).to_owned(),
             driver,
             is_cpu: info.device_type == wgpu::DeviceType::Cpu,
+            subgroup_max_size: info.subgroup_max_size,
         }
     }
 }
@@ -81,7 +85,9 @@ pub fn device_descriptor_for(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<
             ..Default::default()
         };
     }
-    let wanted_features = wgpu::Features::TIMESTAMP_QUERY;
+    // Subgroups for the quantized kernels' row sums (native only: wgpu's WebGPU backend does not
+    // request the browser's `subgroups` feature, so the page uses the shared-memory fallback).
+    let wanted_features = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
     wgpu::DeviceDescriptor {
         label: Some("paperlab device"),
         required_features: adapter.features() & wanted_features,
@@ -200,6 +206,17 @@ impl GpuContext {
 
     pub fn has_timestamps(&self) -> bool {
         self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Threads per team for kernels that sum a row over a team with subgroup operations: at
+    /// least 32 and at least the adapter's largest subgroup, so that no subgroup straddles two
+    /// teams. `None` where the device has no subgroups (the shared-memory sum is used).
+    pub fn subgroup_team_size(&self) -> Option<u32> {
+        let largest = self.adapter.subgroup_max_size;
+        (self.features.contains(wgpu::Features::SUBGROUP)
+            && largest.is_power_of_two()
+            && largest <= 128)
+            .then_some(largest.max(32))
     }
 
     /// Errors wgpu reported since the last call (empty in a healthy run).

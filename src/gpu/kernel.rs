@@ -37,6 +37,47 @@ macro_rules! shader {
     };
 }
 
+/// `wgsl` with each `const NAME: u32 = ...;` line of `constants` replaced by the given value: one
+/// pipeline per bit width or team size, so that shifts and loop bounds are compile-time
+/// constants (WGSL's pipeline-overridable constants cannot size arrays on every backend).
+/// Returns the names that have no such line (empty when all were set), so a caller can refuse.
+pub fn with_constants(wgsl: &str, constants: &[(&str, u32)]) -> (String, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut out = wgsl.to_owned();
+    for &(name, value) in constants {
+        let prefix = format!("const {name}: u32 = ");
+        let Some(start) = out.find(&prefix) else {
+            missing.push(name.to_owned());
+            continue;
+        };
+        let end = out[start..].find('\n').map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, &format!("{prefix}{value}u;"));
+    }
+    (out, missing)
+}
+
+/// `wgsl` with every line that holds only `// REPEAT: <template>` replaced by `count` copies of
+/// the template, `{i}` in each set to 0, 1, ...: straight-line code per batch element (separate
+/// accumulators in registers, where an indexed private array may become scratch memory).
+pub fn with_repeats(wgsl: &str, count: u32) -> String {
+    let mut out = String::with_capacity(wgsl.len());
+    for line in wgsl.lines() {
+        let trimmed = line.trim_start();
+        if let Some(template) = trimmed.strip_prefix("// REPEAT: ") {
+            let indent = &line[..line.len() - trimmed.len()];
+            for i in 0..count {
+                out.push_str(indent);
+                out.push_str(&template.replace("{i}", &i.to_string()));
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// One compute pipeline with its (single) bind group layout.
 pub struct Kernel {
     pub name: &'static str,
@@ -48,16 +89,22 @@ impl Kernel {
     /// Compiles `shader` (entry point `main`). Our shaders are fixed at build time and checked by
     /// tests, so a compile error here is a bug; wgpu reports it to the context's error log.
     pub fn new(ctx: &GpuContext, shader: Shader) -> Self {
+        Self::from_source(ctx, shader.name, shader.wgsl)
+    }
+
+    /// Compiles WGSL made at run time (a [`Shader`] with its constants set, see
+    /// [`with_constants`]).
+    pub fn from_source(ctx: &GpuContext, name: &'static str, wgsl: &str) -> Self {
         let module = ctx
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader.name),
-                source: wgpu::ShaderSource::Wgsl(shader.wgsl.into()),
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(wgsl.into()),
             });
         let pipeline = ctx
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(shader.name),
+                label: Some(name),
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
@@ -66,7 +113,7 @@ impl Kernel {
             });
         let layout = pipeline.get_bind_group_layout(0);
         Self {
-            name: shader.name,
+            name,
             pipeline,
             layout,
         }
@@ -241,6 +288,17 @@ mod tests {
             // Surplus is less than one row of the grid.
             assert!(covered - groups < u64::from(g.x));
         }
+    }
+
+    #[test]
+    fn repeats_and_constants_expand() {
+        let src = "const N: u32 = 1u;\n    // REPEAT: var a{i} = {i}.0;\nend";
+        let (with_n, missing) = with_constants(&with_repeats(src, 3), &[("N", 3), ("M", 1)]);
+        assert_eq!(
+            with_n,
+            "const N: u32 = 3u;\n    var a0 = 0.0;\n    var a1 = 1.0;\n    var a2 = 2.0;\nend\n"
+        );
+        assert_eq!(missing, vec!["M".to_owned()]);
     }
 
     #[test]

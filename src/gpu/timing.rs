@@ -26,6 +26,21 @@ impl TimingSource {
     }
 }
 
+/// Bytes each timed pass moves at least: a kernel smaller than this is dispatched several times
+/// back to back within a pass and the pass time divided by them. One rule for every timed
+/// kernel in the project (`bench quant`, `bench device`, the page's speed views), so that the
+/// same kernel at the same size reports the same GB/s wherever it is timed.
+pub const BYTES_PER_TIMED_PASS: u64 = 64 << 20;
+/// At most this many dispatches per pass (tiny kernels: the launch cost is then what is timed).
+pub const MAX_DISPATCHES_PER_PASS: u64 = 256;
+
+/// Dispatches per timed pass for a kernel that moves `bytes_moved` bytes.
+pub fn dispatches_per_pass(bytes_moved: u64) -> u32 {
+    BYTES_PER_TIMED_PASS
+        .div_ceil(bytes_moved.max(1))
+        .clamp(1, MAX_DISPATCHES_PER_PASS) as u32
+}
+
 /// Timestamp queries for `passes` compute passes (begin and end of each).
 pub struct PassTimer {
     query_set: wgpu::QuerySet,
@@ -113,6 +128,14 @@ pub fn pass_durations_ms(ticks: &[u64], period_ns: f32) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_kernels_repeat_within_a_pass() {
+        assert_eq!(dispatches_per_pass(BYTES_PER_TIMED_PASS), 1);
+        assert_eq!(dispatches_per_pass(BYTES_PER_TIMED_PASS * 4), 1);
+        assert_eq!(dispatches_per_pass(BYTES_PER_TIMED_PASS / 4), 4);
+        assert_eq!(dispatches_per_pass(0), 256);
+    }
 
     #[test]
     fn durations_from_ticks() {

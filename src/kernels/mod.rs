@@ -2,4 +2,5 @@
 //! dispatch code). Lab-specific kernels live in their lab's folder.
 
 pub mod copy;
+pub mod gemm_f32;
 pub mod gemv_f32;

@@ -64,6 +64,13 @@ fn gpu_info(args: &Args<'_>) -> Result<i32, CommandError> {
             "timestamp queries: {}",
             if ctx.has_timestamps() { "yes" } else { "no" }
         ));
+        emit(format!(
+            "subgroups: {}",
+            ctx.subgroup_team_size().map_or_else(
+                || "no".to_owned(),
+                |_| format!("yes (largest {})", ctx.adapter.subgroup_max_size)
+            )
+        ));
         for (name, value) in limits {
             emit(format!("{name}: {value}"));
         }

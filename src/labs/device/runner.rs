@@ -24,9 +24,6 @@ const CPU_TIME_CAP_MS: f64 = 1500.0;
 /// 0.1 ms, and a small GEMV takes microseconds.
 const MIN_CPU_SAMPLE_MS: f64 = 2.0;
 const MAX_PASSES_PER_SAMPLE: u32 = 4096;
-/// GPU passes repeat the kernel until they move about this many bytes (see `RunSpec`).
-const GPU_BYTES_PER_PASS: u64 = 16 << 20;
-const MAX_DISPATCHES_PER_PASS: u64 = 256;
 /// Elements processed between clock reads while generating inputs or running CPU references.
 const CHUNK_ELEMENTS: usize = 1 << 18;
 /// GEMV rows checked against the f64 oracle after each measurement (plus the first and last).
@@ -388,9 +385,7 @@ fn submit_gpu(
     inputs: &Inputs,
     reps: u32,
 ) -> Result<KernelRun, GpuError> {
-    let dispatches = GPU_BYTES_PER_PASS
-        .div_ceil(step.bytes_moved().max(1))
-        .clamp(1, MAX_DISPATCHES_PER_PASS) as u32;
+    let dispatches = crate::gpu::timing::dispatches_per_pass(step.bytes_moved());
     match step.kernel {
         KernelKind::Copy => {
             let problem = kernels.copy.prepare(ctx, &inputs.a)?;

@@ -1,9 +1,14 @@
-//! The bipolar-INT bit-plane GEMV on the GPU (`shaders/quant_bipolar_gemv.wgsl`); its reference
-//! is `bipolar::gemv`, itself checked against plain integer products.
+//! The bipolar-INT bit-plane GEMV on the GPU (`shaders/quant_bipolar_gemv_team.wgsl` on GPUs,
+//! `_rowwise.wgsl` on software adapters), one pipeline per (p, q) compiled on first use; its
+//! reference is `bipolar::gemv`, itself checked against plain integer products.
+
+use std::rc::Rc;
 
 use super::bipolar::Planes;
+use super::pipeline::{PipelineCache, Shape, compile};
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
 use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
+use crate::kernels::gemv_f32::GemvVariant;
 
 /// The rows of W (p planes each) and x (q planes), checked for one shared shape and for sums
 /// that fit the kernel's 32-bit integers.
@@ -40,22 +45,54 @@ pub fn bytes_moved(rows: &[Planes], x: &Planes) -> u64 {
     4 * (rows.iter().map(|r| r.data.len()).sum::<usize>() + x.data.len() + rows.len()) as u64
 }
 
+/// The bipolar GEMV pipelines of one device, compiled per (p, q) on first use.
 pub struct BipolarGemvKernel {
-    kernel: Kernel,
+    pub shape: Shape,
+    compiled: PipelineCache<(u32, u32)>,
 }
+
+/// Rows per team in the team shape (x's planes loaded once per word for this many rows).
+pub const ROWS_PER_TEAM: u32 = 2;
+/// Threads per workgroup of the rowwise shape; must match the shader.
+pub const ROWWISE_WG_SIZE: u32 = 64;
 
 pub struct BipolarProblem {
     pub rows: u64,
+    kernel: Rc<Kernel>,
     y: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     grid: Grid,
 }
 
 impl BipolarGemvKernel {
+    /// The shape measured faster on this kind of adapter (a thread per row on software ones).
     pub fn new(ctx: &GpuContext) -> Self {
+        Self::with_shape(Shape::for_variant(ctx, GemvVariant::for_adapter(ctx)))
+    }
+
+    pub fn with_shape(shape: Shape) -> Self {
         Self {
-            kernel: Kernel::new(ctx, crate::shader!("quant_bipolar_gemv")),
+            shape,
+            compiled: PipelineCache::default(),
         }
+    }
+
+    fn kernel(&self, ctx: &GpuContext, p: u32, q: u32) -> Rc<Kernel> {
+        let (name, shader) = match self.shape {
+            Shape::Rowwise => (
+                "quant_bipolar_gemv_rowwise",
+                crate::shader!("quant_bipolar_gemv_rowwise"),
+            ),
+            Shape::Team { .. } => (
+                "quant_bipolar_gemv_team",
+                crate::shader!("quant_bipolar_gemv_team"),
+            ),
+        };
+        let constants = [("P", p), ("Q", q), ("ROWS_PER_TEAM", ROWS_PER_TEAM)];
+        let used = if self.shape == Shape::Rowwise { 2 } else { 3 };
+        self.compiled.get_or_compile((p, q), || {
+            compile(ctx, name, shader, self.shape, &constants[..used])
+        })
     }
 
     pub fn prepare(
@@ -91,15 +128,20 @@ impl BipolarGemvKernel {
             wgpu::BufferUsages::empty(),
         )?;
         let y = storage_buffer_output(ctx, "bipolar y", u64::from(rows) * 4)?;
-        let params = uniform_u32s(
+        let params = uniform_u32s(ctx, "bipolar params", &[rows, words_u32, lanes, 0]);
+        let per_group = self
+            .shape
+            .rows_per_workgroup(ROWS_PER_TEAM, ROWWISE_WG_SIZE);
+        let grid = Grid::for_groups(
             ctx,
-            "bipolar params",
-            &[rows, words_u32, p, spec.x.bits, lanes, 0, 0, 0],
-        );
-        let grid = Grid::for_groups(ctx, "bipolar GEMV", u64::from(rows))?;
-        let bind_group = self.kernel.bind(ctx, &[&w, &x, &y, &params]);
+            "bipolar GEMV",
+            u64::from(rows).div_ceil(u64::from(per_group)),
+        )?;
+        let kernel = self.kernel(ctx, p, spec.x.bits);
+        let bind_group = kernel.bind(ctx, &[&w, &x, &y, &params]);
         Ok(BipolarProblem {
             rows: u64::from(rows),
+            kernel,
             y,
             bind_group,
             grid,
@@ -117,7 +159,7 @@ impl BipolarGemvKernel {
         KernelRun::submit_single(
             ctx,
             Dispatch {
-                kernel: &self.kernel,
+                kernel: &p.kernel,
                 bind_group: &p.bind_group,
                 grid: p.grid,
             },

@@ -6,12 +6,14 @@
 use std::rc::Rc;
 
 use super::bipolar::{Planes, encode, gemv, random_levels};
+use super::bipolar_gemm::{BipolarGemmKernel, bipolar_gemm_reference};
 use super::bipolar_gpu::{BipolarGemvKernel, BipolarProblemSpec};
 use super::lut::{LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
 use super::matrix::{channel_sensitivity, synthetic_activations, synthetic_weights};
 use super::methods::{Config, Method, quantize};
 use super::q4::{Q4GemvKernel, Q4Matrix, q4_gemv_reference};
-use crate::kernels::gemv_f32::{gemv_error_bound, gemv_row_oracle};
+use crate::kernels::gemm_f32::{GemmF32Kernel, gemm_f32_reference};
+use crate::kernels::gemv_f32::{GemvVariant, gemv_error_bound, gemv_row_oracle};
 use crate::rng::SplitMix64;
 use crate::selftest::{Check, KernelCheck, Verdict};
 
@@ -22,7 +24,106 @@ pub fn kernel_checks() -> Vec<Box<dyn Check>> {
         Box::new(q4_check()),
         Box::new(bipolar_check(3, 5)),
         Box::new(bipolar_check(8, 8)),
+        Box::new(gemm_check()),
+        Box::new(bipolar_gemm_check(2, 3)),
     ]
+}
+
+/// Vectors of the GEMM checks (the suite's batch).
+const GEMM_CHECK_BATCH: usize = 16;
+
+fn gemm_check() -> KernelCheck {
+    let (rows, cols) = (40, 300);
+    let w = Rc::new(synthetic_weights(rows, cols, 24, 1.0).data);
+    let x = Rc::new(synthetic_activations(GEMM_CHECK_BATCH, cols, 24, 3).data);
+    let (gw, gx, cw, cx) = (Rc::clone(&w), Rc::clone(&x), Rc::clone(&w), Rc::clone(&x));
+    KernelCheck::new(
+        format!("f32 GEMM {rows}x{cols}, {GEMM_CHECK_BATCH} vectors"),
+        move |ctx| {
+            let kernel = GemmF32Kernel::with_variant(
+                ctx,
+                GemvVariant::for_adapter(ctx),
+                GEMM_CHECK_BATCH as u32,
+            );
+            let problem = kernel.prepare(ctx, &gw, &gx, rows)?;
+            kernel.submit(ctx, &problem, 0, 1)
+        },
+        move || gemm_f32_reference(&cw, &cx, rows, GEMM_CHECK_BATCH),
+        move |result| {
+            // Output i is (vector i / rows, row i % rows).
+            judge_rows(result, rows * GEMM_CHECK_BATCH, &|i| {
+                let (n, r) = (i / rows, i % rows);
+                (
+                    w[r * cols..(r + 1) * cols].to_vec(),
+                    x[n * cols..(n + 1) * cols].to_vec(),
+                )
+            })
+        },
+    )
+}
+
+fn bipolar_gemm_check(p: u32, q: u32) -> KernelCheck {
+    let (rows, cols, batch) = (24, 700, 16u32);
+    let mut rng = SplitMix64::new(31);
+    let w: Vec<Vec<i32>> = (0..rows)
+        .map(|_| random_levels(cols, p, &mut rng))
+        .collect();
+    let xs: Vec<Vec<i32>> = (0..batch)
+        .map(|_| random_levels(cols, q, &mut rng))
+        .collect();
+    let enc = |v: &Vec<i32>, bits: u32| {
+        encode(v, bits).unwrap_or_else(|e| unreachable!("odd levels: {e}"))
+    };
+    let planes = Rc::new((
+        w.iter().map(|r| enc(r, p)).collect::<Vec<_>>(),
+        xs.iter().map(|x| enc(x, q)).collect::<Vec<_>>(),
+    ));
+    // Plain integer products, vector by vector.
+    let expected: Vec<i64> = xs
+        .iter()
+        .flat_map(|x| {
+            w.iter().map(move |r| {
+                r.iter()
+                    .zip(x)
+                    .map(|(a, b)| i64::from(*a) * i64::from(*b))
+                    .sum()
+            })
+        })
+        .collect();
+    let (gp, cp) = (Rc::clone(&planes), Rc::clone(&planes));
+    KernelCheck::new(
+        format!("bipolar GEMM p={p} q={q} {rows}x{cols}, {batch} vectors, exact integers"),
+        move |ctx| {
+            let kernel = BipolarGemmKernel::new(ctx, GemvVariant::for_adapter(ctx), p, q, batch);
+            let problem = kernel.prepare(ctx, &gp.0, &gp.1)?;
+            kernel.submit(ctx, &problem, 0, 1)
+        },
+        move || {
+            bipolar_gemm_reference(&cp.0, &cp.1)
+                .into_iter()
+                .map(|v| f32::from_bits(v as u32))
+                .collect()
+        },
+        move |result| integer_verdict(result, &expected),
+    )
+}
+
+/// Exact agreement of i32 results (carried as f32 bit patterns) with integer products.
+fn integer_verdict(result: &[f32], expected: &[i64]) -> Verdict {
+    let got: Vec<i64> = result
+        .iter()
+        .map(|v| i64::from(v.to_bits() as i32))
+        .collect();
+    let differing = got.iter().zip(expected).filter(|(a, b)| a != b).count()
+        + got.len().abs_diff(expected.len());
+    Verdict {
+        max_abs_error: differing as f64,
+        error_to_bound: if differing == 0 { 0.0 } else { f64::INFINITY },
+        detail: format!(
+            "{differing} of {} integer results differ from the integer reference",
+            expected.len()
+        ),
+    }
 }
 
 /// Each row's error against its f64 dot product, as a fraction of the f32 rounding bound.
@@ -156,21 +257,6 @@ fn bipolar_check(p: u32, q: u32) -> KernelCheck {
                 .map(|v| f32::from_bits(v as i32 as u32))
                 .collect()
         },
-        move |result| {
-            let got: Vec<i64> = result
-                .iter()
-                .map(|v| i64::from(v.to_bits() as i32))
-                .collect();
-            let differing = got.iter().zip(&expected).filter(|(a, b)| a != b).count()
-                + got.len().abs_diff(expected.len());
-            Verdict {
-                max_abs_error: differing as f64,
-                error_to_bound: if differing == 0 { 0.0 } else { f64::INFINITY },
-                detail: format!(
-                    "{differing} of {} integer results differ from the integer reference",
-                    expected.len()
-                ),
-            }
-        },
+        move |result| integer_verdict(result, &expected),
     )
 }

@@ -313,13 +313,15 @@ impl KernelTiming {
                         Some(Ok(out)) => {
                             let timing = out.timing.label();
                             let ms = median(&out.pass_ms);
-                            self.results.push(SuiteResult::measured(
-                                &self.inputs,
-                                k,
-                                ms,
-                                timing,
-                                &out.bytes,
-                            ));
+                            let mut result =
+                                SuiteResult::measured(&self.inputs, k, ms, timing, &out.bytes);
+                            result.shape = kernels.shape_label(k);
+                            result.fraction_of_copy = self
+                                .results
+                                .iter()
+                                .find(|r| r.kernel == SuiteKernel::Copy.name())
+                                .map(|copy| result.gbps / copy.gbps);
+                            self.results.push(result);
                         }
                         Some(Err(e)) => self.errors.push(format!("{}: {e}", k.name())),
                     }
@@ -508,7 +510,8 @@ impl LabState {
             let mut summary = super::suite::summary(&k.results);
             summary["on_gpu"] = serde_json::json!(k.on_gpu);
             serde_json::json!({
-                "done": k.done(), "results": k.results, "errors": k.errors, "summary": summary,
+                "done": k.done(), "rows": k.rows, "cols": k.cols,
+                "results": k.results, "errors": k.errors, "summary": summary,
             })
         });
         serde_json::json!({

@@ -6,9 +6,13 @@ use super::methods::Quantized;
 use super::pack::{pack_row, unpack, words_per_row};
 use super::sparse::Csr;
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
-use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
+use std::rc::Rc;
 
-/// Threads per workgroup; must match the shader.
+use super::pipeline::{PipelineCache, Shape, compile};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
+use crate::kernels::gemv_f32::GemvVariant;
+
+/// Threads per workgroup of the rowwise and wide shapes; must match those shaders.
 pub const WG_SIZE: u32 = 64;
 
 /// A LUT-quantized matrix in the kernel's layout.
@@ -92,22 +96,98 @@ pub fn row_terms(m: &LutMatrix, x: &[f32], r: usize) -> (Vec<f32>, Vec<f32>) {
     (w, xs)
 }
 
+/// The LUT-GEMV pipelines of one device, compiled per bit width on first use.
 pub struct LutGemvKernel {
-    kernel: Kernel,
+    pub shape: Shape,
+    compiled: PipelineCache<u32>,
 }
 
-/// A LUT matrix and x on the device.
+/// Rows per team in the team shape: x is loaded once per unit for this many rows.
+pub const ROWS_PER_TEAM: u32 = 2;
+/// Codes per unit of the team shape (four groups of 32).
+const UNIT_CODES: usize = 128;
+/// The widest code the octet kernels decode (eight codes in at most 32 bits).
+const MAX_OCTET_BITS: u32 = 4;
+
+/// Which WGSL a bit width runs on a shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// quant_lut_gemv_team.wgsl: rows padded to whole units of 128 codes.
+    Team,
+    /// quant_lut_gemv_rowwise.wgsl: the packed rows as they are.
+    Rowwise,
+    /// quant_lut_gemv.wgsl (a workgroup per row, four codes per step): 5 to 8 bits, which no
+    /// octet holds.
+    Wide,
+}
+
+fn layout(shape: Shape, bits: u32) -> Layout {
+    match shape {
+        _ if bits > MAX_OCTET_BITS => Layout::Wide,
+        Shape::Team { .. } => Layout::Team,
+        Shape::Rowwise => Layout::Rowwise,
+    }
+}
+
+/// A LUT matrix and x on the device, with the pipeline for its bit width.
 pub struct LutProblem {
     pub rows: u64,
+    kernel: Rc<Kernel>,
     y: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     grid: Grid,
 }
 
 impl LutGemvKernel {
+    /// The shape measured faster on this kind of adapter (a thread per row on software ones).
     pub fn new(ctx: &GpuContext) -> Self {
+        Self::with_variant(ctx, GemvVariant::for_adapter(ctx))
+    }
+
+    pub fn with_variant(ctx: &GpuContext, variant: GemvVariant) -> Self {
+        Self::with_shape(Shape::for_variant(ctx, variant))
+    }
+
+    /// A given shape (the tests run every one the device has).
+    pub fn with_shape(shape: Shape) -> Self {
         Self {
-            kernel: Kernel::new(ctx, crate::shader!("quant_lut_gemv")),
+            shape,
+            compiled: PipelineCache::default(),
+        }
+    }
+
+    fn kernel(&self, ctx: &GpuContext, bits: u32) -> Rc<Kernel> {
+        self.compiled
+            .get_or_compile(bits, || match layout(self.shape, bits) {
+                Layout::Team => compile(
+                    ctx,
+                    "quant_lut_gemv_team",
+                    crate::shader!("quant_lut_gemv_team"),
+                    self.shape,
+                    &[("BITS", bits), ("ROWS_PER_TEAM", ROWS_PER_TEAM)],
+                ),
+                Layout::Rowwise => compile(
+                    ctx,
+                    "quant_lut_gemv_rowwise",
+                    crate::shader!("quant_lut_gemv_rowwise"),
+                    self.shape,
+                    &[("BITS", bits)],
+                ),
+                Layout::Wide => compile(
+                    ctx,
+                    "quant_lut_gemv",
+                    crate::shader!("quant_lut_gemv"),
+                    Shape::Rowwise,
+                    &[("BITS", bits)],
+                ),
+            })
+    }
+
+    /// What runs `bits`-bit matrices, for the speed view's labels.
+    pub fn label(&self, bits: u32) -> String {
+        match layout(self.shape, bits) {
+            Layout::Wide => "workgroup per row".to_owned(),
+            _ => self.shape.label(),
         }
     }
 
@@ -126,82 +206,67 @@ impl LutGemvKernel {
                 m.bits
             )));
         }
-        let (Ok(rows), Ok(words)) = (u32::try_from(m.rows), u32::try_from(m.words_per_row)) else {
+        let layout = layout(self.shape, m.bits);
+        let bits = m.bits as usize;
+        let groups = m.cols.div_ceil(32);
+        let units = groups.div_ceil(4);
+        // The team layout pads each row to whole units (index 0 against x = 0).
+        let (indices, x_len, row_stride) = if layout == Layout::Team {
+            let stride = units * 4 * bits;
+            let mut padded = vec![0u32; m.rows * stride];
+            for (dst, src) in padded
+                .chunks_exact_mut(stride)
+                .zip(m.indices.chunks_exact(m.words_per_row))
+            {
+                dst[..src.len()].copy_from_slice(src);
+            }
+            (
+                std::borrow::Cow::Owned(padded),
+                units * UNIT_CODES,
+                stride / 4,
+            )
+        } else {
+            (
+                std::borrow::Cow::Borrowed(&m.indices[..]),
+                groups * 32,
+                m.words_per_row,
+            )
+        };
+        let (Ok(rows), Ok(stride), Ok(units32)) = (
+            u32::try_from(m.rows),
+            u32::try_from(row_stride),
+            u32::try_from(units),
+        ) else {
             return Err(GpuError::BadShape(format!(
                 "{} x {} exceeds 32-bit indices",
                 m.rows, m.cols
             )));
         };
-        // x padded to whole groups of 32; empty sparse arrays get one unused element (WGSL
-        // bindings cannot be empty).
         let mut x_padded = x.to_vec();
-        x_padded.resize(m.cols.div_ceil(32) * 32, 0.0);
-        let col: &[u32] = if m.sparse.nnz() == 0 {
-            &[0]
-        } else {
-            &m.sparse.col
-        };
-        let val: &[f32] = if m.sparse.nnz() == 0 {
-            &[0.0]
-        } else {
-            &m.sparse.val
-        };
-        let buffers = [
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV indices",
-                bytemuck::cast_slice(&m.indices),
-                wgpu::BufferUsages::empty(),
-            )?,
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV codebooks",
-                bytemuck::cast_slice(&m.luts),
-                wgpu::BufferUsages::empty(),
-            )?,
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV x",
-                bytemuck::cast_slice(&x_padded),
-                wgpu::BufferUsages::empty(),
-            )?,
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV row pointers",
-                bytemuck::cast_slice(&m.sparse.row_ptr),
-                wgpu::BufferUsages::empty(),
-            )?,
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV sparse columns",
-                bytemuck::cast_slice(col),
-                wgpu::BufferUsages::empty(),
-            )?,
-            storage_buffer_init(
-                ctx,
-                "LUT-GEMV sparse values",
-                bytemuck::cast_slice(val),
-                wgpu::BufferUsages::empty(),
-            )?,
-        ];
+        x_padded.resize(x_len, 0.0);
+        let kernel = self.kernel(ctx, m.bits);
+        let buffers = upload(ctx, m, &indices, &x_padded)?;
         let y = storage_buffer_output(ctx, "LUT-GEMV y", m.rows as u64 * 4)?;
-        let params = uniform_u32s(ctx, "LUT-GEMV params", &[rows, m.bits, words, 0]);
-        let grid = Grid::for_groups(ctx, "LUT-GEMV", m.rows as u64)?;
-        let bind_group = self.kernel.bind(
+        let words = if layout == Layout::Team {
+            [rows, stride, units32, 0]
+        } else {
+            [rows, m.bits, stride, 0]
+        };
+        let params = uniform_u32s(ctx, "LUT-GEMV params", &words);
+        let per_group = match layout {
+            Layout::Wide => 1,
+            _ => self.shape.rows_per_workgroup(ROWS_PER_TEAM, WG_SIZE),
+        };
+        let grid = Grid::for_groups(
             ctx,
-            &[
-                &buffers[0],
-                &buffers[1],
-                &buffers[2],
-                &buffers[3],
-                &buffers[4],
-                &buffers[5],
-                &y,
-                &params,
-            ],
-        );
+            "LUT-GEMV",
+            (m.rows as u64).div_ceil(u64::from(per_group)),
+        )?;
+        let [b0, b1, b2, b3, b4, b5] = &buffers;
+        let bind_group = kernel.bind(ctx, &[b0, b1, b2, b3, b4, b5, &y, &params]);
         Ok(LutProblem {
             rows: m.rows as u64,
+            kernel,
             y,
             bind_group,
             grid,
@@ -218,7 +283,7 @@ impl LutGemvKernel {
         KernelRun::submit_single(
             ctx,
             Dispatch {
-                kernel: &self.kernel,
+                kernel: &p.kernel,
                 bind_group: &p.bind_group,
                 grid: p.grid,
             },
@@ -227,6 +292,40 @@ impl LutGemvKernel {
             dispatches_per_pass,
         )
     }
+}
+
+/// The kernel's six input buffers: indices, codebooks, x, and the CSR arrays (an empty sparse
+/// part gets one unused element: WGSL bindings cannot be empty).
+fn upload(
+    ctx: &GpuContext,
+    m: &LutMatrix,
+    indices: &[u32],
+    x_padded: &[f32],
+) -> Result<[wgpu::Buffer; 6], GpuError> {
+    let col: &[u32] = if m.sparse.nnz() == 0 {
+        &[0]
+    } else {
+        &m.sparse.col
+    };
+    let val: &[f32] = if m.sparse.nnz() == 0 {
+        &[0.0]
+    } else {
+        &m.sparse.val
+    };
+    let buffer = |what: &str, bytes: &[u8]| {
+        storage_buffer_init(ctx, what, bytes, wgpu::BufferUsages::empty())
+    };
+    Ok([
+        buffer("LUT-GEMV indices", bytemuck::cast_slice(indices))?,
+        buffer("LUT-GEMV codebooks", bytemuck::cast_slice(&m.luts))?,
+        buffer("LUT-GEMV x", bytemuck::cast_slice(x_padded))?,
+        buffer(
+            "LUT-GEMV row pointers",
+            bytemuck::cast_slice(&m.sparse.row_ptr),
+        )?,
+        buffer("LUT-GEMV sparse columns", bytemuck::cast_slice(col))?,
+        buffer("LUT-GEMV sparse values", bytemuck::cast_slice(val))?,
+    ])
 }
 
 #[cfg(test)]
@@ -265,11 +364,16 @@ mod tests {
                     "bits {bits} row {r}"
                 );
             }
-            assert!(
-                crate::shader!("quant_lut_gemv")
-                    .wgsl
-                    .contains(&format!("const WG_SIZE: u32 = {WG_SIZE}u;"))
-            );
+            for name in ["quant_lut_gemv", "quant_lut_gemv_rowwise"] {
+                let wgsl = match name {
+                    "quant_lut_gemv" => crate::shader!("quant_lut_gemv").wgsl,
+                    _ => crate::shader!("quant_lut_gemv_rowwise").wgsl,
+                };
+                assert!(
+                    wgsl.contains(&format!("const WG_SIZE: u32 = {WG_SIZE}u;")),
+                    "{name}"
+                );
+            }
         }
     }
 }

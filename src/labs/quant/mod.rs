@@ -15,6 +15,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod bipolar;
+pub mod bipolar_gemm;
 pub mod bipolar_gpu;
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
@@ -25,6 +26,7 @@ pub mod lut;
 pub mod matrix;
 pub mod methods;
 pub mod pack;
+pub mod pipeline;
 pub mod q4;
 pub mod real;
 pub mod settings;

@@ -1,11 +1,14 @@
-//! llama.cpp's Q4_0 as a GEMV that dequantizes on the fly (`shaders/quant_q4_0_gemv.wgsl`):
-//! `Q4Matrix` is the kernel's layout, `q4_gemv_reference` its Rust reference and CPU fallback.
+//! llama.cpp's Q4_0 as a GEMV that dequantizes on the fly (`shaders/quant_q4_0_gemv_team.wgsl` on GPUs,
+//! `_rowwise.wgsl` on software adapters): `Q4Matrix` is the kernels' layout, `q4_gemv_reference` their Rust
+//! reference and CPU fallback.
 
 use super::formats::f16_bits;
 use super::matrix::Matrix;
 use super::methods::{BLOCK, q4_0_encode};
+use super::pipeline::{Shape, compile};
 use crate::gpu::kernel::{storage_buffer_init, storage_buffer_output, uniform_u32s};
 use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
+use crate::kernels::gemv_f32::GemvVariant;
 
 /// A Q4_0 matrix: per block of 32 one f16 scale and 16 bytes of 4-bit codes, in llama.cpp's
 /// byte order (byte t: element t in the low nibble, element t + 16 in the high one).
@@ -106,9 +109,16 @@ pub fn q4_gemv_reference(m: &Q4Matrix, x: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// The Q4_0 GEMV pipeline of one device, in the shape suited to it.
 pub struct Q4GemvKernel {
+    pub shape: Shape,
     kernel: Kernel,
 }
+
+/// Rows per team in the team shape (x loaded once per block for this many rows).
+pub const ROWS_PER_TEAM: u32 = 2;
+/// Threads per workgroup of the rowwise shape; must match the shader.
+pub const ROWWISE_WG_SIZE: u32 = 64;
 
 /// A Q4_0 matrix and x on the device.
 pub struct Q4Problem {
@@ -119,10 +129,23 @@ pub struct Q4Problem {
 }
 
 impl Q4GemvKernel {
+    /// The shape measured faster on this kind of adapter (a thread per row on software ones).
     pub fn new(ctx: &GpuContext) -> Self {
-        Self {
-            kernel: Kernel::new(ctx, crate::shader!("quant_q4_0_gemv")),
-        }
+        Self::with_shape(ctx, Shape::for_variant(ctx, GemvVariant::for_adapter(ctx)))
+    }
+
+    pub fn with_shape(ctx: &GpuContext, shape: Shape) -> Self {
+        let kernel = match shape {
+            Shape::Rowwise => Kernel::new(ctx, crate::shader!("quant_q4_0_gemv_rowwise")),
+            Shape::Team { .. } => compile(
+                ctx,
+                "quant_q4_0_gemv_team",
+                crate::shader!("quant_q4_0_gemv_team"),
+                shape,
+                &[("ROWS_PER_TEAM", ROWS_PER_TEAM)],
+            ),
+        };
+        Self { shape, kernel }
     }
 
     pub fn prepare(
@@ -168,7 +191,14 @@ impl Q4GemvKernel {
         )?;
         let y = storage_buffer_output(ctx, "Q4_0 y", m.rows as u64 * 4)?;
         let params = uniform_u32s(ctx, "Q4_0 params", &[rows, blocks, 0, 0]);
-        let grid = Grid::for_groups(ctx, "Q4_0 GEMV", m.rows as u64)?;
+        let per_group = self
+            .shape
+            .rows_per_workgroup(ROWS_PER_TEAM, ROWWISE_WG_SIZE);
+        let grid = Grid::for_groups(
+            ctx,
+            "Q4_0 GEMV",
+            (m.rows as u64).div_ceil(u64::from(per_group)),
+        )?;
         let bind_group = self
             .kernel
             .bind(ctx, &[&codes, &scales, &x_buffer, &y, &params]);

@@ -11,15 +11,20 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::bipolar::{Planes, dot};
+use super::bipolar_gemm::{
+    BipolarGemmKernel, bipolar_gemm_reference, gemm_bytes_moved as bipolar_gemm_bytes_moved,
+};
 use super::bipolar_gpu::{BipolarGemvKernel, BipolarProblemSpec, bytes_moved, i32s_from_bytes};
 use super::lut::{LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
 use super::pack::words_per_row;
+use super::pipeline::Shape;
 use super::q4::{Q4GemvKernel, Q4Matrix, q4_gemv_reference};
 use super::sparse::Csr;
 use crate::gpu::{GpuContext, GpuError, KernelRun, f32s_from_bytes};
 use crate::kernels::copy::{CopyKernel, copy_bytes_moved, copy_reference};
+use crate::kernels::gemm_f32::{GemmF32Kernel, gemm_bytes_moved, gemm_f32_reference};
 use crate::kernels::gemv_f32::{
-    GemvF32Kernel, check_rows, gemv_bytes_moved, gemv_error_bound, gemv_f32_reference,
+    GemvF32Kernel, GemvVariant, check_rows, gemv_bytes_moved, gemv_error_bound, gemv_f32_reference,
     gemv_row_oracle,
 };
 use crate::rng::{SplitMix64, hash_f32};
@@ -28,6 +33,8 @@ use crate::rng::{SplitMix64, hash_f32};
 pub const SPARSE_FRACTION: f64 = 0.0045;
 /// Bipolar widths timed (p = q).
 pub const BIPOLAR_BITS: [u32; 4] = [1, 2, 4, 8];
+/// Activation vectors per GEMM (the bipolar claim is about matrix products).
+pub const GEMM_BATCH: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SuiteKernel {
@@ -38,6 +45,10 @@ pub enum SuiteKernel {
     Q40,
     /// p = q bits.
     Bipolar(u32),
+    /// f32 GEMM of GEMM_BATCH vectors (tiled on GPUs).
+    GemmF32,
+    /// Bit-plane GEMM of GEMM_BATCH vectors, p = q bits.
+    BipolarGemm(u32),
 }
 
 impl SuiteKernel {
@@ -50,6 +61,8 @@ impl SuiteKernel {
             SuiteKernel::Q40,
         ];
         v.extend(BIPOLAR_BITS.map(SuiteKernel::Bipolar));
+        v.push(SuiteKernel::GemmF32);
+        v.extend(BIPOLAR_BITS.map(SuiteKernel::BipolarGemm));
         v
     }
 
@@ -61,8 +74,48 @@ impl SuiteKernel {
             SuiteKernel::Lut3Sparse => "lut_gemv_3bit_sparse_0.45pct".to_owned(),
             SuiteKernel::Q40 => "q4_0_gemv".to_owned(),
             SuiteKernel::Bipolar(b) => format!("bipolar_{b}x{b}"),
+            SuiteKernel::GemmF32 => format!("gemm_f32_batch{GEMM_BATCH}"),
+            SuiteKernel::BipolarGemm(b) => format!("bipolar_gemm_{b}x{b}_batch{GEMM_BATCH}"),
         }
     }
+}
+
+/// The f32 kernel a result is compared with: the f32 GEMM for GEMMs, the f32 GEMV otherwise.
+pub fn baseline_of(kernel: &str) -> String {
+    if kernel.contains("gemm") {
+        SuiteKernel::GemmF32.name()
+    } else {
+        SuiteKernel::GemvF32.name()
+    }
+}
+
+/// A result's speed-up over its f32 baseline in the same run (`None` without one).
+pub fn speedup(results: &[SuiteResult], r: &SuiteResult) -> Option<f64> {
+    let base = baseline_of(&r.kernel);
+    results
+        .iter()
+        .find(|b| b.kernel == base)
+        .map(|b| b.ms_median / r.ms_median)
+}
+
+/// A short axis label for a kernel name (the plot has room for a few characters per bar).
+pub fn short_label(kernel: &str) -> String {
+    SuiteKernel::all()
+        .into_iter()
+        .find(|k| k.name() == kernel)
+        .map_or_else(
+            || kernel.to_owned(),
+            |k| match k {
+                SuiteKernel::Copy => "copy".to_owned(),
+                SuiteKernel::GemvF32 => "f32".to_owned(),
+                SuiteKernel::Lut4 => "LUT4".to_owned(),
+                SuiteKernel::Lut3Sparse => "LUT3+sp".to_owned(),
+                SuiteKernel::Q40 => "Q4_0".to_owned(),
+                SuiteKernel::Bipolar(b) => format!("bi{b}x{b}"),
+                SuiteKernel::GemmF32 => "GEMM f32".to_owned(),
+                SuiteKernel::BipolarGemm(b) => format!("GEMM bi{b}"),
+            },
+        )
 }
 
 /// One problem in every layout.
@@ -76,6 +129,10 @@ pub struct SuiteInputs {
     pub q4: Q4Matrix,
     /// For each width in `BIPOLAR_BITS`: the rows' planes and x's planes.
     pub bipolar: Vec<(Vec<Planes>, Planes)>,
+    /// GEMM_BATCH activation vectors, row after row (GEMM_BATCH x cols).
+    pub x_batch: Vec<f32>,
+    /// For each width in `BIPOLAR_BITS`: GEMM_BATCH vectors' planes (the rows are `bipolar`'s).
+    pub x_batch_planes: Vec<Vec<Planes>>,
 }
 
 fn random_lut(rows: usize, cols: usize, bits: u32, sparse: f64, rng: &mut SplitMix64) -> LutMatrix {
@@ -169,6 +226,17 @@ impl SuiteInputs {
                 (planes, random_planes(cols, b, &mut rng))
             })
             .collect();
+        let x_batch = (0..GEMM_BATCH * cols)
+            .map(|i| hash_f32(seed ^ 2, i as u64))
+            .collect();
+        let x_batch_planes = BIPOLAR_BITS
+            .iter()
+            .map(|&b| {
+                (0..GEMM_BATCH)
+                    .map(|_| random_planes(cols, b, &mut rng))
+                    .collect()
+            })
+            .collect();
         Ok(Self {
             rows,
             cols,
@@ -178,7 +246,14 @@ impl SuiteInputs {
             lut3,
             q4,
             bipolar,
+            x_batch,
+            x_batch_planes,
         })
+    }
+
+    fn bipolar_batch_of(&self, bits: u32) -> Option<(&Vec<Planes>, &Vec<Planes>)> {
+        let i = BIPOLAR_BITS.iter().position(|&b| b == bits)?;
+        Some((&self.bipolar.get(i)?.0, self.x_batch_planes.get(i)?))
     }
 
     fn bipolar_of(&self, bits: u32) -> Option<&(Vec<Planes>, Planes)> {
@@ -197,6 +272,12 @@ impl SuiteInputs {
             SuiteKernel::Lut3Sparse => self.lut3.bytes_moved(),
             SuiteKernel::Q40 => self.q4.bytes_moved(),
             SuiteKernel::Bipolar(b) => self.bipolar_of(b).map_or(0, |(r, x)| bytes_moved(r, x)),
+            SuiteKernel::GemmF32 => {
+                gemm_bytes_moved(self.rows as u64, self.cols as u64, GEMM_BATCH as u64)
+            }
+            SuiteKernel::BipolarGemm(b) => self
+                .bipolar_batch_of(b)
+                .map_or(0, |(r, xs)| bipolar_gemm_bytes_moved(r, xs)),
         }
     }
 
@@ -218,6 +299,21 @@ impl SuiteInputs {
                     .flat_map(|r| (dot(r, x) as i32).to_le_bytes())
                     .collect()
             }),
+            SuiteKernel::GemmF32 => floats(gemm_f32_reference(
+                &self.w,
+                &self.x_batch,
+                self.rows,
+                GEMM_BATCH,
+            )),
+            SuiteKernel::BipolarGemm(b) => {
+                self.bipolar_batch_of(b)
+                    .map_or_else(Vec::new, |(rows, xs)| {
+                        bipolar_gemm_reference(rows, xs)
+                            .iter()
+                            .flat_map(|v| v.to_le_bytes())
+                            .collect()
+                    })
+            }
         }
     }
 
@@ -262,6 +358,28 @@ impl SuiteInputs {
                             .all(|&r| i64::from(y[r]) == bipolar_integer_dot(&planes[r], x))
                 })
             }
+            SuiteKernel::GemmF32 => {
+                let y = f32s_from_bytes(bytes);
+                let row = |r: usize| self.w[r * self.cols..(r + 1) * self.cols].to_vec();
+                y.len() == self.rows * GEMM_BATCH
+                    && (0..GEMM_BATCH).all(|n| {
+                        let x = &self.x_batch[n * self.cols..(n + 1) * self.cols];
+                        let yn = &y[n * self.rows..(n + 1) * self.rows];
+                        check_rows(&row, x, yn, &rows).1 <= 1.0
+                    })
+            }
+            SuiteKernel::BipolarGemm(b) => {
+                let y = i32s_from_bytes(bytes);
+                self.bipolar_batch_of(b).is_some_and(|(planes, xs)| {
+                    y.len() == self.rows * GEMM_BATCH
+                        && xs.iter().enumerate().all(|(n, x)| {
+                            rows.iter().all(|&r| {
+                                i64::from(y[n * self.rows + r])
+                                    == bipolar_integer_dot(&planes[r], x)
+                            })
+                        })
+                })
+            }
         }
     }
 }
@@ -280,6 +398,10 @@ pub fn bipolar_integer_dot(a: &Planes, b: &Planes) -> i64 {
 
 /// The compiled kernels, made once per device.
 pub struct SuiteKernels {
+    variant: GemvVariant,
+    gemm: GemmF32Kernel,
+    /// One per width of BIPOLAR_BITS (p = q), compiled on first use.
+    bipolar_gemm: std::cell::RefCell<Vec<(u32, std::rc::Rc<BipolarGemmKernel>)>>,
     copy: CopyKernel,
     gemv: GemvF32Kernel,
     lut: LutGemvKernel,
@@ -288,14 +410,57 @@ pub struct SuiteKernels {
 }
 
 impl SuiteKernels {
+    /// The shapes suited to this adapter.
     pub fn new(ctx: &GpuContext) -> Self {
+        Self::with_variant(ctx, GemvVariant::for_adapter(ctx))
+    }
+
+    /// Every GEMV in one shape (`bench quant --variant`).
+    pub fn with_variant(ctx: &GpuContext, variant: GemvVariant) -> Self {
+        let shape = Shape::for_variant(ctx, variant);
         Self {
+            variant,
+            gemm: GemmF32Kernel::with_variant(ctx, variant, GEMM_BATCH as u32),
+            bipolar_gemm: std::cell::RefCell::new(Vec::new()),
             copy: CopyKernel::new(ctx),
-            gemv: GemvF32Kernel::new(ctx),
-            lut: LutGemvKernel::new(ctx),
-            q4: Q4GemvKernel::new(ctx),
-            bipolar: BipolarGemvKernel::new(ctx),
+            gemv: GemvF32Kernel::with_variant(ctx, variant),
+            lut: LutGemvKernel::with_shape(shape),
+            q4: Q4GemvKernel::with_shape(ctx, shape),
+            bipolar: BipolarGemvKernel::with_shape(shape),
         }
+    }
+
+    /// The compiled shape that runs kernel `k`.
+    pub fn shape_label(&self, k: SuiteKernel) -> String {
+        match k {
+            SuiteKernel::Copy => "copy".to_owned(),
+            SuiteKernel::GemvF32 => self.gemv.variant.name().to_owned(),
+            SuiteKernel::Lut4 => self.lut.label(4),
+            SuiteKernel::Lut3Sparse => self.lut.label(3),
+            SuiteKernel::Q40 => self.q4.shape.label(),
+            SuiteKernel::Bipolar(_) => self.bipolar.shape.label(),
+            SuiteKernel::GemmF32 | SuiteKernel::BipolarGemm(_) => match self.variant {
+                GemvVariant::Workgroup => "16 x 16 tiles".to_owned(),
+                GemvVariant::Rowwise => "thread per row".to_owned(),
+            },
+        }
+    }
+
+    fn bipolar_gemm_kernel(&self, ctx: &GpuContext, bits: u32) -> std::rc::Rc<BipolarGemmKernel> {
+        if let Some((_, k)) = self.bipolar_gemm.borrow().iter().find(|(b, _)| *b == bits) {
+            return std::rc::Rc::clone(k);
+        }
+        let k = std::rc::Rc::new(BipolarGemmKernel::new(
+            ctx,
+            self.variant,
+            bits,
+            bits,
+            GEMM_BATCH as u32,
+        ));
+        self.bipolar_gemm
+            .borrow_mut()
+            .push((bits, std::rc::Rc::clone(&k)));
+        k
     }
 
     /// Uploads kernel `k`'s problem and submits `passes` timed passes of `per_pass` dispatches.
@@ -336,16 +501,27 @@ impl SuiteKernels {
                 let p = self.bipolar.prepare(ctx, &BipolarProblemSpec { rows, x })?;
                 self.bipolar.submit(ctx, &p, passes, per_pass)
             }
+            SuiteKernel::GemmF32 => {
+                let p = self
+                    .gemm
+                    .prepare(ctx, &inputs.w, &inputs.x_batch, inputs.rows)?;
+                self.gemm.submit(ctx, &p, passes, per_pass)
+            }
+            SuiteKernel::BipolarGemm(b) => {
+                let Some((rows, xs)) = inputs.bipolar_batch_of(b) else {
+                    return Err(GpuError::BadShape(format!(
+                        "no {b}-bit bipolar GEMM inputs"
+                    )));
+                };
+                let kernel = self.bipolar_gemm_kernel(ctx, b);
+                let p = kernel.prepare(ctx, rows, xs)?;
+                kernel.submit(ctx, &p, passes, per_pass)
+            }
         }
     }
 }
 
-/// Bytes each timed pass should move at least (a small kernel is repeated within a pass).
-pub const PASS_BYTES: u64 = 64 << 20;
-
-pub fn dispatches_per_pass(bytes: u64) -> u32 {
-    PASS_BYTES.div_ceil(bytes.max(1)).clamp(1, 256) as u32
-}
+pub use crate::gpu::timing::dispatches_per_pass;
 
 /// One timed kernel.
 #[derive(Clone, Debug, Serialize)]
@@ -356,6 +532,10 @@ pub struct SuiteResult {
     pub ms_median: f64,
     pub gbps: f64,
     pub bytes_moved: u64,
+    /// GB/s as a fraction of the copy kernel's in the same run (bytes moved counted alike).
+    pub fraction_of_copy: Option<f64>,
+    /// The kernel's compiled shape (team per row, thread per row, ...).
+    pub shape: String,
     pub timing: String,
     pub verified: bool,
 }
@@ -377,6 +557,8 @@ impl SuiteResult {
             ms_median: ms,
             gbps: bytes as f64 / (ms * 1e6),
             bytes_moved: bytes,
+            fraction_of_copy: None,
+            shape: String::new(),
             timing: timing.to_owned(),
             verified: inputs.verify(k, out),
         }
@@ -395,6 +577,8 @@ pub fn summary(results: &[SuiteResult]) -> serde_json::Value {
     let lut3 = SuiteKernel::Lut3Sparse.name();
     let bip1 = SuiteKernel::Bipolar(1).name();
     let bip8 = SuiteKernel::Bipolar(8).name();
+    let gemm = SuiteKernel::GemmF32.name();
+    let gemm1 = SuiteKernel::BipolarGemm(1).name();
     json!({
         "summary": true,
         "speedup_lut4_vs_f32": ratio("gemv_f32", &lut4, &ms),
@@ -404,7 +588,12 @@ pub fn summary(results: &[SuiteResult]) -> serde_json::Value {
         "gemv_f32_fraction_of_copy": ratio("gemv_f32", "copy", &gbps),
         "bipolar_1x1_vs_f32_gemv": ratio("gemv_f32", &bip1, &ms),
         "bipolar_8x8_vs_1x1_time": ratio(&bip8, &bip1, &ms),
-        "bipolar_comparison": "speed-up of the 1x1-bit bipolar GEMV over the f32 GEMV of the same shape (both GEMV: the suite has no GEMM)",
+        "bipolar_gemm_1x1_vs_f32_gemm": ratio(&gemm, &gemm1, &ms),
+        "bipolar_gemm_ms_by_pq": BIPOLAR_BITS.map(|b| json!({
+            "p_times_q": b * b,
+            "ms": get(&SuiteKernel::BipolarGemm(b).name()).map(|r| r.ms_median),
+        })),
+        "bipolar_comparison": "bipolar_1x1_vs_f32_gemv: the 1x1-bit GEMV against the f32 GEMV; bipolar_gemm_1x1_vs_f32_gemm: the bit-plane GEMM of 16 vectors against the f32 GEMM of the same shape (tiled on GPUs)",
         "all_verified": results.iter().all(|r| r.verified),
         "inputs": "random codes (the kernels' work does not depend on values); results verified on sampled rows",
     })
@@ -442,6 +631,8 @@ mod tests {
             ms_median: ms,
             gbps: 1.0 / ms,
             bytes_moved: 1,
+            fraction_of_copy: None,
+            shape: String::new(),
             timing: String::new(),
             verified: true,
         };

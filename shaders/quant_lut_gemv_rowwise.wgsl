@@ -1,0 +1,109 @@
+// SqueezeLLM LUT-GEMV with the sparse part fused, variant for CPU adapters (SwiftShader,
+// lavapipe): y = (Q + S) x, as quant_lut_gemv.wgsl. Rust reference: src/labs/quant/lut.rs
+// `lut_gemv_reference`. Index layout as in quant_lut_gemv.wgsl (src/labs/quant/pack.rs).
+//
+// One thread per row, no workgroup memory and no barriers (software adapters run a workgroup's
+// invocations as SIMD lanes and pay a context switch per barrier, see gemv_f32_rowwise.wgsl).
+// BITS is set per pipeline (src/gpu/kernel.rs `with_constants`), so every shift below is a
+// constant. Each lane copies its row's 2^BITS codebook into registers (four vec4 at most), then walks the row eight
+// codes at a time (8 BITS <= 32 bits, from one word or two adjacent ones: no octet leaves its
+// group of 32) against two vec4 loads of x, which are the same for every lane (uniform loads).
+
+const WG_SIZE: u32 = 64u;
+const BITS: u32 = 4u;
+const ENTRIES: u32 = 1u << BITS;
+const MASK: u32 = ENTRIES - 1u;
+
+struct Params {
+    rows: u32,
+    bits: u32,
+    words_per_row: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> idx: array<u32>;
+@group(0) @binding(1) var<storage, read> luts: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> row_ptr: array<u32>;
+@group(0) @binding(4) var<storage, read> sp_col: array<u32>;
+@group(0) @binding(5) var<storage, read> sp_val: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<uniform> params: Params;
+
+/// Codebook entry of the code at bits `at`.. of v, from the entries held in four vec4 (q0 = entries 0..3, ...): a tree of
+/// selects on the bits of c. Software adapters turn an indexed private array into a gather
+/// from scratch memory or a chain of compares; this is 4 + 2 + 1 vector selects at most, all
+/// in registers (docs/BENCHMARKS.md). The branches on ENTRIES are constant per pipeline.
+fn entry(q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, v: u32, at: u32) -> f32 {
+    var quad = q0;
+    if (ENTRIES > 4u) {
+        quad = select(q0, q1, bit_set(v, at + 2u));
+    }
+    if (ENTRIES > 8u) {
+        quad = select(quad, select(q2, q3, bit_set(v, at + 2u)), bit_set(v, at + 3u));
+    }
+    let pair = select(quad.xy, quad.zw, bit_set(v, at + 1u));
+    return select(pair.x, pair.y, bit_set(v, at));
+}
+
+/// Bit i of v, tested at the sign: one shift, whose sign a SIMD blend reads directly (where
+/// `((v >> s) & m) != 0` costs a shift, an and, a compare and a negation).
+fn bit_set(v: u32, i: u32) -> bool {
+    return bitcast<i32>(v << (31u - i)) < 0;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let row = (wg.x + wg.y * groups.x) * WG_SIZE + lid;
+    if (row >= params.rows) {
+        return;
+    }
+    // The row's codebook in registers, four entries per vec4 (entries past 2^BITS are 0).
+    let book = row * ENTRIES;
+    let q0 = vec4<f32>(luts[book], luts[book + 1u], luts[book + 2u], luts[book + 3u]);
+    var q1 = vec4<f32>(0.0);
+    var q2 = vec4<f32>(0.0);
+    var q3 = vec4<f32>(0.0);
+    if (ENTRIES > 4u) {
+        q1 = vec4<f32>(luts[book + 4u], luts[book + 5u], luts[book + 6u], luts[book + 7u]);
+    }
+    if (ENTRIES > 8u) {
+        q2 = vec4<f32>(luts[book + 8u], luts[book + 9u], luts[book + 10u], luts[book + 11u]);
+        q3 = vec4<f32>(luts[book + 12u], luts[book + 13u], luts[book + 14u], luts[book + 15u]);
+    }
+    let row_words = row * params.words_per_row;
+    let groups_per_row = params.words_per_row / BITS;
+    var acc = 0.0;
+    for (var g = 0u; g < groups_per_row; g++) {
+        let words = row_words + g * BITS;
+        for (var o = 0u; o < 4u; o++) {
+            // Octet o of the group: codes 8o..8o+7 at bits 8 o BITS of the group's stream.
+            let bit = o * 8u * BITS;
+            let wi = words + (bit >> 5u);
+            let sh = bit & 31u;
+            var v = idx[wi] >> sh;
+            if (sh + 8u * BITS > 32u) {
+                v |= idx[wi + 1u] << ((32u - sh) & 31u);
+            }
+            let xa = x[g * 8u + 2u * o];
+            let xb = x[g * 8u + 2u * o + 1u];
+            acc += entry(q0, q1, q2, q3, v, 0u) * xa.x
+                + entry(q0, q1, q2, q3, v, BITS) * xa.y
+                + entry(q0, q1, q2, q3, v, 2u * BITS) * xa.z
+                + entry(q0, q1, q2, q3, v, 3u * BITS) * xa.w
+                + entry(q0, q1, q2, q3, v, 4u * BITS) * xb.x
+                + entry(q0, q1, q2, q3, v, 5u * BITS) * xb.y
+                + entry(q0, q1, q2, q3, v, 6u * BITS) * xb.z
+                + entry(q0, q1, q2, q3, v, 7u * BITS) * xb.w;
+        }
+    }
+    for (var k = row_ptr[row]; k < row_ptr[row + 1u]; k++) {
+        let c = sp_col[k];
+        acc += sp_val[k] * x[c >> 2u][c & 3u];
+    }
+    y[row] = acc;
+}
