@@ -6,7 +6,7 @@
 // row of W once and applies it to all BATCH vectors, whose vec4s at that column are the same for
 // every lane (uniform loads). The BATCH sums are separate variables in registers: the REPEAT
 // lines are expanded once per vector (src/gpu/kernel.rs `with_repeats`; an indexed array of
-// sums ran 15x slower on lavapipe, docs/BENCHMARKS.md).
+// sums ran 1.8x slower on lavapipe, docs/BENCHMARKS.md).
 
 const WG_SIZE: u32 = 64u;
 

@@ -1,6 +1,6 @@
 //! `paperlab bench quant`: the kernel suite (`suite.rs`: copy, f32 GEMV, 4-bit and 3-bit+sparse
-//! LUT-GEMV, Q4_0, bipolar at 1/2/4/8 bits) in one run on one adapter, one JSON line per kernel
-//! and a summary line with the ratios.
+//! LUT-GEMV, Q4_0, bipolar GEMV at 1/2/4/8 bits, f32 and bipolar GEMM of 16 vectors) in one run
+//! on one adapter, one JSON line per kernel and a summary line with the ratios.
 
 use serde_json::json;
 

@@ -1,4 +1,5 @@
-//! The SqueezeLLM LUT-GEMV (`shaders/quant_lut_gemv.wgsl`): packed per-row codebook indices plus
+//! The SqueezeLLM LUT-GEMV (`shaders/quant_lut_gemv_team.wgsl` on GPUs, `_rowwise.wgsl` on
+//! software adapters, `quant_lut_gemv.wgsl` for 5 to 8 bits): packed per-row codebook indices plus
 //! a fused CSR sparse part. `LutMatrix` is what the kernel reads; `lut_gemv_reference` is its
 //! Rust reference and CPU fallback.
 

@@ -89,8 +89,12 @@ pub fn baseline_of(kernel: &str) -> String {
     }
 }
 
-/// A result's speed-up over its f32 baseline in the same run (`None` without one).
+/// A result's speed-up over its f32 baseline in the same run (`None` without one, and for the
+/// copy kernel, which is the bandwidth roof rather than a product).
 pub fn speedup(results: &[SuiteResult], r: &SuiteResult) -> Option<f64> {
+    if r.kernel == SuiteKernel::Copy.name() {
+        return None;
+    }
     let base = baseline_of(&r.kernel);
     results
         .iter()
