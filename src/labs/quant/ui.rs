@@ -619,6 +619,13 @@ fn results_table(
     ui: &mut egui::Ui,
 ) {
     ui.label(format!("{rows} x {cols}:"));
+    // Eight columns do not fit a phone: the table scrolls sideways there.
+    egui::ScrollArea::horizontal()
+        .id_salt("kernel_table_scroll")
+        .show(ui, |ui| kernel_grid(results, copy_gbps, ui));
+}
+
+fn kernel_grid(results: &[SuiteResult], copy_gbps: Option<f64>, ui: &mut egui::Ui) {
     egui::Grid::new("kernel_table")
         .striped(true)
         .show(ui, |ui| {
