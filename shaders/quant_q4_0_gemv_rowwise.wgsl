@@ -1,6 +1,6 @@
 // llama.cpp Q4_0 GEMV, variant for CPU adapters (SwiftShader, lavapipe): y = W x as
 // quant_q4_0_gemv_team.wgsl (same layout: per block a vec4<u32> of codes and an f16 scale, two per
-// u32). Rust reference: src/labs/quant/q4.rs `q4_gemv_reference`.
+// u32). Rust reference: src/labs/quant/q4.rs `q4_gemv_reference`. Prelude: lib/q4_0_nibbles.wgsl.
 //
 // One thread per row, no workgroup memory and no barriers (see gemv_f32_rowwise.wgsl): each
 // lane walks its row block by block; the eight vec4 of x a block needs are the same for every
@@ -20,15 +20,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-fn nibbles(v: u32, shift: u32) -> vec4<f32> {
-    return vec4<f32>(
-        f32((v >> shift) & 15u),
-        f32((v >> (shift + 8u)) & 15u),
-        f32((v >> (shift + 16u)) & 15u),
-        f32((v >> (shift + 24u)) & 15u),
-    ) - vec4<f32>(8.0);
-}
 
 @compute @workgroup_size(WG_SIZE)
 fn main(

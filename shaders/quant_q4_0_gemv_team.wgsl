@@ -1,6 +1,6 @@
 // llama.cpp Q4_0 GEMV, dequantizing on the fly, variant for GPUs: y[r] = sum over blocks b of
 // d[r][b] * sum_j (q[r][b][j] - 8) x[32 b + j]. Rust reference: src/labs/quant/q4.rs
-// `q4_gemv_reference`. Prelude: shaders/lib/team_sum_*.wgsl.
+// `q4_gemv_reference`. Preludes: shaders/lib/q4_0_nibbles.wgsl, then shaders/lib/team_sum_*.wgsl.
 //
 // Layout (llama.cpp's block_q4_0 split into two arrays so loads stay aligned): per block one
 // f16 scale d (two per u32 word, block 2k in the low half) and 16 bytes of codes as one
@@ -32,15 +32,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-fn nibbles(v: u32, shift: u32) -> vec4<f32> {
-    return vec4<f32>(
-        f32((v >> shift) & 15u),
-        f32((v >> (shift + 8u)) & 15u),
-        f32((v >> (shift + 16u)) & 15u),
-        f32((v >> (shift + 24u)) & 15u),
-    ) - vec4<f32>(8.0);
-}
 
 @compute @workgroup_size(WG_SIZE)
 fn main(

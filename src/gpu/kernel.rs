@@ -168,6 +168,24 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// An `x` by `y` grid of workgroups as given (tiled kernels), refused where a dimension
+    /// passes the device's limit.
+    pub fn tiles(ctx: &GpuContext, what: &str, x: u32, y: u32) -> Result<Self, GpuError> {
+        let limit = ctx.limits.max_compute_workgroups_per_dimension;
+        let largest = x.max(y);
+        if largest > limit {
+            return Err(GpuError::TooLarge {
+                what: format!("{what} dispatch"),
+                requested: u64::from(largest),
+                limit: u64::from(limit),
+                limit_name: "max_compute_workgroups_per_dimension",
+            });
+        }
+        Ok(Self { x, y })
+    }
+}
+
 pub fn grid_for_groups(what: &str, groups: u64, max_per_dim: u64) -> Result<Grid, GpuError> {
     let max_per_dim = max_per_dim.max(1);
     let groups = groups.max(1);

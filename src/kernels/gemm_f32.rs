@@ -105,24 +105,18 @@ impl GemmF32Kernel {
         let (params, grid) = match self.variant {
             GemvVariant::Workgroup => (
                 uniform_u32s(ctx, "GEMM params", &[rows_u32, cols_u32, self.batch, 0]),
-                Grid {
-                    x: rows_u32.div_ceil(TILE),
-                    y: self.batch.div_ceil(TILE),
-                },
+                Grid::tiles(
+                    ctx,
+                    "GEMM",
+                    rows_u32.div_ceil(TILE),
+                    self.batch.div_ceil(TILE),
+                )?,
             ),
             GemvVariant::Rowwise => (
                 uniform_u32s(ctx, "GEMM params", &[rows_u32, cols_u32 / 4, 0, 0]),
                 Grid::for_groups(ctx, "GEMM", u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE)))?,
             ),
         };
-        if grid.x > ctx.limits.max_compute_workgroups_per_dimension {
-            return Err(GpuError::TooLarge {
-                what: "GEMM dispatch".to_owned(),
-                requested: u64::from(grid.x),
-                limit: u64::from(ctx.limits.max_compute_workgroups_per_dimension),
-                limit_name: "max_compute_workgroups_per_dimension",
-            });
-        }
         let bind_group = self.kernel.bind(ctx, &[&w_buffer, &x_buffer, &y, &params]);
         Ok(GemmProblem {
             rows: rows as u64,

@@ -121,24 +121,18 @@ impl BipolarGemmKernel {
             &[rows_u32, words_u32, self.batch, lanes],
         );
         let grid = match self.variant {
-            GemvVariant::Workgroup => Grid {
-                x: rows_u32.div_ceil(TILE),
-                y: self.batch.div_ceil(TILE),
-            },
+            GemvVariant::Workgroup => Grid::tiles(
+                ctx,
+                "bipolar GEMM",
+                rows_u32.div_ceil(TILE),
+                self.batch.div_ceil(TILE),
+            )?,
             GemvVariant::Rowwise => Grid::for_groups(
                 ctx,
                 "bipolar GEMM",
                 u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE)),
             )?,
         };
-        if grid.x > ctx.limits.max_compute_workgroups_per_dimension {
-            return Err(GpuError::TooLarge {
-                what: "bipolar GEMM dispatch".to_owned(),
-                requested: u64::from(grid.x),
-                limit: u64::from(ctx.limits.max_compute_workgroups_per_dimension),
-                limit_name: "max_compute_workgroups_per_dimension",
-            });
-        }
         let bind_group = self.kernel.bind(ctx, &[&w, &x, &y, &params]);
         Ok(BipolarGemmProblem {
             y,

@@ -94,13 +94,13 @@ impl Shape {
     }
 }
 
-/// Pipelines compiled on first use, one per key (a bit width, a (p, q) pair): the page compiles
-/// only the widths it runs.
-pub struct PipelineCache<K> {
-    compiled: RefCell<Vec<(K, Rc<Kernel>)>>,
+/// Pipelines (or kernels holding one) compiled on first use, one per key (a bit width, a (p, q)
+/// pair): the page compiles only the widths it runs.
+pub struct PipelineCache<K, V = Kernel> {
+    compiled: RefCell<Vec<(K, Rc<V>)>>,
 }
 
-impl<K: PartialEq + Copy> Default for PipelineCache<K> {
+impl<K: PartialEq + Copy, V> Default for PipelineCache<K, V> {
     fn default() -> Self {
         Self {
             compiled: RefCell::new(Vec::new()),
@@ -108,8 +108,8 @@ impl<K: PartialEq + Copy> Default for PipelineCache<K> {
     }
 }
 
-impl<K: PartialEq + Copy> PipelineCache<K> {
-    pub fn get_or_compile(&self, key: K, compile: impl FnOnce() -> Kernel) -> Rc<Kernel> {
+impl<K: PartialEq + Copy, V> PipelineCache<K, V> {
+    pub fn get_or_compile(&self, key: K, compile: impl FnOnce() -> V) -> Rc<V> {
         if let Some((_, k)) = self.compiled.borrow().iter().find(|(k, _)| *k == key) {
             return Rc::clone(k);
         }

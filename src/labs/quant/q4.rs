@@ -136,11 +136,14 @@ impl Q4GemvKernel {
 
     pub fn with_shape(ctx: &GpuContext, shape: Shape) -> Self {
         let kernel = match shape {
-            Shape::Rowwise => Kernel::new(ctx, crate::shader!("quant_q4_0_gemv_rowwise")),
+            Shape::Rowwise => Kernel::new(
+                ctx,
+                crate::shader!("quant_q4_0_gemv_rowwise", prelude: "q4_0_nibbles"),
+            ),
             Shape::Team { .. } => compile(
                 ctx,
                 "quant_q4_0_gemv_team",
-                crate::shader!("quant_q4_0_gemv_team"),
+                crate::shader!("quant_q4_0_gemv_team", prelude: "q4_0_nibbles"),
                 shape,
                 &[("ROWS_PER_TEAM", ROWS_PER_TEAM)],
             ),

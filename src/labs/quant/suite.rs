@@ -17,7 +17,7 @@ use super::bipolar_gemm::{
 use super::bipolar_gpu::{BipolarGemvKernel, BipolarProblemSpec, bytes_moved, i32s_from_bytes};
 use super::lut::{LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
 use super::pack::words_per_row;
-use super::pipeline::Shape;
+use super::pipeline::{PipelineCache, Shape};
 use super::q4::{Q4GemvKernel, Q4Matrix, q4_gemv_reference};
 use super::sparse::Csr;
 use crate::gpu::{GpuContext, GpuError, KernelRun, f32s_from_bytes};
@@ -405,7 +405,7 @@ pub struct SuiteKernels {
     variant: GemvVariant,
     gemm: GemmF32Kernel,
     /// One per width of BIPOLAR_BITS (p = q), compiled on first use.
-    bipolar_gemm: std::cell::RefCell<Vec<(u32, std::rc::Rc<BipolarGemmKernel>)>>,
+    bipolar_gemm: PipelineCache<u32, BipolarGemmKernel>,
     copy: CopyKernel,
     gemv: GemvF32Kernel,
     lut: LutGemvKernel,
@@ -425,7 +425,7 @@ impl SuiteKernels {
         Self {
             variant,
             gemm: GemmF32Kernel::with_variant(ctx, variant, GEMM_BATCH as u32),
-            bipolar_gemm: std::cell::RefCell::new(Vec::new()),
+            bipolar_gemm: PipelineCache::default(),
             copy: CopyKernel::new(ctx),
             gemv: GemvF32Kernel::with_variant(ctx, variant),
             lut: LutGemvKernel::with_shape(shape),
@@ -451,20 +451,9 @@ impl SuiteKernels {
     }
 
     fn bipolar_gemm_kernel(&self, ctx: &GpuContext, bits: u32) -> std::rc::Rc<BipolarGemmKernel> {
-        if let Some((_, k)) = self.bipolar_gemm.borrow().iter().find(|(b, _)| *b == bits) {
-            return std::rc::Rc::clone(k);
-        }
-        let k = std::rc::Rc::new(BipolarGemmKernel::new(
-            ctx,
-            self.variant,
-            bits,
-            bits,
-            GEMM_BATCH as u32,
-        ));
-        self.bipolar_gemm
-            .borrow_mut()
-            .push((bits, std::rc::Rc::clone(&k)));
-        k
+        self.bipolar_gemm.get_or_compile(bits, || {
+            BipolarGemmKernel::new(ctx, self.variant, bits, bits, GEMM_BATCH as u32)
+        })
     }
 
     /// Uploads kernel `k`'s problem and submits `passes` timed passes of `per_pass` dispatches.
