@@ -1,13 +1,15 @@
 //! Weights on disk: a small versioned binary format, so trained networks ship in `assets/`.
 //!
 //! Layout: magic `PLNN`, format version (u32 LE), length of the JSON spec (u32 LE), the spec as
-//! JSON, then every parameter as f32 LE in `Mlp::parameters` order. Files are untrusted input:
-//! every length and value is checked before use.
+//! JSON, then every parameter in `Mlp::parameters` order: f32 LE in version 1, IEEE f16 LE in
+//! version 2 (shipped files: half the bytes, and well within the networks' own error). Files
+//! are untrusted input: every length and value is checked before use.
 
 use super::mlp::{Mlp, MlpSpec};
 
 const MAGIC: &[u8; 4] = b"PLNN";
-const VERSION: u32 = 1;
+const VERSION_F32: u32 = 1;
+const VERSION_F16: u32 = 2;
 /// Larger specs or networks are refused: a corrupt header must not allocate gigabytes.
 const MAX_SPEC_BYTES: usize = 64 * 1024;
 const MAX_PARAMETERS: usize = 64 * 1024 * 1024;
@@ -40,15 +42,45 @@ impl std::fmt::Display for WeightsError {
 impl std::error::Error for WeightsError {}
 
 impl Mlp {
+    /// The f32 file (version 1): exact.
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.serialise(VERSION_F32)
+    }
+
+    /// The f16 file (version 2): every parameter rounded to the nearest f16. Parameters past
+    /// f16's range (65504) are refused, not turned into infinities.
+    pub fn to_bytes_f16(&self) -> Result<Vec<u8>, WeightsError> {
+        if let Some(index) = self
+            .parameters()
+            .position(|p| !half::f16::from_f32(*p).is_finite())
+        {
+            return Err(WeightsError::NotFinite { index });
+        }
+        Ok(self.serialise(VERSION_F16))
+    }
+
+    fn serialise(&self, version: u32) -> Vec<u8> {
         let spec = serde_json::to_vec(&self.spec).unwrap_or_default();
         let mut out = Vec::with_capacity(12 + spec.len() + 4 * self.parameter_count());
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(spec.len() as u32).to_le_bytes());
         out.extend_from_slice(&spec);
         for p in self.parameters() {
-            out.extend_from_slice(&p.to_le_bytes());
+            if version == VERSION_F16 {
+                out.extend_from_slice(&half::f16::from_f32(*p).to_le_bytes());
+            } else {
+                out.extend_from_slice(&p.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// The same network with every parameter rounded through f16 (what an f16 file holds).
+    pub fn rounded_to_f16(&self) -> Self {
+        let mut out = self.clone();
+        for p in out.parameters_mut() {
+            *p = half::f16::from_f32(*p).to_f32();
         }
         out
     }
@@ -59,9 +91,11 @@ impl Mlp {
             return Err(WeightsError::BadMagic);
         }
         let version = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        if version != VERSION {
-            return Err(WeightsError::UnsupportedVersion(version));
-        }
+        let width = match version {
+            VERSION_F32 => 4,
+            VERSION_F16 => 2,
+            _ => return Err(WeightsError::UnsupportedVersion(version)),
+        };
         let spec_len = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
         if spec_len > MAX_SPEC_BYTES {
             return Err(WeightsError::BadSpec(format!("{spec_len} bytes")));
@@ -82,15 +116,23 @@ impl Mlp {
             .filter(|&n| n <= MAX_PARAMETERS && shapes.iter().all(|&(i, o)| i > 0 && o > 0))
             .ok_or_else(|| WeightsError::BadSpec("too many or empty layers".to_owned()))?;
         let data = &bytes[12 + spec_len..];
-        if data.len() != expected * 4 {
+        if data.len() != expected * width {
             return Err(WeightsError::WrongLength {
                 expected,
-                found: data.len() / 4,
+                found: data.len() / width,
             });
         }
         let mut mlp = Mlp::new(spec, 0);
-        for (index, (p, chunk)) in mlp.parameters_mut().zip(data.chunks_exact(4)).enumerate() {
-            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        for (index, (p, chunk)) in mlp
+            .parameters_mut()
+            .zip(data.chunks_exact(width))
+            .enumerate()
+        {
+            let value = match chunk {
+                [a, b] => half::f16::from_le_bytes([*a, *b]).to_f32(),
+                [a, b, c, d] => f32::from_le_bytes([*a, *b, *c, *d]),
+                _ => return Err(WeightsError::Truncated),
+            };
             if !value.is_finite() {
                 return Err(WeightsError::NotFinite { index });
             }
@@ -120,7 +162,26 @@ mod tests {
     #[test]
     fn round_trip() {
         let mlp = small();
-        assert_eq!(Mlp::from_bytes(&mlp.to_bytes()), Ok(mlp));
+        assert_eq!(Mlp::from_bytes(&mlp.to_bytes()), Ok(mlp.clone()));
+        // f16: half the parameter bytes, each value the nearest f16 (relative error <= 2^-11).
+        let half_bytes = mlp.to_bytes_f16().expect("in range");
+        let back = Mlp::from_bytes(&half_bytes).expect("f16 loads");
+        assert_eq!(back, mlp.rounded_to_f16());
+        for (a, b) in mlp.parameters().zip(back.parameters()) {
+            assert!((a - b).abs() <= a.abs() / 2048.0 + 1e-7, "{a} vs {b}");
+        }
+        assert_eq!(
+            mlp.to_bytes().len() - half_bytes.len(),
+            2 * mlp.parameter_count()
+        );
+        let mut huge = mlp.clone();
+        if let Some(p) = huge.parameters_mut().nth(3) {
+            *p = 1e6;
+        }
+        assert_eq!(
+            huge.to_bytes_f16(),
+            Err(WeightsError::NotFinite { index: 3 })
+        );
     }
 
     #[test]

@@ -494,9 +494,9 @@ async function mam(browser, base, name, expectGpu) {
   }, predicate, { timeout, polling: 300 });
   try {
     await waitFor(`return st.source === 'shipped' && st.log_p_exact !== null && st.observed === 3
-      ${expectGpu ? '&& st.gpu_heat_max_diff !== null' : ''};`);
+      && st.arm_network === 'separate' ${expectGpu ? '&& st.gpu_heat_max_diff !== null' : ''};`);
     let st = await status(p.page, 'mam');
-    check(`${name}: shipped 4x4 answers close to exact`,
+    check(`${name}: shipped 4x4 MaM and separately trained ARM answer close to exact`,
       Math.abs(st.log_p_model - st.log_p_exact) < 0.2 && Math.abs(st.log_p_arm - st.log_p_exact) < 0.2,
       `model ${st.log_p_model}, arm ${st.log_p_arm}, exact ${st.log_p_exact}`);
     if (expectGpu) {
@@ -532,10 +532,10 @@ async function mam(browser, base, name, expectGpu) {
     check(`${name}: a 3x3 target trains in the page`, st.self_consistency < 0.1 && st.kl_estimate !== null,
       `${st.training_steps} steps, sc ${st.self_consistency}, kl ${st.kl_estimate}`);
     await p.page.screenshot({ path: path.join(shots, `${name}-train.png`) });
-    await p.page.evaluate(() => { location.hash = '#lab=mam'; });
-    await waitFor('return st.source === "shipped" && st.sampling_done;');
+    await p.page.evaluate(() => { location.hash = '#lab=mam&size=10'; });
+    await waitFor('return st.source === "shipped" && st.sampling_done && st.arm_network === "separate";');
     await p.page.waitForTimeout(300);
-    await p.page.screenshot({ path: path.join(shots, `${name}-8x8.png`) });
+    await p.page.screenshot({ path: path.join(shots, `${name}-10x10.png`) });
   } catch (e) {
     check(`${name}: marginalization lab`, false, String(e).slice(0, 200));
   }

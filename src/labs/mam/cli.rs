@@ -4,13 +4,17 @@ use clap::Arg;
 use serde_json::json;
 use web_time::Instant;
 
+use super::arm::{ArmTrainConfig, ArmTrainer, DEFAULT_ARM_BATCH};
+use super::eval::quality_report;
 use super::ising::{Exact, Ising, MAX_EXACT_SIZE};
 use super::nets::{MamNets, observed_in_order};
 use super::partial::Partial;
-use super::quality::against_exact;
+use super::quality::{against_exact, arm_against_exact, exact_kl_arm, exact_kl_mam, own_sample_kl};
 use super::settings::{COUPLING, FIELD, MamSettings};
 use super::speed::{goal_sizes, query_batch, time_ms, time_query};
-use super::train::{DEFAULT_BATCH, DEFAULT_LR, TrainConfig, Trainer};
+use super::train::{
+    DEFAULT_ALPHA, DEFAULT_BATCH, DEFAULT_LR, DEFAULT_UNIFORM_EVERY, TrainConfig, Trainer,
+};
 use super::weights::{self, WeightsHeader};
 use crate::command::{
     Args, CommandError, INTERRUPTED_EXIT_CODE, LabCommand, Progress, catch_interrupts, emit,
@@ -27,12 +31,21 @@ const TRAIN_SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
     .help("Seeds the networks' initialisation and the training chains.");
 const BATCH: Setting<u64> =
     Setting::new("batch", DEFAULT_BATCH as u64, 2, 4096).help("Persistent chains per step.");
+const ARM_BATCH: Setting<u64> = Setting::new("batch", DEFAULT_ARM_BATCH as u64, 2, 4096)
+    .help("Chains sampled per step (each costs D conditional passes).");
 const HIDDEN: Setting<u64> = Setting::new("hidden", 256, 4, 2048)
     .help("Width of both hidden layers of both networks [default 128 for L <= 4, 256 above].");
+const ALPHA: Setting<f64> = Setting::new("alpha", DEFAULT_ALPHA as f64, 0.0, 1000.0).help(
+    "Self-consistency weight per site: the squared residual counts alpha * D (the reference's 4).",
+);
+const UNIFORM_EVERY: Setting<u64> = Setting::new("uniform-every", DEFAULT_UNIFORM_EVERY as u64, 0, 1024)
+    .help("Every N-th self-consistency example is uniformly random spins, not a chain state (0: chain states only, as the reference).");
 const LR: Setting<f64> =
     Setting::new("lr", DEFAULT_LR as f64, 1e-6, 1.0).help("Adam's initial step size.");
-const BENCH_SIZE: Setting<u32> =
-    Setting::new("size", 8, 4, 8).help("Lattice side of the shipped model timed: 4 or 8.");
+const BENCH_SIZE: Setting<u32> = Setting::new("size", 10, 4, 10)
+    .help("Lattice side of the shipped models measured: 4, 8 or 10 (the paper's).");
+const BENCH_SAMPLES: Setting<u64> = Setting::new("samples", 2000, 10, 100_000)
+    .help("Ground-truth samples (independent Gibbs chains; exact on 4x4) and samples per sampler.");
 const BENCH_BATCH: Setting<u64> =
     Setting::new("batch", 1024, 1, 16_384).help("Queries per GPU and CPU batch.");
 const REPS: Setting<u32> = Setting::new("reps", 20, 1, 1000).help("Timed GPU passes.");
@@ -56,6 +69,8 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&BATCH),
                     number_arg(&HIDDEN),
                     number_arg(&LR),
+                    number_arg(&ALPHA),
+                    number_arg(&UNIFORM_EVERY),
                     output_arg(
                         "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
                     ),
@@ -63,6 +78,28 @@ pub fn commands() -> Vec<LabCommand> {
                 args
             },
             run: train,
+        },
+        LabCommand {
+            path: &["mam", "train-arm"],
+            about: "the paper's baseline: a separately trained any-order autoregressive model, by KL on the same energy; JSON progress lines, then a final object",
+            long_about: "Each step samples the batch in random orders (D passes) and follows the \
+                REINFORCE gradient through all of them. The final object holds the KL estimate on \
+                the model's own samples and, for L <= 4, the exact errors.",
+            args: || {
+                let mut args = settings_args(&MamSettings::default(), TARGET_KEYS);
+                args.extend([
+                    number_arg(&STEPS),
+                    number_arg(&TRAIN_SEED),
+                    number_arg(&ARM_BATCH),
+                    number_arg(&HIDDEN),
+                    number_arg(&LR),
+                    output_arg(
+                        "write the trained network here (checked before training; Ctrl-C saves the network so far)",
+                    ),
+                ]);
+                args
+            },
+            run: train_arm,
         },
         LabCommand {
             path: &["mam", "query"],
@@ -91,7 +128,13 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&BENCH_SIZE),
                     number_arg(&BENCH_BATCH),
                     number_arg(&REPS),
-                    weights_arg("trained networks [default: the shipped model of --size]"),
+                    number_arg(&BENCH_SAMPLES),
+                    weights_arg("trained MaM networks [default: the shipped model of --size]"),
+                    text_arg(
+                        "arm-weights",
+                        "FILE",
+                        "a trained ARM (paperlab mam train-arm) [default: the shipped one of the target, else MaM's conditional network]",
+                    ),
                 ]
             },
             run: bench,
@@ -116,11 +159,15 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         None => defaults.hidden[0],
     };
     let lr = args.number(&LR)? as f32;
+    let alpha = args.number(&ALPHA)? as f32;
+    let uniform_every = args.number(&UNIFORM_EVERY)? as usize;
     let out = args.output()?;
     let config = TrainConfig {
         hidden: vec![width, width],
         batch,
         lr,
+        alpha,
+        uniform_every,
         decay_steps: Some(steps),
         ..defaults
     };
@@ -158,12 +205,22 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         }
     }
     progress.finish();
+    // The file holds f16 networks: report on what it holds.
+    trainer.nets = trainer.nets.rounded_to_f16();
     let mut last = report(&trainer, true);
+    if let Some(log_z) = trainer.log_z {
+        last["reverse_kl_own_samples"] =
+            json!(own_sample_kl(&model, &trainer.nets, log_z, 1024, 5));
+    }
+    if let Some(exact) = &exact {
+        last["exact_kl"] = json!(exact_kl_mam(&trainer.nets, exact));
+    }
     last["final"] = json!(true);
     last["interrupted"] = json!(interrupted());
     emit(last);
     if let Some(path) = out {
         let header = WeightsHeader {
+            kind: weights::Kind::Mam,
             size: model.size,
             coupling: model.coupling,
             field: model.field,
@@ -173,7 +230,80 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
             // The output path is not part of what reproduces the file.
             command: crate::command::command_line_without(&["out"]),
         };
-        crate::files::write_atomic(&path, &weights::to_bytes(&header, &trainer.nets))
+        let bytes = weights::to_bytes(&header, &trainer.nets).map_err(CommandError::Failed)?;
+        crate::files::write_atomic(&path, &bytes)
+            .map_err(|e| CommandError::failed(e.to_string()))?;
+        eprintln!("wrote {} ({} steps)", path.display(), trainer.steps);
+    }
+    if interrupted() && trainer.steps < steps {
+        eprintln!("stopped by Ctrl-C after {} of {steps} steps", trainer.steps);
+        return Ok(INTERRUPTED_EXIT_CODE);
+    }
+    Ok(0)
+}
+
+fn train_arm(args: &Args<'_>) -> Result<i32, CommandError> {
+    let model = target(args)?;
+    let steps = args.number(&STEPS)? as usize;
+    let seed = args.number(&TRAIN_SEED)?;
+    let width = match args.text(HIDDEN.key) {
+        Some(_) => args.number(&HIDDEN)? as usize,
+        None => TrainConfig::for_size(model.size, seed).hidden[0],
+    };
+    let config = ArmTrainConfig {
+        hidden: vec![width, width],
+        batch: args.number(&ARM_BATCH)? as usize,
+        lr: args.number(&LR)? as f32,
+        seed,
+        decay_steps: Some(steps),
+    };
+    let out = args.output()?;
+    let mut trainer = ArmTrainer::new(model, config);
+    let exact = Exact::new(model).ok();
+    let started = Instant::now();
+    let every = (steps / 20).max(1);
+    let report = |trainer: &ArmTrainer| {
+        let recent = trainer.recent(100);
+        json!({
+            "step": trainer.steps,
+            "kl_estimate": recent.and_then(|r| r.kl_estimate),
+            "mean_log_q_minus_log_f": recent.map(|r| r.reverse_gap),
+            "log_z_exact": trainer.log_z,
+            "seconds": started.elapsed().as_secs_f64(),
+        })
+    };
+    catch_interrupts();
+    let progress = Progress::new(steps as u64, "training the ARM (steps)");
+    while trainer.steps < steps && !interrupted() {
+        trainer.step();
+        progress.set(trainer.steps as u64);
+        if trainer.steps.is_multiple_of(every) && trainer.steps < steps {
+            progress.emit(report(&trainer));
+        }
+    }
+    progress.finish();
+    trainer.arm.net = trainer.arm.net.rounded_to_f16();
+    let mut last = report(&trainer);
+    if let Some(exact) = &exact {
+        last["arm_mean_abs_error_vs_exact"] =
+            json!(arm_against_exact(&trainer.arm, exact, 1000, 99).mean_abs_error);
+        last["exact_kl"] = json!(exact_kl_arm(&trainer.arm, exact, 7));
+    }
+    last["final"] = json!(true);
+    last["interrupted"] = json!(interrupted());
+    emit(last);
+    if let Some(path) = out {
+        let header = WeightsHeader {
+            kind: weights::Kind::Arm,
+            size: model.size,
+            coupling: model.coupling,
+            field: model.field,
+            steps: trainer.steps,
+            seed,
+            command: crate::command::command_line_without(&["out"]),
+        };
+        let bytes = weights::arm_to_bytes(&header, &trainer.arm).map_err(CommandError::Failed)?;
+        crate::files::write_atomic(&path, &bytes)
             .map_err(|e| CommandError::failed(e.to_string()))?;
         eprintln!("wrote {} ({} steps)", path.display(), trainer.steps);
     }
@@ -189,7 +319,7 @@ fn load_nets(args: &Args<'_>, model: &Ising) -> Result<MamNets, String> {
     let Some(path) = args.text("weights") else {
         return weights::shipped(model).map(|(_, nets)| nets).ok_or_else(|| {
             format!(
-                "no shipped weights for L = {}, J = {}, h = {} (shipped: 4x4 and 8x8 at J = 0.1, h = 0.2); train some with 'paperlab mam train --out FILE' and pass --weights FILE",
+                "no shipped weights for L = {}, J = {}, h = {} (shipped: 4x4, 8x8 and 10x10 at J = 0.1, h = 0.2); train some with 'paperlab mam train --out FILE' and pass --weights FILE",
                 model.size, model.coupling, model.field
             )
         });
@@ -217,8 +347,14 @@ fn query(args: &Args<'_>) -> Result<i32, CommandError> {
     let partial = Partial::parse(assign, model.sites()).map_err(CommandError::Usage)?;
     let nets = load_nets(args, &model).map_err(CommandError::Failed)?;
     let order = observed_in_order(&partial, &[]);
+    // The separately trained ARM where one is shipped for the target (and no --weights asks
+    // for other networks); MaM's own conditional network otherwise.
+    let arm = weights::shipped_arm(&model)
+        .filter(|_| args.text("weights").is_none())
+        .map(|(_, arm)| arm);
+    let arm_net = arm.as_ref().map_or(&nets.conditional, |a| &a.net);
     let (log_p_model, ms_mam) = time_ms(20.0, || nets.log_marginal(&partial));
-    let (log_p_arm, ms_arm) = time_ms(20.0, || nets.log_marginal_arm(&partial, &order));
+    let (log_p_arm, ms_arm) = time_ms(20.0, || super::arm::log_marginal(arm_net, &partial, &order));
     let log_p_exact = if model.size <= MAX_EXACT_SIZE {
         Exact::new(model).ok().map(|e| e.log_marginal(&partial))
     } else {
@@ -230,44 +366,33 @@ fn query(args: &Args<'_>) -> Result<i32, CommandError> {
         "log_p_exact": log_p_exact,
         "ms_mam": ms_mam,
         "ms_arm": ms_arm,
+        "arm_network": if arm.is_some() { "separately trained ARM" } else { "MaM's conditional network" },
         "observed": order.len(),
     }));
     Ok(0)
 }
 
-/// `paperlab bench mam`: the per-query ratio on the CPU for |S| = D/4, D/2, D, then batch
-/// throughput on the GPU (if any) against the CPU, each route checked against the CPU values.
+/// `paperlab bench mam`: the per-query ratio on the CPU for |S| = D/4, D/2, D (MaM's one pass
+/// against the separately trained ARM's |S| passes), the quality report (NLL of ground-truth
+/// samples, KL on each model's own samples, sample statistics against ground truth, exact
+/// figures on 4x4), then batch throughput on the GPU (if any) against the CPU.
 fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
     let size = args.number(&BENCH_SIZE)? as usize;
-    if size != 4 && size != 8 {
+    if !weights::SHIPPED_SIZES.contains(&size) {
         return Err(CommandError::usage(format!(
-            "--size {size}: 4 or 8 (the shipped models)"
+            "--size {size}: 4, 8 or 10 (the shipped models)"
         )));
     }
     let batch = args.number(&BENCH_BATCH)? as usize;
     let reps = args.number(&REPS)?;
-    let (model, nets) = match args.text("weights") {
-        None => {
-            let model =
-                Ising::new(size, COUPLING.default, FIELD.default).map_err(CommandError::Failed)?;
-            let (_, nets) = weights::shipped(&model)
-                .ok_or_else(|| CommandError::failed("the shipped weights did not load"))?;
-            (model, nets)
-        }
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| CommandError::failed(format!("reading {path}: {e}")))?;
-            let (h, nets) = weights::from_bytes(&bytes)
-                .map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
-            let model = Ising::new(h.size, h.coupling, h.field).map_err(CommandError::Failed)?;
-            (model, nets)
-        }
-    };
+    let samples = args.number(&BENCH_SAMPLES)? as usize;
+    let (model, nets, arm) = bench_models(args, size)?;
+    let arm_net = arm.as_ref().map_or(&nets.conditional, |a| &a.net);
     let size = model.size;
     let d = model.sites();
     let mut goals_met = true;
     for observed in goal_sizes(d) {
-        let t = time_query(&nets, observed, 7, 50.0);
+        let t = time_query(&nets, arm_net, observed, 7, 50.0);
         let goal = observed as f64 / 2.0;
         goals_met &= t.ratio() >= goal;
         emit(json!({
@@ -282,7 +407,16 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
                 "goal_ratio": goal,
         }));
     }
-    emit(sample_quality(&model, &nets));
+    let report = quality_report(&model, &nets, arm.as_ref(), samples, 1);
+    let samples_goal_met = [
+        &report.mam_conditional_sampler,
+        &report.mam_marginal_sampler,
+    ]
+    .iter()
+    .any(|s| s.within_two_se());
+    let mut quality = json!(report);
+    quality["route"] = json!("quality");
+    emit(quality);
     let x = query_batch(d, batch, 11);
     let (cpu_values, cpu_ms) = time_ms(100.0, || nets.log_marginals_encoded(&x, batch));
     let mut summary = json!({
@@ -291,15 +425,36 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
         "batch": batch,
         "cpu_mam_queries_per_s": batch as f64 / (cpu_ms * 1e-3),
         "ratio_goal_met": goals_met,
+        "samples_within_two_se_of_ground_truth": samples_goal_met,
+        "mean_abs_error_goal_met": report.mean_abs_error_mam.map(|e| e <= 0.05),
     });
     let compute = headless_compute();
     if let Some(ctx) = compute.gpu() {
-        let gpu = gpu_throughput(ctx, &nets, &x, batch, reps, &cpu_values)
+        // A software adapter (lavapipe, SwiftShader) runs these passes at CPU speed: a small
+        // batch and few repeats keep the bench to seconds; its figures are no GPU's.
+        let (gpu_batch, gpu_reps) = if ctx.adapter.is_cpu {
+            (batch.min(SOFTWARE_ADAPTER_BATCH), reps.min(2))
+        } else {
+            (batch, reps)
+        };
+        let (x, cpu_values) = if gpu_batch == batch {
+            (x, cpu_values)
+        } else {
+            let x = query_batch(d, gpu_batch, 11);
+            let values = nets.log_marginals_encoded(&x, gpu_batch);
+            summary["gpu_note"] = json!(format!(
+                "software adapter: GPU figures on a batch of {gpu_batch} and {gpu_reps} repeats"
+            ));
+            (x, values)
+        };
+        let gpu = gpu_throughput(ctx, &nets, &x, gpu_batch, gpu_reps, &cpu_values)
             .map_err(CommandError::Failed)?;
+        summary["gpu_batch"] = json!(gpu_batch);
         summary["adapter"] = json!(ctx.adapter.name);
         summary["timing"] = json!(gpu.timing);
-        summary["gpu_mam_queries_per_s"] = json!(batch as f64 / (gpu.ms_mam * 1e-3));
-        summary["gpu_vs_cpu_mam"] = json!(cpu_ms / gpu.ms_mam);
+        summary["gpu_mam_queries_per_s"] = json!(gpu_batch as f64 / (gpu.ms_mam * 1e-3));
+        summary["gpu_vs_cpu_mam"] =
+            json!(gpu_batch as f64 / (gpu.ms_mam * 1e-3) / (batch as f64 / (cpu_ms * 1e-3)));
         summary["max_abs_gpu_vs_cpu_nats"] = json!(gpu.max_abs_diff);
         for (observed, ms_arm) in gpu.arm_by_size {
             summary[format!("gpu_arm_vs_mam_s{observed}")] = json!(ms_arm / gpu.ms_mam);
@@ -311,53 +466,50 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
     Ok(0)
 }
 
-/// Sample quality without exact marginals: statistics of MaM's any-order samples (both
-/// samplers) against a long Gibbs run (exact samples on 4x4), and the forward KL on those.
-fn sample_quality(model: &Ising, nets: &MamNets) -> serde_json::Value {
-    let size = model.size;
-    use super::settings::Sampler;
-    let by_conditional = super::lab::Gallery::complete(model, nets, 512, 1, Sampler::Conditional);
-    let conditional_stats = super::lab::SampleStats::of(model, &by_conditional.model_samples);
-    let gallery = super::lab::Gallery::complete(model, nets, 512, 1, Sampler::Marginals);
-    let model_stats = super::lab::SampleStats::of(model, &gallery.model_samples);
-    let reference_stats = super::lab::SampleStats::of(model, &gallery.reference_samples);
-    // Forward KL(p || model) on the reference samples, for both routes (exact log Z).
-    let forward_kl = super::ising::log_z_transfer(model).ok().map(|log_z| {
-        let n = gallery.reference_samples.len() as f64;
-        let (mut mam, mut arm) = (0.0, 0.0);
-        for x in &gallery.reference_samples {
-            let p = super::partial::Partial {
-                sites: x
-                    .iter()
-                    .map(|&v| {
-                        if v > 0 {
-                            super::partial::Site::Up
-                        } else {
-                            super::partial::Site::Down
-                        }
-                    })
-                    .collect(),
-            };
-            let truth = model.log_f(x) - log_z;
-            mam += truth - nets.log_marginal(&p);
-            arm += truth - nets.log_marginal_arm(&p, &[]);
+/// The MaM (`--weights`, else shipped for `size`) and the ARM (`--arm-weights`, else shipped
+/// for the MaM's target, else none) that `bench mam` measures.
+fn bench_models(
+    args: &Args<'_>,
+    size: usize,
+) -> Result<(Ising, MamNets, Option<super::arm::Arm>), CommandError> {
+    let (model, nets) = match args.text("weights") {
+        None => {
+            let model =
+                Ising::new(size, COUPLING.default, FIELD.default).map_err(CommandError::Failed)?;
+            let (_, nets) = weights::shipped(&model)
+                .ok_or_else(|| CommandError::failed("the shipped weights did not load"))?;
+            (model, nets)
         }
-        (mam / n, arm / n)
-    });
-    json!({
-            "route": "samples",
-            "size": size,
-            "samples": model_stats.count,
-            "mam_magnetisation": model_stats.magnetisation,
-            "reference_magnetisation": reference_stats.magnetisation,
-            "mam_neighbour_correlation": model_stats.neighbour_correlation,
-            "conditional_sampler_magnetisation": conditional_stats.magnetisation,
-            "conditional_sampler_neighbour_correlation": conditional_stats.neighbour_correlation,
-            "reference_neighbour_correlation": reference_stats.neighbour_correlation,
-            "reference": if size <= MAX_EXACT_SIZE { "exact" } else { "gibbs 200 sweeps" },
-            "forward_kl_mam": forward_kl.map(|k| k.0),
-            "forward_kl_arm_raster": forward_kl.map(|k| k.1),
-    })
+        Some(path) => {
+            let (h, nets) = read_file(path, weights::from_bytes)?;
+            let model = Ising::new(h.size, h.coupling, h.field).map_err(CommandError::Failed)?;
+            (model, nets)
+        }
+    };
+    let arm = match args.text("arm-weights") {
+        Some(path) => {
+            let (h, arm) = read_file(path, weights::arm_from_bytes)?;
+            if (h.size, h.coupling, h.field) != (model.size, model.coupling, model.field) {
+                return Err(CommandError::failed(format!(
+                    "{path} was trained for L = {}, J = {}, h = {}; the MaM for L = {}, J = {}, h = {}",
+                    h.size, h.coupling, h.field, model.size, model.coupling, model.field
+                )));
+            }
+            Some(arm)
+        }
+        None => weights::shipped_arm(&model).map(|(_, arm)| arm),
+    };
+    Ok((model, nets, arm))
+}
+
+/// The GPU part's batch on a software adapter.
+const SOFTWARE_ADAPTER_BATCH: usize = 64;
+
+/// Reads and parses a weights file, with the path in every message.
+fn read_file<T>(path: &str, parse: weights::Parser<T>) -> Result<(WeightsHeader, T), CommandError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| CommandError::failed(format!("reading {path}: {e}")))?;
+    parse(&bytes).map_err(|e| CommandError::failed(format!("{path}: {e}")))
 }
 
 struct GpuFigures {

@@ -1,8 +1,12 @@
-//! The Ising target: spins x in {-1, +1}^D on an L x L periodic lattice,
-//! log f(x) = J * sum over the 2 L^2 nearest-neighbour edges of x_i x_j + h * sum_i x_i,
-//! each site's right and down neighbour once (on L = 2 the wrap-around makes the two edges
-//! between a pair both count, as the formula says). Exact log Z and exact log-marginals by
-//! enumerating the 2^D states for L <= 4; a Gibbs sampler for any L.
+//! The Ising target of the paper's reference code (`LatticeIsingModel.forward` in
+//! PrincetonLIPS/MaM): spins x in {-1, +1}^D on an L x L periodic lattice,
+//! log f(x) = x^T (J A) x + h * sum_i x_i with A the lattice's symmetric adjacency, so each of
+//! the 2 L^2 nearest-neighbour edges contributes 2 J x_i x_j (the quadratic form visits it from
+//! both ends). Sites are walked by their right and down neighbour, each edge once with weight
+//! 2 J (on L = 2 the wrap-around joins a pair by two edges, and both count). The paper's target
+//! is J = 0.1 (the config's `sigma`), h = 0.2 (`bias`). Exact log Z and exact log-marginals by
+//! enumerating the 2^D states for L <= 4, log Z by a transfer matrix for L <= 10; a Gibbs
+//! sampler for any L.
 
 use super::partial::Partial;
 use crate::rng::SplitMix64;
@@ -59,6 +63,11 @@ impl Ising {
         ]
     }
 
+    /// What one aligned edge adds to log f: 2 J (see the module comment).
+    pub fn edge_weight(&self) -> f64 {
+        2.0 * self.coupling
+    }
+
     /// log f(x), unnormalised.
     pub fn log_f(&self, spins: &[i8]) -> f64 {
         let mut pairs = 0i64;
@@ -68,18 +77,18 @@ impl Ising {
             pairs += i64::from(s) * i64::from(spins[right] + spins[down]);
             total += i64::from(s);
         }
-        self.coupling * pairs as f64 + self.field * total as f64
+        self.edge_weight() * pairs as f64 + self.field * total as f64
     }
 
-    /// log f(x) - log f(x with site i flipped) = 2 x_i (J * sum of the 4 neighbours + h): the
-    /// local field a Gibbs update needs.
+    /// log f(x) - log f(x with site i flipped) = 2 x_i (2 J * sum of the 4 neighbours + h):
+    /// the local field a Gibbs update needs.
     pub fn flip_gain(&self, spins: &[i8], i: usize) -> f64 {
         let neighbour_sum: i64 = self
             .neighbours(i)
             .iter()
             .map(|&j| i64::from(spins[j]))
             .sum();
-        2.0 * f64::from(spins[i]) * (self.coupling * neighbour_sum as f64 + self.field)
+        2.0 * f64::from(spins[i]) * (self.edge_weight() * neighbour_sum as f64 + self.field)
     }
 }
 
@@ -158,12 +167,16 @@ impl Exact {
     }
 }
 
-/// Largest lattice side whose log Z the transfer matrix gives (a 2^L x 2^L matrix power).
-pub const MAX_TRANSFER_SIZE: usize = 8;
+/// Largest lattice side whose log Z [`log_z_transfer`] gives (the paper's 10x10 in about a
+/// second natively).
+pub const MAX_TRANSFER_SIZE: usize = 10;
 
-/// Exact log Z by the row-to-row transfer matrix: Z = tr(M^L) with
-/// M[s, t] = exp(w(s) + J s.t), w(s) the row's own edges and field. For L <= 8 (256 x 256);
-/// the matrix is rescaled after every product so nothing overflows for any J, h.
+/// Exact log Z by a site-by-site transfer matrix: fix the first row s0 (2^L choices), add the
+/// other rows one site at a time, carrying the weights of the 2^L possible "frontiers" (the
+/// last L sites placed), then close the vertical wrap-around against s0. Each site costs
+/// 2 * 2^L updates, so L = 10 is 2^10 * 90 * 2^11 multiply-adds instead of the 2^30 of one
+/// 2^L x 2^L matrix product. Weights are rescaled after every site, so nothing overflows for
+/// any J, h.
 pub fn log_z_transfer(model: &Ising) -> Result<f64, String> {
     let l = model.size;
     if l > MAX_TRANSFER_SIZE {
@@ -172,47 +185,66 @@ pub fn log_z_transfer(model: &Ising) -> Result<f64, String> {
         ));
     }
     let n = 1usize << l;
-    let row = |s: usize| spins_of(s, l);
-    let rows: Vec<Vec<i8>> = (0..n).map(row).collect();
-    let mut log_m = vec![0.0f64; n * n];
-    for (s, a) in rows.iter().enumerate() {
-        let within: i64 = (0..l).map(|c| i64::from(a[c] * a[(c + 1) % l])).sum();
-        let total: i64 = a.iter().map(|&v| i64::from(v)).sum();
-        let w = model.coupling * within as f64 + model.field * total as f64;
-        for (t, b) in rows.iter().enumerate() {
-            let between: i64 = a.iter().zip(b).map(|(&x, &y)| i64::from(x * y)).sum();
-            log_m[s * n + t] = w + model.coupling * between as f64;
-        }
-    }
-    let top = log_m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let m: Vec<f64> = log_m.iter().map(|v| (v - top).exp()).collect();
-    // power = M^k / exp(log_scale)
-    let mut power = m.clone();
-    let mut log_scale = top;
-    for _ in 1..l {
-        let mut next = vec![0.0f64; n * n];
-        for i in 0..n {
-            for k in 0..n {
-                let a = power[i * n + k];
-                if a == 0.0 {
-                    continue;
+    let spin = |state: usize, c: usize| if (state >> c) & 1 == 1 { 1i32 } else { -1 };
+    let k = model.edge_weight();
+    let h = model.field;
+    // exp(x (k m + h)) for the new spin x and the sum m of its placed neighbours (-3..=3).
+    let factor = |x: i32, m: i32| (f64::from(x) * (k * f64::from(m) + h)).exp();
+    let table: Vec<[f64; 7]> = [-1, 1]
+        .iter()
+        .map(|&x| std::array::from_fn(|m| factor(x, m as i32 - 3)))
+        .collect();
+    let mut per_first_row = Vec::with_capacity(n);
+    let (mut weights, mut next) = (vec![0.0f64; n], vec![0.0f64; n]);
+    for s0 in 0..n {
+        let within: i32 = (0..l).map(|c| spin(s0, c) * spin(s0, (c + 1) % l)).sum();
+        let total: i32 = (0..l).map(|c| spin(s0, c)).sum();
+        let mut log_scale = k * f64::from(within) + h * f64::from(total);
+        weights.fill(0.0);
+        weights[s0] = 1.0;
+        for _row in 1..l {
+            for c in 0..l {
+                next.fill(0.0);
+                for (frontier, &w) in weights.iter().enumerate() {
+                    if w == 0.0 {
+                        continue;
+                    }
+                    // Placed neighbours of the new site (r, c): above (frontier bit c, not yet
+                    // replaced), left (bit c - 1, this row's), and on the last column the
+                    // wrap-around right neighbour (bit 0, this row's).
+                    let mut m = spin(frontier, c);
+                    if c > 0 {
+                        m += spin(frontier, c - 1);
+                    }
+                    if c == l - 1 {
+                        m += spin(frontier, 0);
+                    }
+                    let cleared = frontier & !(1 << c);
+                    next[cleared] += w * table[0][(m + 3) as usize];
+                    next[cleared | (1 << c)] += w * table[1][(m + 3) as usize];
                 }
-                let (src, dst) = (&m[k * n..(k + 1) * n], &mut next[i * n..(i + 1) * n]);
-                for (d, &b) in dst.iter_mut().zip(src) {
-                    *d += a * b;
+                let big = next.iter().copied().fold(0.0f64, f64::max);
+                if big <= 0.0 || !big.is_finite() {
+                    return Err("the transfer weights vanished or overflowed".to_owned());
                 }
+                next.iter_mut().for_each(|v| *v /= big);
+                log_scale += big.ln();
+                std::mem::swap(&mut weights, &mut next);
             }
         }
-        let big = next.iter().copied().fold(0.0f64, f64::max);
-        if big <= 0.0 || !big.is_finite() {
-            return Err("the transfer matrix power vanished or overflowed".to_owned());
-        }
-        next.iter_mut().for_each(|v| *v /= big);
-        log_scale += top + big.ln();
-        power = next;
+        // The vertical wrap-around: the last row against the first.
+        let closed: f64 = weights
+            .iter()
+            .enumerate()
+            .filter(|&(_, &w)| w > 0.0)
+            .map(|(last, &w)| {
+                let between: i32 = (0..l).map(|c| spin(last, c) * spin(s0, c)).sum();
+                w * (k * f64::from(between)).exp()
+            })
+            .sum();
+        per_first_row.push(log_scale + closed.ln());
     }
-    let trace: f64 = (0..n).map(|i| power[i * n + i]).sum();
-    Ok(log_scale + trace.ln())
+    Ok(log_sum_exp(per_first_row.iter().copied()))
 }
 
 /// A Gibbs sampler: `sweeps` passes over the sites in order from a random start.
@@ -238,16 +270,49 @@ mod tests {
     use super::*;
     use crate::labs::mam::partial::Site;
 
+    /// The reference code's formula, written out: x^T (J A) x + h sum x with A the symmetric
+    /// adjacency matrix of the periodic lattice (L >= 3, where it has no double edges).
+    fn reference_log_f(m: &Ising, x: &[i8]) -> f64 {
+        let d = m.sites();
+        let mut adjacency = vec![0.0f64; d * d];
+        for i in 0..d {
+            for j in m.neighbours(i) {
+                adjacency[i * d + j] = 1.0;
+            }
+        }
+        let quadratic: f64 = (0..d)
+            .flat_map(|i| (0..d).map(move |j| (i, j)))
+            .map(|(i, j)| f64::from(x[i]) * m.coupling * adjacency[i * d + j] * f64::from(x[j]))
+            .sum();
+        quadratic + m.field * x.iter().map(|&v| f64::from(v)).sum::<f64>()
+    }
+
     #[test]
-    fn energy_counts_each_forward_edge_once() {
+    fn energy_is_the_reference_quadratic_form() {
         let m = Ising::new(3, 0.1, 0.2).expect("valid");
-        // All up: 2 L^2 = 18 edges, 9 sites.
-        assert!((m.log_f(&[1; 9]) - (0.1 * 18.0 + 0.2 * 9.0)).abs() < 1e-12);
+        // All up: 2 L^2 = 18 edges of 2 J each, 9 sites.
+        assert!((m.log_f(&[1; 9]) - (0.2 * 18.0 + 0.2 * 9.0)).abs() < 1e-12);
         // One site down flips its 4 edges and its field term.
         let mut one = [1i8; 9];
         one[4] = -1;
-        assert!((m.log_f(&one) - (0.1 * (18.0 - 8.0) + 0.2 * 7.0)).abs() < 1e-12);
+        assert!((m.log_f(&one) - (0.2 * (18.0 - 8.0) + 0.2 * 7.0)).abs() < 1e-12);
         assert!((m.log_f(&[1; 9]) - m.log_f(&one) - m.flip_gain(&[1; 9], 4)).abs() < 1e-12);
+        let mut rng = SplitMix64::new(8);
+        for (l, j, h) in [(3, 0.1, 0.2), (4, -0.3, 0.5), (5, 0.7, -0.1)] {
+            let m = Ising::new(l, j, h).expect("valid");
+            for _ in 0..20 {
+                let x: Vec<i8> = (0..l * l)
+                    .map(|_| if rng.below(2) == 1 { 1 } else { -1 })
+                    .collect();
+                let (ours, theirs) = (m.log_f(&x), reference_log_f(&m, &x));
+                assert!((ours - theirs).abs() < 1e-9, "L={l}: {ours} vs {theirs}");
+                let i = rng.below((l * l) as u64) as usize;
+                let mut flipped = x.clone();
+                flipped[i] = -flipped[i];
+                let gain = m.log_f(&x) - m.log_f(&flipped);
+                assert!((gain - m.flip_gain(&x, i)).abs() < 1e-9);
+            }
+        }
         assert!(Ising::new(1, 0.1, 0.2).is_err() && Ising::new(17, 0.1, 0.2).is_err());
         assert!(Ising::new(4, f64::NAN, 0.2).is_err());
     }
@@ -279,9 +344,9 @@ mod tests {
         // L = 2: each pair is joined by two edges. With J = 0, log Z = 4 log(2 cosh h).
         let e = Exact::new(Ising::new(2, 0.0, 0.5).expect("valid")).expect("small");
         assert!((e.log_z - 4.0 * (2.0 * 0.5f64.cosh()).ln()).abs() < 1e-12);
-        // With h = 0 and J: all-up has 8 aligned edges.
+        // With h = 0 and J: all-up has 8 aligned edges of 2 J.
         let m = Ising::new(2, 0.25, 0.0).expect("valid");
-        assert!((m.log_f(&[1, 1, 1, 1]) - 0.25 * 8.0).abs() < 1e-12);
+        assert!((m.log_f(&[1, 1, 1, 1]) - 0.5 * 8.0).abs() < 1e-12);
     }
 
     #[test]
@@ -295,15 +360,51 @@ mod tests {
                 "L={l}: {exact} vs {transfer}"
             );
         }
-        // 8x8 at J = 0: D log(2 cosh h), and a strong field with no overflow.
-        let free = log_z_transfer(&Ising::new(8, 0.0, 0.3).expect("valid")).expect("fits");
-        assert!((free - 64.0 * (2.0 * 0.3f64.cosh()).ln()).abs() < 1e-9);
-        let strong = log_z_transfer(&Ising::new(8, 5.0, 5.0).expect("valid")).expect("fits");
+        // 6x6 against the row-to-row matrix, tr(M^L) with M[s, t] = exp(w(s) + 2 J s.t),
+        // computed the slow way in the log domain.
+        let m = Ising::new(6, 0.23, -0.17).expect("valid");
+        assert!((row_matrix_log_z(&m) - log_z_transfer(&m).expect("fits")).abs() < 1e-9);
+        // 10x10 (the paper's size) at J = 0: D log(2 cosh h); a strong field, no overflow.
+        let free = log_z_transfer(&Ising::new(10, 0.0, 0.3).expect("valid")).expect("fits");
+        assert!((free - 100.0 * (2.0 * 0.3f64.cosh()).ln()).abs() < 1e-9);
+        let strong = log_z_transfer(&Ising::new(10, 5.0, 5.0).expect("valid")).expect("fits");
         assert!(
-            (strong - (5.0 * 128.0 + 5.0 * 64.0)).abs() < 1e-6,
+            (strong - (10.0 * 200.0 + 5.0 * 100.0)).abs() < 1e-6,
             "{strong}"
         );
-        assert!(log_z_transfer(&Ising::new(9, 0.1, 0.2).expect("valid")).is_err());
+        assert!(log_z_transfer(&Ising::new(11, 0.1, 0.2).expect("valid")).is_err());
+    }
+
+    fn row_matrix_log_z(m: &Ising) -> f64 {
+        let (l, k) = (m.size, m.edge_weight());
+        let n = 1usize << l;
+        let rows: Vec<Vec<i8>> = (0..n).map(|s| spins_of(s, l)).collect();
+        let dot = |a: &[i8], b: &[i8]| {
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| f64::from(x * y))
+                .sum::<f64>()
+        };
+        let log_m: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|a| {
+                let shifted: Vec<i8> = (0..l).map(|c| a[(c + 1) % l]).collect();
+                let w =
+                    k * dot(a, &shifted) + m.field * a.iter().map(|&v| f64::from(v)).sum::<f64>();
+                rows.iter().map(|b| w + k * dot(a, b)).collect()
+            })
+            .collect();
+        let mut power = log_m.clone();
+        for _ in 1..l {
+            power = (0..n)
+                .map(|i| {
+                    (0..n)
+                        .map(|j| log_sum_exp((0..n).map(|t| power[i][t] + log_m[t][j])))
+                        .collect()
+                })
+                .collect();
+        }
+        log_sum_exp((0..n).map(|i| power[i][i]))
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use web_time::{Duration, Instant};
 
+use super::arm::Arm;
 use super::gpu::{MamOnDevice, Net};
 use super::ising::{Exact, Ising, MAX_EXACT_SIZE, gibbs_sample, spins_of};
 use super::nets::{CLASSES, MamNets, encode_into, observed_in_order, random_order};
@@ -12,8 +13,11 @@ use super::quality::against_exact;
 use super::settings::{MamSettings, Sampler};
 use super::speed::{QueryTime, query_batch, time_ms, time_query};
 use super::train::{TrainConfig, Trainer};
-use super::weights::{WeightsHeader, load_shipped, shipped_file};
+use super::weights::{
+    WeightsHeader, load_shipped, load_shipped_arm, shipped_arm_file, shipped_file,
+};
 use crate::gpu::{Compute, GpuContext, KernelRun};
+use crate::nn::Mlp;
 use crate::rng::SplitMix64;
 
 /// Queries recomputed at most this often while training changes the networks.
@@ -37,12 +41,33 @@ pub enum Source {
     None,
 }
 
+/// Which network answers the autoregressive route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArmNetwork {
+    /// The separately trained ARM (shipped), the paper's baseline.
+    Separate,
+    /// MaM's own conditional network (no ARM for this target, or the page trains its own MaM).
+    MamConditional,
+}
+
+impl ArmNetwork {
+    pub fn label(self) -> &'static str {
+        match self {
+            ArmNetwork::Separate => "autoregressive (separate ARM)",
+            ArmNetwork::MamConditional => "autoregressive (MaM's conditional net)",
+        }
+    }
+}
+
 /// The painted query answered three ways, with the time each took.
+#[derive(Clone, Debug)]
 pub struct QueryAnswer {
     pub log_p_model: f64,
     pub ms_mam: f64,
     pub log_p_arm: f64,
     pub ms_arm: f64,
+    /// Which network gave `log_p_arm`.
+    pub arm_network: ArmNetwork,
     pub observed: usize,
     pub log_p_exact: Option<f64>,
     /// p(x_i = +1 | painted) from one conditional pass.
@@ -79,36 +104,7 @@ impl Sampling {
     }
 }
 
-/// Magnetisation and nearest-neighbour correlation of a set of samples.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SampleStats {
-    pub count: usize,
-    pub magnetisation: f64,
-    pub neighbour_correlation: f64,
-}
-
-impl SampleStats {
-    pub fn of(model: &Ising, samples: &[Vec<i8>]) -> Self {
-        let d = model.sites() as f64;
-        let n = samples.len().max(1) as f64;
-        let (mut m, mut c) = (0.0, 0.0);
-        for s in samples {
-            m += s.iter().map(|&v| f64::from(v)).sum::<f64>() / d;
-            let pairs: f64 = (0..s.len())
-                .map(|i| {
-                    let [r, dn] = model.forward_neighbours(i);
-                    f64::from(s[i]) * f64::from(s[r] + s[dn])
-                })
-                .sum();
-            c += pairs / (2.0 * d);
-        }
-        Self {
-            count: samples.len(),
-            magnetisation: m / n,
-            neighbour_correlation: c / n,
-        }
-    }
-}
+pub use super::eval::SampleStats;
 
 /// Samples by the model (any order, random each) and by the reference (exact for L <= 4,
 /// Gibbs otherwise), grown within each frame's budget.
@@ -241,10 +237,10 @@ impl SpeedJob {
     }
 
     /// One CPU measurement per frame (each about 5 ms per route), and the GPU runs polled.
-    fn work(&mut self, nets: &MamNets, compute: &Compute) {
+    fn work(&mut self, nets: &MamNets, arm: &Mlp, compute: &Compute) {
         if self.cpu.len() < self.sizes.len() {
             let observed = self.sizes[self.cpu.len()];
-            self.cpu.push(time_query(nets, observed, 7, 5.0));
+            self.cpu.push(time_query(nets, arm, observed, 7, 5.0));
         } else if self.cpu_batch_ms.is_none() {
             let (_, ms) = time_ms(20.0, || {
                 nets.log_marginals_encoded(&self.batch_input, SPEED_BATCH)
@@ -304,6 +300,10 @@ pub struct MamState {
     pub model: Option<Ising>,
     pub exact: Option<Exact>,
     pub shipped: Option<MamNets>,
+    /// The separately trained ARM shipped for this target (fetched after the MaM).
+    pub shipped_arm: Option<Arm>,
+    /// Whether the shipped ARM is still to be loaded.
+    arm_pending: bool,
     pub source: Option<Source>,
     pub load_error: Option<String>,
     pub trainer: Option<Trainer>,
@@ -332,6 +332,17 @@ impl MamState {
             .or(self.shipped.as_ref())
     }
 
+    /// The autoregressive network: the shipped ARM while the shipped MaM answers, else MaM's
+    /// own conditional network.
+    pub fn arm(&self) -> Option<(&Mlp, ArmNetwork)> {
+        match (&self.trainer, &self.shipped_arm) {
+            (None, Some(arm)) => Some((&arm.net, ArmNetwork::Separate)),
+            _ => self
+                .nets()
+                .map(|n| (&n.conditional, ArmNetwork::MamConditional)),
+        }
+    }
+
     pub fn source(&self) -> Source {
         if self.trainer.is_some() {
             return Source::Trained;
@@ -348,6 +359,7 @@ impl MamState {
             .then(|| Exact::new(model).ok())
             .flatten();
         self.model = Some(model);
+        self.arm_pending = shipped_arm_file(&model).is_some();
         self.source = Some(if shipped_file(&model).is_some() {
             Source::Loading
         } else {
@@ -395,6 +407,7 @@ impl MamState {
     pub fn is_busy(&self, s: &MamSettings, on_gpu: bool) -> bool {
         s.train
             || self.source == Some(Source::Loading) && self.shipped.is_none()
+            || self.arm_pending && self.shipped.is_some()
             || self.gpu_run.is_some()
             || self.sampling.as_ref().is_some_and(|x| !x.done())
             || self.gallery.as_ref().is_some_and(|g| !g.done())
@@ -420,6 +433,21 @@ impl MamState {
                 Err(e) => {
                     self.load_error = Some(e);
                     self.source = Some(Source::None);
+                }
+            }
+        }
+        if self.arm_pending && self.shipped.is_some() {
+            match load_shipped_arm(&model) {
+                Ok(Some((_, arm))) => {
+                    self.shipped_arm = Some(arm);
+                    self.arm_pending = false;
+                    self.networks_changed();
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // The MaM still answers; the ARM route falls back to its conditional net.
+                    self.load_error = Some(e);
+                    self.arm_pending = false;
                 }
             }
         }
@@ -473,8 +501,12 @@ impl MamState {
                     gallery.work(&model, nets, deadline);
                 }
                 super::settings::View::Speed => {
+                    let arm = match (&self.trainer, &self.shipped_arm) {
+                        (None, Some(a)) => &a.net,
+                        _ => &nets.conditional,
+                    };
                     if let Some(job) = &mut self.speed {
-                        job.work(nets, compute);
+                        job.work(nets, arm, compute);
                     }
                 }
                 super::settings::View::Train => {}
@@ -503,16 +535,19 @@ impl MamState {
         {
             return;
         }
-        let Some(nets) = self.nets() else { return };
+        let (Some(nets), Some((arm, arm_network))) = (self.nets(), self.arm()) else {
+            return;
+        };
         let p = s.partial();
         let order = observed_in_order(&p, &[]);
         let (log_p_model, ms_mam) = time_ms(0.0, || nets.log_marginal(&p));
-        let (log_p_arm, ms_arm) = time_ms(0.0, || nets.log_marginal_arm(&p, &order));
+        let (log_p_arm, ms_arm) = time_ms(0.0, || super::arm::log_marginal(arm, &p, &order));
         let answer = QueryAnswer {
             log_p_model,
             ms_mam,
             log_p_arm,
             ms_arm,
+            arm_network,
             observed: order.len(),
             log_p_exact: self.exact.as_ref().map(|e| e.log_marginal(&p)),
             heat_conditional: nets.conditionals_up(&p),
@@ -645,6 +680,10 @@ impl MamState {
             "observed": a.map(|a| a.observed),
             "log_p_model": a.map(|a| a.log_p_model),
             "log_p_arm": a.map(|a| a.log_p_arm),
+            "arm_network": a.map(|a| match a.arm_network {
+                ArmNetwork::Separate => "separate",
+                ArmNetwork::MamConditional => "mam_conditional",
+            }),
             "log_p_exact": a.and_then(|a| a.log_p_exact),
             "ms_mam": a.map(|a| a.ms_mam),
             "ms_arm": a.map(|a| a.ms_arm),

@@ -7,9 +7,11 @@
 //!   any-order sampling; `train.rs`: energy-based training (REINFORCE KL + self-consistency);
 //! - `weights.rs`: the file format and shipped weights; `quality.rs`: error against exact.
 
+pub mod arm;
 pub mod checks;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
+pub mod eval;
 pub mod gpu;
 pub mod ising;
 pub mod lab;

@@ -134,6 +134,15 @@ impl MamNets {
         self.size * self.size
     }
 
+    /// Both networks with every parameter rounded through f16 (what a weights file holds).
+    pub fn rounded_to_f16(&self) -> Self {
+        let mut out = self.clone();
+        out.marginal = self.marginal.rounded_to_f16();
+        out.conditional = self.conditional.rounded_to_f16();
+        out.refresh();
+        out
+    }
+
     /// Recomputes g(all unknown); call after the marginal network changed.
     pub fn refresh(&mut self) {
         let mut x = Vec::with_capacity(CLASSES * self.sites());
@@ -164,13 +173,7 @@ impl MamNets {
 
     /// The conditional logits z_i for every site given `p`: one pass.
     pub fn conditional_logits(&self, p: &Partial) -> Vec<f64> {
-        let mut x = Vec::with_capacity(CLASSES * self.sites());
-        encode_into(&p.sites, &mut x);
-        self.conditional
-            .predict(&x, 1)
-            .iter()
-            .map(|&z| f64::from(z))
-            .collect()
+        super::arm::conditional_logits(&self.conditional, p)
     }
 
     /// p(x_i = +1 | x_S) for every site from the conditional network (one pass); observed
@@ -227,71 +230,15 @@ impl MamNets {
         Self::heat_map_from_marginals(p, &self.log_marginals_encoded(&x, queries.len()))
     }
 
-    /// log p(x_S) by the autoregressive route: the observed sites in `order` (sites of `order`
-    /// that are unobserved are skipped; observed sites missing from it come last, in index
-    /// order), each contributing log p(x_i | the earlier ones): one pass per observed site.
+    /// log p(x_S) by the autoregressive route through MaM's own conditional network: one pass
+    /// per observed site (see [`super::arm::log_marginal`]).
     pub fn log_marginal_arm(&self, p: &Partial, order: &[usize]) -> f64 {
-        let mut prefix = Partial::unknown(self.sites());
-        let mut total = 0.0;
-        for i in observed_in_order(p, order) {
-            let Some(spin) = p.sites[i].spin() else {
-                continue;
-            };
-            let z = self.conditional_logits(&prefix)[i];
-            total += log_conditional(z, spin);
-            prefix.sites[i] = p.sites[i];
-        }
-        total
+        super::arm::log_marginal(&self.conditional, p, order)
     }
 
-    /// The autoregressive route with its |S| evaluations batched: the |S| prefixes are all
-    /// known up front, so one pass over |S| rows gives the same sum (what a parallel device can
-    /// do for an ARM; it still costs |S| network evaluations).
+    /// The same with the |S| prefixes batched into one pass.
     pub fn log_marginal_arm_batched(&self, p: &Partial, order: &[usize]) -> f64 {
-        let sites = observed_in_order(p, order);
-        if sites.is_empty() {
-            return 0.0;
-        }
-        let d = self.sites();
-        let mut prefix = Partial::unknown(d);
-        let mut x = Vec::with_capacity(sites.len() * CLASSES * d);
-        for &i in &sites {
-            encode_into(&prefix.sites, &mut x);
-            prefix.sites[i] = p.sites[i];
-        }
-        let logits = self.conditional.predict(&x, sites.len());
-        sites
-            .iter()
-            .enumerate()
-            .filter_map(|(row, &i)| {
-                let spin = p.sites[i].spin()?;
-                Some(log_conditional(f64::from(logits[row * d + i]), spin))
-            })
-            .sum()
-    }
-
-    /// Any-order sampling: fills the unknown sites of `start` one at a time in `order` (sites
-    /// not in it last, in index order), each from p(x_i | everything set so far) as
-    /// `p_up(current, i)` gives it. Returns the (site, spin, p_up) of each step, in order.
-    fn sample_with(
-        &self,
-        start: &Partial,
-        order: &[usize],
-        rng: &mut SplitMix64,
-        mut p_up: impl FnMut(&mut Partial, usize) -> f64,
-    ) -> Vec<(usize, i8, f64)> {
-        let mut current = start.clone();
-        let mut steps = Vec::new();
-        for i in full_order(order, self.sites()) {
-            if current.sites[i] != Site::Unknown {
-                continue;
-            }
-            let p = p_up(&mut current, i);
-            let spin = if rng.next_f64() < p { 1 } else { -1 };
-            current.sites[i] = site_of_spin(spin);
-            steps.push((i, spin, p));
-        }
-        steps
+        super::arm::log_marginal_batched(&self.conditional, p, order)
     }
 
     /// Any-order sampling from the conditional network: one pass per site.
@@ -301,9 +248,7 @@ impl MamNets {
         order: &[usize],
         rng: &mut SplitMix64,
     ) -> Vec<(usize, i8, f64)> {
-        self.sample_with(start, order, rng, |current, i| {
-            sigmoid(self.conditional_logits(current)[i])
-        })
+        super::arm::sample_in_order(&self.conditional, start, order, rng)
     }
 
     /// Any-order sampling from the normalised ratio of marginals:
@@ -316,7 +261,7 @@ impl MamNets {
         rng: &mut SplitMix64,
     ) -> Vec<(usize, i8, f64)> {
         let mut x = Vec::with_capacity(2 * CLASSES * self.sites());
-        self.sample_with(start, order, rng, |current, i| {
+        super::arm::sample_with(start, order, rng, |current, i| {
             x.clear();
             current.sites[i] = Site::Up;
             encode_into(&current.sites, &mut x);

@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::ising::Exact;
-use super::nets::{MamNets, random_order};
+use super::arm::{Arm, ancestral_samples};
+use super::ising::{Exact, Ising, spins_of};
+use super::nets::{CLASSES, MamNets, encode_masked_into, random_order};
 use super::partial::Partial;
 use crate::rng::SplitMix64;
 
@@ -46,6 +47,129 @@ pub fn against_exact(nets: &MamNets, exact: &Exact, queries: usize, seed: u64) -
         max_abs_error: max,
         arm_mean_abs_error: arm_sum / n,
     }
+}
+
+/// The separately trained ARM's |S|-pass route against exact marginals (random order per
+/// query), as [`against_exact`] measures MaM's.
+pub fn arm_against_exact(arm: &Arm, exact: &Exact, queries: usize, seed: u64) -> Quality {
+    let d = exact.model.sites();
+    let mut rng = SplitMix64::new(seed);
+    let (mut sum, mut max) = (0.0f64, 0.0f64);
+    for _ in 0..queries {
+        let p = random_partial(d, &mut rng);
+        let order = random_order(d, &mut rng);
+        let error = (arm.log_marginal_batched(&p, &order) - exact.log_marginal(&p)).abs();
+        sum += error;
+        max = max.max(error);
+    }
+    let n = queries.max(1) as f64;
+    Quality {
+        queries,
+        mean_abs_error: sum / n,
+        max_abs_error: max,
+        arm_mean_abs_error: sum / n,
+    }
+}
+
+/// Exact divergences between a model's full-configuration distribution q and the target p,
+/// by enumerating every state (L <= 4).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ExactKl {
+    /// KL(q || p), q normalised over the states, nats.
+    pub reverse: f64,
+    /// KL(p || q), nats.
+    pub forward: f64,
+    /// sum_x q(x) before normalising (1 for a perfectly self-consistent MaM).
+    pub mass: f64,
+}
+
+fn exact_kl_of(exact: &Exact, log_q: &[f64]) -> ExactKl {
+    let log_mass = super::ising::log_sum_exp(log_q.iter().copied());
+    let (mut reverse, mut forward) = (0.0, 0.0);
+    for (lq, lf) in log_q.iter().zip(&exact.log_f) {
+        let (lq, lp) = (lq - log_mass, lf - exact.log_z);
+        reverse += lq.exp() * (lq - lp);
+        forward += lp.exp() * (lp - lq);
+    }
+    ExactKl {
+        reverse,
+        forward,
+        mass: log_mass.exp(),
+    }
+}
+
+/// MaM's marginal network on every full state: log q(x) = g(x) - g(empty).
+pub fn exact_kl_mam(nets: &MamNets, exact: &Exact) -> ExactKl {
+    let d = exact.model.sites();
+    let mut log_q = Vec::with_capacity(1 << d);
+    let chunk = 4096usize;
+    let mut x = Vec::with_capacity(chunk * CLASSES * d);
+    for start in (0..1usize << d).step_by(chunk) {
+        x.clear();
+        let end = (start + chunk).min(1 << d);
+        for s in start..end {
+            encode_masked_into(&spins_of(s, d), |_| true, &mut x);
+        }
+        log_q.extend(nets.log_marginals_encoded(&x, end - start));
+    }
+    exact_kl_of(exact, &log_q)
+}
+
+/// The ARM on every full state, each along its own random order (seeded): log q_sigma(x).
+pub fn exact_kl_arm(arm: &Arm, exact: &Exact, seed: u64) -> ExactKl {
+    let d = exact.model.sites();
+    let mut rng = SplitMix64::new(seed);
+    let log_q: Vec<f64> = (0..1usize << d)
+        .map(|s| {
+            let order = random_order(d, &mut rng);
+            arm.log_marginal_batched(&full_partial(&spins_of(s, d)), &order)
+        })
+        .collect();
+    exact_kl_of(exact, &log_q)
+}
+
+/// A full configuration as a partial assignment.
+pub fn full_partial(spins: &[i8]) -> Partial {
+    Partial {
+        sites: spins
+            .iter()
+            .map(|&v| {
+                if v > 0 {
+                    super::partial::Site::Up
+                } else {
+                    super::partial::Site::Down
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The reverse KL of MaM's sampler (any-order ancestral sampling through the conditional
+/// network, a random order each), on its own samples with its own log q_sigma(x) and the exact
+/// log Z (see [`super::eval::QualityReport::reverse_kl_mam_own_samples`]).
+pub fn own_sample_kl(model: &Ising, nets: &MamNets, log_z: f64, samples: usize, seed: u64) -> f64 {
+    let mut rng = SplitMix64::new(seed);
+    let drawn = ancestral_samples(&nets.conditional, model.sites(), samples, &mut rng);
+    let n = drawn.len().max(1) as f64;
+    drawn
+        .iter()
+        .map(|(spins, lq)| lq - model.log_f(spins))
+        .sum::<f64>()
+        / n
+        + log_z
+}
+
+/// The same for the ARM, on its own samples with its own log q_sigma(x).
+pub fn own_sample_kl_arm(model: &Ising, arm: &Arm, log_z: f64, samples: usize, seed: u64) -> f64 {
+    let mut rng = SplitMix64::new(seed);
+    let drawn = arm.samples_with_log_q(samples, &mut rng);
+    let n = drawn.len().max(1) as f64;
+    drawn
+        .iter()
+        .map(|(spins, lq)| lq - model.log_f(spins))
+        .sum::<f64>()
+        / n
+        + log_z
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ pub const SIZE: Setting<u32> = Setting::new("size", 8, MIN_PAGE_SIZE, MAX_SIZE a
     .help("L x L spins on a torus; exact answers for L <= 4 (2^16 states).");
 pub const COUPLING: Setting<f64> = Setting::new("coupling", 0.1, -MAX_COUPLING, MAX_COUPLING)
     .label("coupling J")
-    .help("log f(x) = J * sum over neighbour pairs of x_i x_j + h * sum_i x_i.");
+    .help("log f(x) = x^T (J A) x + h * sum_i x_i, A the lattice's adjacency (the reference code's convention: each neighbour pair adds 2 J x_i x_j).");
 pub const FIELD: Setting<f64> = Setting::new("field", 0.2, -MAX_FIELD, MAX_FIELD)
     .label("field h")
     .help("Positive h favours +1 spins.");

@@ -6,6 +6,7 @@ use web_time::Instant;
 
 use super::nets::{MamNets, observed_in_order, random_order};
 use super::partial::{Partial, Site};
+use crate::nn::Mlp;
 use crate::rng::SplitMix64;
 
 /// |S| = D/4, D/2 and D: the sizes the goal names.
@@ -60,14 +61,16 @@ impl QueryTime {
     }
 }
 
-/// Times one random query with `observed` sites, each route for at least `min_ms`.
-pub fn time_query(nets: &MamNets, observed: usize, seed: u64, min_ms: f64) -> QueryTime {
+/// Times one random query with `observed` sites, each route for at least `min_ms`: MaM's
+/// marginal network against the autoregressive network `arm` (the separately trained ARM, or
+/// MaM's own conditional network where none is shipped: the same shape, so the same time).
+pub fn time_query(nets: &MamNets, arm: &Mlp, observed: usize, seed: u64, min_ms: f64) -> QueryTime {
     let mut rng = SplitMix64::new(seed ^ observed as u64);
     let p = query_of_size(nets.sites(), observed, &mut rng);
     let order = observed_in_order(&p, &random_order(nets.sites(), &mut rng));
     let (log_p_mam, ms_mam) = time_ms(min_ms, || nets.log_marginal(&p));
-    let (log_p_arm, ms_arm) = time_ms(min_ms, || nets.log_marginal_arm(&p, &order));
-    let (_, ms_arm_batched) = time_ms(min_ms, || nets.log_marginal_arm_batched(&p, &order));
+    let (log_p_arm, ms_arm) = time_ms(min_ms, || super::arm::log_marginal(arm, &p, &order));
+    let (_, ms_arm_batched) = time_ms(min_ms, || super::arm::log_marginal_batched(arm, &p, &order));
     QueryTime {
         observed,
         ms_mam,
@@ -96,7 +99,7 @@ mod tests {
     #[test]
     fn timed_routes_answer_the_same_query() {
         let nets = MamNets::new(3, &[16], 2);
-        let t = time_query(&nets, 5, 1, 0.0);
+        let t = time_query(&nets, &nets.conditional, 5, 1, 0.0);
         assert_eq!(t.observed, 5);
         assert!(t.ms_mam > 0.0 && t.ms_arm > 0.0 && t.ms_arm_batched > 0.0);
         assert!(t.log_p_mam.is_finite() && t.log_p_arm < 0.0);

@@ -1,5 +1,8 @@
 //! Energy-based MaM training (no data, only log f): minimise
-//! KL(p_theta || f/Z) + lambda * (marginalization self-consistency)^2.
+//! KL(p_theta || f/Z) + alpha * D * (marginalization self-consistency)^2, the reference code's
+//! weighting (`mam_eb.py`: `alpha * (L * mb_loss + mb_loss_begin) + kl_loss.mean()`, its `L`
+//! being the number of sites D; `mb_loss_begin` pins g(empty) to a constant, which here is
+//! subtracted instead).
 //!
 //! Per step, on a batch of B persistent chains:
 //! 1. Chain refresh: each chain re-samples `refresh_sites` random sites, one at a time, from the
@@ -23,10 +26,14 @@ pub struct TrainConfig {
     pub hidden: Vec<usize>,
     pub batch: usize,
     pub lr: f32,
-    /// Weight of the self-consistency penalty (4 in the reference code).
-    pub lambda: f32,
+    /// The self-consistency penalty's weight per site: the squared residual is weighted by
+    /// alpha * D (alpha = 4 in the reference config).
+    pub alpha: f32,
     /// Gibbs updates under p_phi per chain and step.
     pub refresh_sites: usize,
+    /// Every how many self-consistency examples one is uniformly random spins instead of a
+    /// chain state (0: none, chain states only, as the reference's loss).
+    pub uniform_every: usize,
     pub seed: u64,
     /// Cosine decay of the learning rate to 0 over this many steps (`None`: constant, for the
     /// page's open-ended training). The residual self-consistency error falls much further
@@ -42,14 +49,19 @@ impl TrainConfig {
             hidden: vec![width, width],
             batch: DEFAULT_BATCH,
             lr: DEFAULT_LR,
-            lambda: 4.0,
+            alpha: DEFAULT_ALPHA,
             refresh_sites: 2,
+            uniform_every: DEFAULT_UNIFORM_EVERY,
             seed,
             decay_steps: None,
         }
     }
 }
 
+/// Every second self-consistency example on uniformly random spins.
+pub const DEFAULT_UNIFORM_EVERY: usize = 2;
+/// The reference config's alpha.
+pub const DEFAULT_ALPHA: f32 = 4.0;
 /// Chains per step.
 pub const DEFAULT_BATCH: usize = 128;
 /// Adam's step size (decayed to 0 by the CLI).
@@ -209,7 +221,7 @@ impl Trainer {
         }
 
         // Self-consistency part.
-        let lambda = f64::from(self.config.lambda);
+        let lambda = f64::from(self.config.alpha) * d as f64;
         let mut grad_conditional = vec![0.0f32; b * d];
         let mut squared = 0.0;
         for (e, (state, _, j)) in examples.iter().enumerate() {
@@ -244,7 +256,9 @@ impl Trainer {
         let (b, d) = (self.batch(), self.model.sites());
         let mut examples: Vec<(Vec<i8>, Vec<bool>, usize)> = Vec::with_capacity(b);
         for e in 0..b {
-            let state: Vec<i8> = if e % 2 == 0 {
+            let every = self.config.uniform_every;
+            let uniform = every > 0 && e % every == every - 1;
+            let state: Vec<i8> = if !uniform {
                 self.chains[e * d..(e + 1) * d].to_vec()
             } else {
                 (0..d).map(|_| random_spin(&mut self.rng)).collect()

@@ -167,7 +167,9 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
     ui.label(
         "A marginalization model answers \"how likely is this partial pattern?\" in one \
          network pass; an autoregressive model needs one pass per observed site. Both are \
-         trained here from the energy alone (no data).",
+         trained from the energy alone (no data). The target is the reference code's: \
+         log f(x) = x^T (J A) x + h sum x_i with A the torus's adjacency, so each neighbour \
+         pair adds 2 J x_i x_j.",
     );
     ui.add_space(4.0);
     ui.heading("Ising target");
@@ -176,7 +178,7 @@ fn controls_ui(s: &mut MamSettings, state: &mut MamState, brush: &mut Brush, ui:
     controls::number(ui, &mut s.field, &settings::FIELD);
     if ui
         .button("Paper's target (J = 0.1, h = 0.2)")
-        .on_hover_text("The reference code's Ising config; shipped models exist for 4x4 and 8x8")
+        .on_hover_text("The reference code's Ising config (sigma = 0.1, bias = 0.2; each edge adds 2 J x_i x_j); shipped MaM and ARM models exist for 4x4, 8x8 and the paper's 10x10")
         .clicked()
     {
         s.coupling = settings::COUPLING.default;
@@ -370,7 +372,14 @@ fn answer_ui(s: &MamSettings, state: &MamState, compute: &Compute, ui: &mut egui
         ui.monospace(format_ms(a.ms_mam));
         ui.label("1");
         ui.end_row();
-        ui.colored_label(ARM, "autoregressive (conditional net)");
+        ui.colored_label(ARM, a.arm_network.label()).on_hover_text(match a.arm_network {
+            super::lab::ArmNetwork::Separate => {
+                "The paper's baseline: an any-order autoregressive network trained separately, by KL on the same energy (paperlab mam train-arm)"
+            }
+            super::lab::ArmNetwork::MamConditional => {
+                "No separately trained ARM for this target (or the page trains its own MaM): MaM's conditional network, the same shape, so the same time per pass"
+            }
+        });
         ui.monospace(format!("{:.4}", a.log_p_arm));
         ui.monospace(format_ms(a.ms_arm));
         ui.label(a.observed.to_string());
@@ -673,7 +682,8 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
         ui.label(
             "The page has not trained yet. ▶ Train starts energy-based training from scratch: \
              KL(p_model || f/Z) by REINFORCE on persistent chains refreshed with the conditional \
-             network, plus 4 x the squared self-consistency error over random orders.",
+             network, plus alpha * D = 4 D x the squared self-consistency error over random \
+             orders (the reference code's weighting).",
         );
         return;
     };
@@ -687,7 +697,7 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             "; last 50: self-consistency {:.2e} nats², {}",
             r.self_consistency,
             match r.kl_estimate {
-                Some(kl) => format!("KL estimate {kl:.3} nats"),
+                Some(kl) => format!("KL estimate on the chains {kl:.3} nats"),
                 None => format!("E[log p - log f] = {:.2}", r.reverse_gap),
             }
         ))

@@ -1,23 +1,49 @@
-//! A trained MaM on disk: both networks plus the target they were trained for.
+//! A trained MaM (both networks) or a separately trained ARM on disk, with the target it was
+//! trained for.
 //!
 //! Layout: magic `PLMM`, version (u32 LE), header length (u32 LE), the header as JSON
-//! ([`WeightsHeader`]), then the marginal and the conditional network, each as its length
-//! (u32 LE) and a `crate::nn` weights file. Untrusted input: every length is checked.
+//! ([`WeightsHeader`], whose `kind` says which), then the networks (MaM: marginal, conditional;
+//! ARM: one), each as its length (u32 LE) and a `crate::nn` weights file, written in f16.
+//! Version 1 files hold models of the earlier target convention (each edge once, half the
+//! reference's coupling) and are refused. Untrusted input: every length is checked.
 
 use serde::{Deserialize, Serialize};
 
+use super::arm::Arm;
 use super::ising::Ising;
 use super::nets::MamNets;
 use crate::nn::Mlp;
 use crate::served::{Served, with_served};
 
 const MAGIC: &[u8; 4] = b"PLMM";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Which model a file holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Marginal and conditional network.
+    #[default]
+    Mam,
+    /// One any-order autoregressive network.
+    Arm,
+}
+
+impl Kind {
+    fn network_names(self) -> &'static [&'static str] {
+        match self {
+            Kind::Mam => &["marginal", "conditional"],
+            Kind::Arm => &["autoregressive"],
+        }
+    }
+}
 
 /// What the weights were trained for and how.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WeightsHeader {
+    #[serde(default)]
+    pub kind: Kind,
     pub size: usize,
     pub coupling: f64,
     pub field: f64,
@@ -27,26 +53,54 @@ pub struct WeightsHeader {
     pub command: String,
 }
 
-/// Shipped weights for the default target (J = 0.1, h = 0.2): 4x4 and 8x8, produced by the
-/// commands in `assets/mam/README.md`; fetched by the page (1.2 MB, `crate::served`).
-pub const SHIPPED_4: Served =
-    crate::served!("./ising-4x4.plmm", "../../../assets/mam/ising-4x4.plmm");
-pub const SHIPPED_8: Served =
-    crate::served!("./ising-8x8.plmm", "../../../assets/mam/ising-8x8.plmm");
+/// Shipped models for the paper's target (J = 0.1, h = 0.2) on 4x4, 8x8 and the paper's 10x10:
+/// a MaM and a separately trained ARM each, produced by the commands in `assets/mam/README.md`;
+/// fetched by the page (`crate::served`).
+pub const SHIPPED_SIZES: [usize; 3] = [4, 8, 10];
+const SHIPPED_MAM: [Served; 3] = [
+    crate::served!("./ising-4x4.plmm", "../../../assets/mam/ising-4x4.plmm"),
+    crate::served!("./ising-8x8.plmm", "../../../assets/mam/ising-8x8.plmm"),
+    crate::served!("./ising-10x10.plmm", "../../../assets/mam/ising-10x10.plmm"),
+];
+const SHIPPED_ARM: [Served; 3] = [
+    crate::served!("./arm-4x4.plmm", "../../../assets/mam/arm-4x4.plmm"),
+    crate::served!("./arm-8x8.plmm", "../../../assets/mam/arm-8x8.plmm"),
+    crate::served!("./arm-10x10.plmm", "../../../assets/mam/arm-10x10.plmm"),
+];
 
-pub fn to_bytes(header: &WeightsHeader, nets: &MamNets) -> Vec<u8> {
-    let json = serde_json::to_vec(header).unwrap_or_default();
+/// The MaM file (f16 networks); `header.kind` is set to MaM.
+pub fn to_bytes(header: &WeightsHeader, nets: &MamNets) -> Result<Vec<u8>, String> {
+    let header = WeightsHeader {
+        kind: Kind::Mam,
+        ..header.clone()
+    };
+    write(&header, &[&nets.marginal, &nets.conditional])
+}
+
+/// The ARM file (f16 network); `header.kind` is set to ARM.
+pub fn arm_to_bytes(header: &WeightsHeader, arm: &Arm) -> Result<Vec<u8>, String> {
+    let header = WeightsHeader {
+        kind: Kind::Arm,
+        ..header.clone()
+    };
+    write(&header, &[&arm.net])
+}
+
+fn write(header: &WeightsHeader, nets: &[&Mlp]) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(header).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
     out.extend_from_slice(&json);
-    for net in [&nets.marginal, &nets.conditional] {
-        let bytes = net.to_bytes();
+    for (net, name) in nets.iter().zip(header.kind.network_names()) {
+        let bytes = net
+            .to_bytes_f16()
+            .map_err(|e| format!("the {name} network does not fit f16: {e}"))?;
         out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         out.extend_from_slice(&bytes);
     }
-    out
+    Ok(out)
 }
 
 /// Reads `len`-prefixed bytes at `*at`, advancing it.
@@ -62,12 +116,16 @@ fn take_u32(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
 }
 
-pub fn from_bytes(bytes: &[u8]) -> Result<(WeightsHeader, MamNets), String> {
+/// Reads any file: its header and its networks, in the kind's order.
+fn read(bytes: &[u8]) -> Result<(WeightsHeader, Vec<Mlp>), String> {
     let mut at = 0;
     if take(bytes, &mut at, 4)? != MAGIC {
         return Err("not a paperlab MaM weights file (bad magic)".to_owned());
     }
     let version = take_u32(bytes, &mut at)?;
+    if version == 1 {
+        return Err("a version 1 file: trained for the earlier target convention (each edge counted once, half the reference's coupling); retrain with 'paperlab mam train'".to_owned());
+    }
     if version != VERSION as usize {
         return Err(format!("MaM weights version {version} is not supported"));
     }
@@ -79,7 +137,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<(WeightsHeader, MamNets), String> {
         .map_err(|e| format!("bad header: {e}"))?;
     Ising::new(header.size, header.coupling, header.field)?;
     let mut nets = Vec::with_capacity(2);
-    for which in ["marginal", "conditional"] {
+    for which in header.kind.network_names() {
         let len = take_u32(bytes, &mut at)?;
         let net = Mlp::from_bytes(take(bytes, &mut at, len)?)
             .map_err(|e| format!("{which} network: {e}"))?;
@@ -88,36 +146,68 @@ pub fn from_bytes(bytes: &[u8]) -> Result<(WeightsHeader, MamNets), String> {
     if at != bytes.len() {
         return Err(format!("{} unexpected bytes at the end", bytes.len() - at));
     }
+    Ok((header, nets))
+}
+
+/// A MaM file.
+pub fn from_bytes(bytes: &[u8]) -> Result<(WeightsHeader, MamNets), String> {
+    let (header, mut nets) = read(bytes)?;
+    if header.kind != Kind::Mam {
+        return Err("this file holds an autoregressive model, not a MaM".to_owned());
+    }
     let conditional = nets.pop().ok_or("no conditional network")?;
     let marginal = nets.pop().ok_or("no marginal network")?;
     let nets = MamNets::from_parts(header.size, marginal, conditional)?;
     Ok((header, nets))
 }
 
-/// Whether weights are shipped for this target (the defaults J = 0.1, h = 0.2 on 4x4, 8x8).
-pub fn shipped_file(model: &Ising) -> Option<Served> {
-    let file = match model.size {
-        4 => SHIPPED_4,
-        8 => SHIPPED_8,
-        _ => return None,
-    };
-    (model.coupling == 0.1 && model.field == 0.2).then_some(file)
+/// An ARM file.
+pub fn arm_from_bytes(bytes: &[u8]) -> Result<(WeightsHeader, Arm), String> {
+    let (header, mut nets) = read(bytes)?;
+    if header.kind != Kind::Arm {
+        return Err("this file holds a MaM, not an autoregressive model".to_owned());
+    }
+    let net = nets.pop().ok_or("no autoregressive network")?;
+    let arm = Arm::from_net(header.size, net)?;
+    Ok((header, arm))
 }
 
-/// The shipped model for this target: `Ok(None)` while the page still fetches it; an error
-/// when none is shipped for it or the file is unreadable.
-pub fn load_shipped(model: &Ising) -> Result<Option<(WeightsHeader, MamNets)>, String> {
-    let file = shipped_file(model).ok_or_else(|| {
-        format!(
-            "no shipped weights for L = {}, J = {}, h = {} (shipped: 4x4 and 8x8 at J = 0.1, h = 0.2)",
-            model.size, model.coupling, model.field
-        )
-    })?;
-    let loaded = with_served(file, from_bytes)?;
-    match loaded {
+/// Where this target has shipped files: its index in [`SHIPPED_SIZES`].
+fn shipped_index(model: &Ising) -> Option<usize> {
+    let index = SHIPPED_SIZES.iter().position(|&s| s == model.size)?;
+    (model.coupling == 0.1 && model.field == 0.2).then_some(index)
+}
+
+/// The shipped MaM file for this target, if any.
+pub fn shipped_file(model: &Ising) -> Option<Served> {
+    shipped_index(model).map(|i| SHIPPED_MAM[i])
+}
+
+/// The shipped ARM file for this target, if any.
+pub fn shipped_arm_file(model: &Ising) -> Option<Served> {
+    shipped_index(model).map(|i| SHIPPED_ARM[i])
+}
+
+fn none_shipped(model: &Ising) -> String {
+    format!(
+        "no shipped weights for L = {}, J = {}, h = {} (shipped: 4x4, 8x8 and 10x10 at J = 0.1, h = 0.2)",
+        model.size, model.coupling, model.field
+    )
+}
+
+/// Parses a weights file into its header and a model.
+pub type Parser<T> = fn(&[u8]) -> Result<(WeightsHeader, T), String>;
+
+/// Loads `file` with `parse`: `Ok(None)` while the page still fetches it.
+fn load<T>(
+    file: Served,
+    model: &Ising,
+    parse: Parser<T>,
+) -> Result<Option<(WeightsHeader, T)>, String> {
+    match with_served(file, parse)? {
         None => Ok(None),
         Some(Err(e)) => Err(format!("{}: {e}", file.url)),
-        Some(Ok((header, nets))) if header.size == model.size => Ok(Some((header, nets))),
+        Some(Ok((header, value))) if header.size == model.size => Ok(Some((header, value))),
         Some(Ok((header, _))) => Err(format!(
             "{} holds a {}x{} model",
             file.url, header.size, header.size
@@ -125,9 +215,27 @@ pub fn load_shipped(model: &Ising) -> Result<Option<(WeightsHeader, MamNets)>, S
     }
 }
 
-/// The shipped model where it is compiled in (native: CLI, tests, benchmarks).
+/// The shipped MaM for this target: `Ok(None)` while the page still fetches it; an error
+/// when none is shipped for it or the file is unreadable.
+pub fn load_shipped(model: &Ising) -> Result<Option<(WeightsHeader, MamNets)>, String> {
+    let file = shipped_file(model).ok_or_else(|| none_shipped(model))?;
+    load(file, model, from_bytes)
+}
+
+/// The shipped ARM for this target, as [`load_shipped`].
+pub fn load_shipped_arm(model: &Ising) -> Result<Option<(WeightsHeader, Arm)>, String> {
+    let file = shipped_arm_file(model).ok_or_else(|| none_shipped(model))?;
+    load(file, model, arm_from_bytes)
+}
+
+/// The shipped MaM where it is compiled in (native: CLI, tests, benchmarks).
 pub fn shipped(model: &Ising) -> Option<(WeightsHeader, MamNets)> {
     load_shipped(model).ok().flatten()
+}
+
+/// The shipped ARM where it is compiled in.
+pub fn shipped_arm(model: &Ising) -> Option<(WeightsHeader, Arm)> {
+    load_shipped_arm(model).ok().flatten()
 }
 
 #[cfg(test)]
@@ -136,6 +244,7 @@ mod tests {
 
     fn header() -> WeightsHeader {
         WeightsHeader {
+            kind: Kind::Mam,
             size: 3,
             coupling: 0.1,
             field: 0.2,
@@ -147,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_file_cut_at_any_byte_is_refused_with_a_reason() {
-        let bytes = to_bytes(&header(), &MamNets::new(3, &[8], 5));
+        let bytes = to_bytes(&header(), &MamNets::new(3, &[8], 5)).expect("fits f16");
         for cut in 0..bytes.len() {
             let err = from_bytes(&bytes[..cut]).expect_err("truncated file loaded");
             assert!(
@@ -169,9 +278,28 @@ mod tests {
     #[test]
     fn round_trip_and_corruption_never_panics() {
         let nets = MamNets::new(3, &[8], 5);
-        let bytes = to_bytes(&header(), &nets);
+        let bytes = to_bytes(&header(), &nets).expect("fits f16");
         let (h, back) = from_bytes(&bytes).expect("round trip");
-        assert_eq!((h, back), (header(), nets));
+        assert_eq!((h, back), (header(), nets.rounded_to_f16()));
+        // An ARM file is an ARM, not a MaM, and the other way round.
+        let arm = Arm::new(3, &[8], 5);
+        let arm_bytes = arm_to_bytes(&header(), &arm).expect("fits f16");
+        let (h, back) = arm_from_bytes(&arm_bytes).expect("round trip");
+        assert_eq!((h.kind, back.net), (Kind::Arm, arm.net.rounded_to_f16()));
+        assert!(
+            from_bytes(&arm_bytes)
+                .expect_err("not a MaM")
+                .contains("autoregressive")
+        );
+        assert!(
+            arm_from_bytes(&bytes)
+                .expect_err("not an ARM")
+                .contains("not an")
+        );
+        // A version 1 file (the once-per-edge convention) is refused with the reason.
+        let mut old = bytes.clone();
+        old[4..8].copy_from_slice(&1u32.to_le_bytes());
+        assert!(from_bytes(&old).expect_err("v1").contains("convention"));
         assert!(from_bytes(&bytes[..bytes.len() - 1]).is_err());
         assert!(from_bytes(b"PLNN").is_err());
         let mut wrong_size = header();
@@ -195,76 +323,61 @@ mod tests {
 
     #[test]
     fn shipped_weights_load_for_the_default_target_only() {
-        for size in [4, 8] {
+        for size in SHIPPED_SIZES {
             let model = Ising::new(size, 0.1, 0.2).expect("valid");
-            let (h, nets) = shipped(&model).expect("shipped");
-            assert_eq!((h.size, nets.size), (size, size));
+            let (h, nets) = shipped(&model).expect("shipped MaM");
+            assert_eq!((h.kind, h.size, nets.size), (Kind::Mam, size, size));
+            let (h, arm) = shipped_arm(&model).expect("shipped ARM");
+            assert_eq!((h.kind, h.size, arm.size), (Kind::Arm, size, size));
         }
         assert!(shipped(&Ising::new(8, 0.3, 0.2).expect("valid")).is_none());
-        assert!(shipped(&Ising::new(5, 0.1, 0.2).expect("valid")).is_none());
+        assert!(shipped_arm(&Ising::new(5, 0.1, 0.2).expect("valid")).is_none());
     }
 
-    /// The shipped 4x4 model meets the quality goal against exact enumeration, by
-    /// one marginal pass, and its autoregressive route agrees too.
+    /// The shipped 4x4 models meet the goal against exact enumeration: MaM by one
+    /// marginal pass, and the separately trained ARM by its |S| passes.
     #[test]
     fn shipped_4x4_is_within_the_quality_goal() {
         let model = Ising::new(4, 0.1, 0.2).expect("valid");
         let (_, nets) = shipped(&model).expect("shipped");
+        let (_, arm) = shipped_arm(&model).expect("shipped");
         let exact = super::super::ising::Exact::new(model).expect("small");
         let q = super::super::quality::against_exact(&nets, &exact, 1000, 2024);
         assert!(q.mean_abs_error <= 0.05, "{q:?}");
-        assert!(q.arm_mean_abs_error <= 0.08, "{q:?}");
+        let a = super::super::quality::arm_against_exact(&arm, &exact, 1000, 2024);
+        assert!(a.mean_abs_error <= 0.05, "{a:?}");
+        // Exact KL over all 2^16 states: both models are close to the target.
+        let kl = super::super::quality::exact_kl_mam(&nets, &exact);
+        assert!(kl.reverse < 0.01 && kl.forward < 0.01, "{kl:?}");
+        let kl = super::super::quality::exact_kl_arm(&arm, &exact, 3);
+        assert!(kl.reverse < 0.01 && kl.forward < 0.01, "{kl:?}");
     }
 
-    /// The shipped 8x8 model (no exact marginals): its site marginals p(x_i = +1) and
-    /// magnetisation from the conditional net matches a long Gibbs run, and log p of Gibbs
-    /// samples is right (forward KL).
+    /// The shipped 8x8 models against long Gibbs chains. The ARM's samples match the ground
+    /// truth within three standard errors and its NLL is within 0.1 nats of the target's own;
+    /// MaM's marginal network is right on full configurations (NLL within 0.2 nats), while its
+    /// samples are under-correlated (the known shortfall in BENCHMARKS, asserted so that a
+    /// retrained model that fixes it must update this test and the docs).
     #[test]
-    fn shipped_8x8_matches_gibbs_statistics() {
-        use super::super::partial::{Partial, Site};
+    fn shipped_8x8_against_gibbs_ground_truth() {
         let model = Ising::new(8, 0.1, 0.2).expect("valid");
         let (_, nets) = shipped(&model).expect("shipped");
-        let p_up = nets.conditionals_up(&Partial::unknown(64));
-        let model_m = p_up.iter().map(|p| 2.0 * p - 1.0).sum::<f64>() / 64.0;
-        let mut rng = crate::rng::SplitMix64::new(3);
-        let n = 400;
-        let gibbs_m = (0..n)
-            .map(|_| {
-                let s = super::super::ising::gibbs_sample(&model, 30, &mut rng);
-                s.iter().map(|&v| f64::from(v)).sum::<f64>() / 64.0
-            })
-            .sum::<f64>()
-            / f64::from(n);
-        // Gibbs standard error about 0.006; the model's own error is what is tested.
+        let (_, arm) = shipped_arm(&model).expect("shipped");
+        let r = super::super::eval::quality_report(&model, &nets, Some(&arm), 600, 5);
+        // Three combined standard errors: at two (the goal the bench reports) a perfect
+        // sampler fails one seed in twenty on each statistic.
+        let a = &r.arm_sampler;
         assert!(
-            (model_m - gibbs_m).abs() < 0.04,
-            "model {model_m}, Gibbs {gibbs_m}"
+            a.magnetisation_z < 3.0 && a.neighbour_correlation_z < 3.0,
+            "{a:?}"
         );
-        // Forward KL(p || model) on Gibbs samples, with the exact log Z: the marginal net is
-        // normalised and right on full configurations; the autoregressive route through the
-        // conditional net is looser (its per-site errors add up over 64 sites; BENCHMARKS).
-        let log_z = super::super::ising::log_z_transfer(&model).expect("L <= 8");
-        let (mut kl_mam, mut kl_arm) = (0.0, 0.0);
-        let samples = 200;
-        for _ in 0..samples {
-            let x = super::super::ising::gibbs_sample(&model, 30, &mut rng);
-            let p = Partial {
-                sites: x
-                    .iter()
-                    .map(|&v| if v > 0 { Site::Up } else { Site::Down })
-                    .collect(),
-            };
-            let truth = model.log_f(&x) - log_z;
-            kl_mam += (truth - nets.log_marginal(&p)) / f64::from(samples);
-            kl_arm += (truth - nets.log_marginal_arm(&p, &[])) / f64::from(samples);
-        }
+        let nll_exact = r.nll_exact.expect("L <= 10");
+        assert!(r.nll_arm - nll_exact < 0.1, "{r:?}");
+        assert!(r.nll_mam - nll_exact < 0.2, "{r:?}");
+        let c = &r.mam_conditional_sampler.stats;
         assert!(
-            kl_mam.abs() < 0.15,
-            "forward KL of the marginal net {kl_mam}"
-        );
-        assert!(
-            kl_arm < 0.6,
-            "forward KL of the autoregressive route {kl_arm}"
+            c.neighbour_correlation < r.ground_truth.neighbour_correlation,
+            "{r:?}"
         );
     }
 }

@@ -1,0 +1,367 @@
+//! Measuring a model the way the paper does, where nothing is exact: statistics of samples
+//! with their standard errors, ground truth from long Gibbs chains (the reference's
+//! `generate_samples`: many independent chains, single-site updates), and the NLL of those
+//! ground-truth samples under a model.
+
+use serde::Serialize;
+
+use super::arm::{Arm, ancestral_samples};
+use super::ising::{Exact, Ising, gibbs_sample, log_z_transfer};
+use super::nets::{CLASSES, MamNets, encode_masked_into, random_order, sigmoid};
+use super::quality::{
+    ExactKl, against_exact, arm_against_exact, exact_kl_arm, exact_kl_mam, full_partial,
+};
+use crate::rng::SplitMix64;
+
+/// Magnetisation and nearest-neighbour correlation of a set of samples, each with its
+/// standard error (samples independent: the spread of the per-sample values over sqrt n).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SampleStats {
+    pub count: usize,
+    /// Mean over samples of (1/D) sum_i x_i.
+    pub magnetisation: f64,
+    pub magnetisation_se: f64,
+    /// Mean over samples of the mean x_i x_j over the 2 D lattice edges.
+    pub neighbour_correlation: f64,
+    pub neighbour_correlation_se: f64,
+}
+
+fn mean_and_se(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, (var / n as f64).sqrt())
+}
+
+impl SampleStats {
+    pub fn of(model: &Ising, samples: &[Vec<i8>]) -> Self {
+        let d = model.sites() as f64;
+        let magnetisations: Vec<f64> = samples
+            .iter()
+            .map(|s| s.iter().map(|&v| f64::from(v)).sum::<f64>() / d)
+            .collect();
+        let correlations: Vec<f64> = samples
+            .iter()
+            .map(|s| {
+                let pairs: f64 = (0..s.len())
+                    .map(|i| {
+                        let [r, dn] = model.forward_neighbours(i);
+                        f64::from(s[i]) * f64::from(s[r] + s[dn])
+                    })
+                    .sum();
+                pairs / (2.0 * d)
+            })
+            .collect();
+        let (magnetisation, magnetisation_se) = mean_and_se(&magnetisations);
+        let (neighbour_correlation, neighbour_correlation_se) = mean_and_se(&correlations);
+        Self {
+            count: samples.len(),
+            magnetisation,
+            magnetisation_se,
+            neighbour_correlation,
+            neighbour_correlation_se,
+        }
+    }
+
+    /// How many combined standard errors apart two sets' statistics are:
+    /// (magnetisation, neighbour correlation).
+    pub fn z_scores(&self, other: &SampleStats) -> (f64, f64) {
+        let z = |a: f64, sa: f64, b: f64, sb: f64| {
+            (a - b).abs() / (sa * sa + sb * sb).sqrt().max(1e-12)
+        };
+        (
+            z(
+                self.magnetisation,
+                self.magnetisation_se,
+                other.magnetisation,
+                other.magnetisation_se,
+            ),
+            z(
+                self.neighbour_correlation,
+                self.neighbour_correlation_se,
+                other.neighbour_correlation,
+                other.neighbour_correlation_se,
+            ),
+        )
+    }
+}
+
+/// Sweeps per ground-truth chain: far past this target's mixing time (2 J = 0.2 per edge is
+/// well inside the disordered phase; the chain's autocorrelation is a few sweeps).
+pub const GROUND_TRUTH_SWEEPS: usize = 500;
+
+/// `count` ground-truth samples, one independent Gibbs chain of `sweeps` sweeps each.
+pub fn gibbs_ground_truth(model: &Ising, count: usize, sweeps: usize, seed: u64) -> Vec<Vec<i8>> {
+    let mut rng = SplitMix64::new(seed ^ 0x9e77_0001);
+    (0..count)
+        .map(|_| gibbs_sample(model, sweeps, &mut rng))
+        .collect()
+}
+
+/// Mean negative log-likelihood (nats) of `samples` under `log_p`.
+pub fn nll(samples: &[Vec<i8>], mut log_p: impl FnMut(&[i8]) -> f64) -> f64 {
+    let n = samples.len().max(1) as f64;
+    -samples.iter().map(|x| log_p(x)).sum::<f64>() / n
+}
+
+/// `count` samples by MaM's ratio of marginals, p(x_i = +1 | x_S) = sigmoid(g(x_S, +1) -
+/// g(x_S, -1)), each in its own random order: D passes of 2 * count rows.
+pub fn marginal_sampler_batch(nets: &MamNets, count: usize, rng: &mut SplitMix64) -> Vec<Vec<i8>> {
+    let d = nets.sites();
+    let orders: Vec<Vec<usize>> = (0..count).map(|_| random_order(d, rng)).collect();
+    let mut spins = vec![1i8; count * d];
+    let mut known = vec![false; count * d];
+    let mut x = Vec::with_capacity(2 * count * CLASSES * d);
+    for t in 0..d {
+        x.clear();
+        for b in 0..count {
+            let site = orders[b][t];
+            let row = &mut spins[b * d..(b + 1) * d];
+            let row_known = &mut known[b * d..(b + 1) * d];
+            row_known[site] = true;
+            for spin in [1, -1] {
+                row[site] = spin;
+                encode_masked_into(row, |i| row_known[i], &mut x);
+            }
+        }
+        let g = nets.marginal.predict(&x, 2 * count);
+        for b in 0..count {
+            let p_up = sigmoid(f64::from(g[2 * b]) - f64::from(g[2 * b + 1]));
+            spins[b * d + orders[b][t]] = if rng.next_f64() < p_up { 1 } else { -1 };
+        }
+    }
+    spins.chunks_exact(d).map(<[i8]>::to_vec).collect()
+}
+
+/// A set of samples' statistics and how far (in combined standard errors) they sit from the
+/// ground truth's.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct AgainstTruth {
+    pub stats: SampleStats,
+    pub magnetisation_z: f64,
+    pub neighbour_correlation_z: f64,
+}
+
+impl AgainstTruth {
+    fn of(model: &Ising, samples: &[Vec<i8>], truth: &SampleStats) -> Self {
+        let stats = SampleStats::of(model, samples);
+        let (magnetisation_z, neighbour_correlation_z) = stats.z_scores(truth);
+        Self {
+            stats,
+            magnetisation_z,
+            neighbour_correlation_z,
+        }
+    }
+
+    /// The goal: both statistics within two standard errors.
+    pub fn within_two_se(&self) -> bool {
+        self.magnetisation_z <= 2.0 && self.neighbour_correlation_z <= 2.0
+    }
+}
+
+/// Everything `paperlab bench mam` says of a model's quality, measured as the paper measures
+/// it: NLL of ground-truth samples, KL estimates on the models' own samples, sample statistics
+/// against the ground truth, and on L <= 4 the exact figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct QualityReport {
+    pub size: usize,
+    /// "exact (enumeration)" or "gibbs: N chains x S sweeps".
+    pub reference: String,
+    pub log_z_exact: Option<f64>,
+    /// -mean log p(x) of the ground-truth samples under the target itself (exact log Z).
+    pub nll_exact: Option<f64>,
+    /// The same under MaM's marginal network (one pass per sample).
+    pub nll_mam: f64,
+    /// Under the autoregressive model, a random order per sample (the reference's est_logp).
+    pub nll_arm: f64,
+    /// Which network the ARM figures are of.
+    pub arm_network: String,
+    /// Reverse KL of each sampler, estimated on its own samples with its own log-likelihood:
+    /// mean(log q_sigma(x) - log f(x)) + log Z, q_sigma the product of the conditionals along
+    /// the random order that drew x. This is E_sigma KL(q_sigma || p), an upper bound on the
+    /// order-mixture's KL (equal when the conditionals are order-consistent).
+    pub reverse_kl_mam_own_samples: Option<f64>,
+    /// The same samples scored by MaM's marginal network instead: mean(log p_theta(x) -
+    /// log f(x)) + log Z = KL(q || p) - KL(q || p_theta), so it reads low (even negative)
+    /// wherever the two networks disagree; the figure the training curve shows.
+    pub reverse_kl_mam_marginal_scored: Option<f64>,
+    pub reverse_kl_arm_own_samples: Option<f64>,
+    pub ground_truth: SampleStats,
+    pub mam_conditional_sampler: AgainstTruth,
+    pub mam_marginal_sampler: AgainstTruth,
+    pub arm_sampler: AgainstTruth,
+    pub exact_kl_mam: Option<ExactKl>,
+    pub exact_kl_arm: Option<ExactKl>,
+    pub mean_abs_error_mam: Option<f64>,
+    pub mean_abs_error_arm: Option<f64>,
+}
+
+/// Measures `nets` (and the autoregressive model `arm`, else MaM's own conditional network)
+/// on `samples` samples per sampler.
+pub fn quality_report(
+    model: &Ising,
+    nets: &MamNets,
+    arm: Option<&Arm>,
+    samples: usize,
+    seed: u64,
+) -> QualityReport {
+    let d = model.sites();
+    let fallback;
+    let (arm, arm_network) = match arm {
+        Some(a) => (a, "separately trained ARM".to_owned()),
+        None => {
+            fallback = Arm {
+                size: model.size,
+                net: nets.conditional.clone(),
+            };
+            (
+                &fallback,
+                "MaM's conditional network (no separate ARM)".to_owned(),
+            )
+        }
+    };
+    let exact = Exact::new(*model).ok();
+    let log_z = log_z_transfer(model).ok();
+    let mut rng = SplitMix64::new(seed);
+    let (truth_samples, reference) = match &exact {
+        Some(e) => (
+            exact_samples(e, samples, &mut rng),
+            "exact (enumeration)".to_owned(),
+        ),
+        None => (
+            gibbs_ground_truth(model, samples, GROUND_TRUTH_SWEEPS, seed),
+            format!("gibbs: {samples} chains x {GROUND_TRUTH_SWEEPS} sweeps"),
+        ),
+    };
+    let truth = SampleStats::of(model, &truth_samples);
+    let nll_exact = log_z.map(|z| nll(&truth_samples, |x| model.log_f(x) - z));
+    let mut x = Vec::with_capacity(truth_samples.len() * CLASSES * d);
+    for s in &truth_samples {
+        encode_masked_into(s, |_| true, &mut x);
+    }
+    let log_q = nets.log_marginals_encoded(&x, truth_samples.len());
+    let nll_mam = -log_q.iter().sum::<f64>() / truth_samples.len().max(1) as f64;
+    let nll_arm = nll(&truth_samples, |s| {
+        let order = random_order(d, &mut rng);
+        arm.log_marginal_batched(&full_partial(s), &order)
+    });
+    let conditional_drawn = ancestral_samples(&nets.conditional, d, samples, &mut rng);
+    let by_conditional: Vec<Vec<i8>> = conditional_drawn.iter().map(|(s, _)| s.clone()).collect();
+    let by_marginals = marginal_sampler_batch(nets, samples, &mut rng);
+    let arm_drawn = arm.samples_with_log_q(samples, &mut rng);
+    let arm_samples: Vec<Vec<i8>> = arm_drawn.iter().map(|(s, _)| s.clone()).collect();
+    let own_kl = |drawn: &[(Vec<i8>, f64)]| {
+        log_z.map(|z| {
+            drawn.iter().map(|(s, q)| q - model.log_f(s)).sum::<f64>() / drawn.len().max(1) as f64
+                + z
+        })
+    };
+    let reverse_kl_mam_marginal_scored = log_z.map(|z| {
+        let mut x = Vec::with_capacity(samples * CLASSES * d);
+        for s in &by_conditional {
+            encode_masked_into(s, |_| true, &mut x);
+        }
+        let lq = nets.log_marginals_encoded(&x, by_conditional.len());
+        by_conditional
+            .iter()
+            .zip(lq)
+            .map(|(s, q)| q - model.log_f(s))
+            .sum::<f64>()
+            / by_conditional.len().max(1) as f64
+            + z
+    });
+    QualityReport {
+        size: model.size,
+        reference,
+        log_z_exact: log_z,
+        nll_exact,
+        nll_mam,
+        nll_arm,
+        arm_network,
+        reverse_kl_mam_own_samples: own_kl(&conditional_drawn),
+        reverse_kl_mam_marginal_scored,
+        reverse_kl_arm_own_samples: own_kl(&arm_drawn),
+        ground_truth: truth,
+        mam_conditional_sampler: AgainstTruth::of(model, &by_conditional, &truth),
+        mam_marginal_sampler: AgainstTruth::of(model, &by_marginals, &truth),
+        arm_sampler: AgainstTruth::of(model, &arm_samples, &truth),
+        exact_kl_mam: exact.as_ref().map(|e| exact_kl_mam(nets, e)),
+        exact_kl_arm: exact.as_ref().map(|e| exact_kl_arm(arm, e, seed)),
+        mean_abs_error_mam: exact
+            .as_ref()
+            .map(|e| against_exact(nets, e, 1000, seed).mean_abs_error),
+        mean_abs_error_arm: exact
+            .as_ref()
+            .map(|e| arm_against_exact(arm, e, 1000, seed).mean_abs_error),
+    }
+}
+
+/// Exact samples by inverting the CDF of every state's probability.
+fn exact_samples(exact: &Exact, count: usize, rng: &mut SplitMix64) -> Vec<Vec<i8>> {
+    let d = exact.model.sites();
+    let mut acc = 0.0;
+    let cumulative: Vec<f64> = exact
+        .log_f
+        .iter()
+        .map(|lf| {
+            acc += (lf - exact.log_z).exp();
+            acc
+        })
+        .collect();
+    (0..count)
+        .map(|_| {
+            let u = rng.next_f64() * acc;
+            let s = cumulative
+                .partition_point(|&c| c < u)
+                .min(cumulative.len() - 1);
+            super::ising::spins_of(s, d)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::mam::ising::{Exact, log_z_transfer};
+
+    /// Ground truth against exact enumeration on 4x4: the statistics agree within their
+    /// standard errors, and the NLL under the exact log p is the exact entropy within noise.
+    #[test]
+    fn gibbs_ground_truth_matches_exact_statistics() {
+        let model = Ising::new(4, 0.1, 0.2).expect("valid");
+        let exact = Exact::new(model).expect("small");
+        let samples = gibbs_ground_truth(&model, 3000, 50, 1);
+        let stats = SampleStats::of(&model, &samples);
+        // Exact expectations by enumeration.
+        let d = 16.0;
+        let (mut m, mut c, mut entropy) = (0.0, 0.0, 0.0);
+        for (s, lf) in exact.log_f.iter().enumerate() {
+            let x = crate::labs::mam::ising::spins_of(s, 16);
+            let p = (lf - exact.log_z).exp();
+            m += p * x.iter().map(|&v| f64::from(v)).sum::<f64>() / d;
+            let one = SampleStats::of(&model, std::slice::from_ref(&x));
+            c += p * one.neighbour_correlation;
+            entropy -= p * (lf - exact.log_z);
+        }
+        assert!(
+            (stats.magnetisation - m).abs() < 3.0 * stats.magnetisation_se,
+            "{stats:?} vs {m}"
+        );
+        assert!(
+            (stats.neighbour_correlation - c).abs() < 3.0 * stats.neighbour_correlation_se,
+            "{stats:?} vs {c}"
+        );
+        let log_z = log_z_transfer(&model).expect("small");
+        let h = nll(&samples, |x| model.log_f(x) - log_z);
+        assert!((h - entropy).abs() < 0.15, "{h} vs {entropy}");
+        // Standard errors shrink as 1/sqrt(n) and z-scores of a set against itself are 0.
+        assert!(stats.magnetisation_se > 0.0 && stats.magnetisation_se < 0.01);
+        assert_eq!(stats.z_scores(&stats), (0.0, 0.0));
+    }
+}
