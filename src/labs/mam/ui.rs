@@ -600,18 +600,29 @@ fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             for (name, st) in [("MaM", a), ("reference", b)] {
                 ui.label(name);
                 ui.monospace(format!("{}/{GALLERY_SAMPLES}", st.count));
-                ui.monospace(format!("{:.3}", st.magnetisation));
-                ui.monospace(format!("{:.3}", st.neighbour_correlation));
+                ui.monospace(format!(
+                    "{:.3} ± {:.3}",
+                    st.magnetisation, st.magnetisation_se
+                ));
+                ui.monospace(format!(
+                    "{:.3} ± {:.3}",
+                    st.neighbour_correlation, st.neighbour_correlation_se
+                ));
                 ui.end_row();
             }
         });
     ui.label(
         RichText::new(format!(
-            "Means over the samples so far; their standard errors are about {:.3}.",
-            1.0 / (a.count.max(1) as f64).sqrt()
+            "Means over the samples so far ± one standard error; MaM and reference are {} (magnetisation) and {} (correlation) combined standard errors apart.",
+            format_z(a.z_scores(&b).0),
+            format_z(a.z_scores(&b).1),
         ))
         .small(),
     );
+}
+
+fn format_z(z: f64) -> String {
+    format!("{z:.1}")
 }
 
 /// KL estimate and self-consistency (smoothed over 25 steps) and the error against exact
