@@ -215,31 +215,62 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     if let Some(exact) = &exact {
         last["exact_kl"] = json!(exact_kl_mam(&trainer.nets, exact));
     }
-    last["final"] = json!(true);
-    last["interrupted"] = json!(interrupted());
-    emit(last);
-    if let Some(path) = out {
-        let header = WeightsHeader {
-            kind: weights::Kind::Mam,
-            size: model.size,
-            coupling: model.coupling,
-            field: model.field,
-            // The steps actually taken (fewer than asked when Ctrl-C stopped the run).
-            steps: trainer.steps,
-            seed,
-            // The output path is not part of what reproduces the file.
-            command: crate::command::command_line_without(&["out"]),
-        };
-        let bytes = weights::to_bytes(&header, &trainer.nets).map_err(CommandError::Failed)?;
-        crate::files::write_atomic(&path, &bytes)
-            .map_err(|e| CommandError::failed(e.to_string()))?;
-        eprintln!("wrote {} ({} steps)", path.display(), trainer.steps);
+    let finished = Finished {
+        model,
+        seed,
+        steps_asked: steps,
+        steps_taken: trainer.steps,
+    };
+    finished.save(last, out, weights::Kind::Mam, |h| {
+        weights::to_bytes(h, &trainer.nets)
+    })
+}
+
+/// The end of a training command: the final line, the file, the exit code.
+struct Finished {
+    model: Ising,
+    seed: u64,
+    steps_asked: usize,
+    /// Fewer than asked when Ctrl-C stopped the run.
+    steps_taken: usize,
+}
+
+impl Finished {
+    fn save(
+        &self,
+        mut last: serde_json::Value,
+        out: Option<std::path::PathBuf>,
+        kind: weights::Kind,
+        to_bytes: impl FnOnce(&WeightsHeader) -> Result<Vec<u8>, String>,
+    ) -> Result<i32, CommandError> {
+        last["final"] = json!(true);
+        last["interrupted"] = json!(interrupted());
+        emit(last);
+        if let Some(path) = out {
+            let header = WeightsHeader {
+                kind,
+                size: self.model.size,
+                coupling: self.model.coupling,
+                field: self.model.field,
+                steps: self.steps_taken,
+                seed: self.seed,
+                // The output path is not part of what reproduces the file.
+                command: crate::command::command_line_without(&["out"]),
+            };
+            let bytes = to_bytes(&header).map_err(CommandError::Failed)?;
+            crate::files::write_atomic(&path, &bytes)
+                .map_err(|e| CommandError::failed(e.to_string()))?;
+            eprintln!("wrote {} ({} steps)", path.display(), self.steps_taken);
+        }
+        if interrupted() && self.steps_taken < self.steps_asked {
+            eprintln!(
+                "stopped by Ctrl-C after {} of {} steps",
+                self.steps_taken, self.steps_asked
+            );
+            return Ok(INTERRUPTED_EXIT_CODE);
+        }
+        Ok(0)
     }
-    if interrupted() && trainer.steps < steps {
-        eprintln!("stopped by Ctrl-C after {} of {steps} steps", trainer.steps);
-        return Ok(INTERRUPTED_EXIT_CODE);
-    }
-    Ok(0)
 }
 
 fn train_arm(args: &Args<'_>) -> Result<i32, CommandError> {
@@ -289,29 +320,15 @@ fn train_arm(args: &Args<'_>) -> Result<i32, CommandError> {
             json!(arm_against_exact(&trainer.arm, exact, 1000, 99).mean_abs_error);
         last["exact_kl"] = json!(exact_kl_arm(&trainer.arm, exact, 7));
     }
-    last["final"] = json!(true);
-    last["interrupted"] = json!(interrupted());
-    emit(last);
-    if let Some(path) = out {
-        let header = WeightsHeader {
-            kind: weights::Kind::Arm,
-            size: model.size,
-            coupling: model.coupling,
-            field: model.field,
-            steps: trainer.steps,
-            seed,
-            command: crate::command::command_line_without(&["out"]),
-        };
-        let bytes = weights::arm_to_bytes(&header, &trainer.arm).map_err(CommandError::Failed)?;
-        crate::files::write_atomic(&path, &bytes)
-            .map_err(|e| CommandError::failed(e.to_string()))?;
-        eprintln!("wrote {} ({} steps)", path.display(), trainer.steps);
-    }
-    if interrupted() && trainer.steps < steps {
-        eprintln!("stopped by Ctrl-C after {} of {steps} steps", trainer.steps);
-        return Ok(INTERRUPTED_EXIT_CODE);
-    }
-    Ok(0)
+    let finished = Finished {
+        model,
+        seed,
+        steps_asked: steps,
+        steps_taken: trainer.steps,
+    };
+    finished.save(last, out, weights::Kind::Arm, |h| {
+        weights::arm_to_bytes(h, &trainer.arm)
+    })
 }
 
 /// The networks for a query: `--weights FILE`, or the shipped ones for the default target.

@@ -241,11 +241,7 @@ pub fn quality_report(
     };
     let truth = SampleStats::of(model, &truth_samples);
     let nll_exact = log_z.map(|z| nll(&truth_samples, |x| model.log_f(x) - z));
-    let mut x = Vec::with_capacity(truth_samples.len() * CLASSES * d);
-    for s in &truth_samples {
-        encode_masked_into(s, |_| true, &mut x);
-    }
-    let log_q = nets.log_marginals_encoded(&x, truth_samples.len());
+    let log_q = log_marginals_of_full(nets, &truth_samples);
     let nll_mam = -log_q.iter().sum::<f64>() / truth_samples.len().max(1) as f64;
     let nll_arm = nll(&truth_samples, |s| {
         let order = random_order(d, &mut rng);
@@ -256,25 +252,17 @@ pub fn quality_report(
     let by_marginals = marginal_sampler_batch(nets, samples, &mut rng);
     let arm_drawn = arm.samples_with_log_q(samples, &mut rng);
     let arm_samples: Vec<Vec<i8>> = arm_drawn.iter().map(|(s, _)| s.clone()).collect();
-    let own_kl = |drawn: &[(Vec<i8>, f64)]| {
-        log_z.map(|z| {
-            drawn.iter().map(|(s, q)| q - model.log_f(s)).sum::<f64>() / drawn.len().max(1) as f64
-                + z
-        })
+    let mean_gap = |drawn: &[(Vec<i8>, f64)]| {
+        drawn.iter().map(|(s, q)| q - model.log_f(s)).sum::<f64>() / drawn.len().max(1) as f64
     };
+    let own_kl = |drawn: &[(Vec<i8>, f64)]| log_z.map(|z| mean_gap(drawn) + z);
     let reverse_kl_mam_marginal_scored = log_z.map(|z| {
-        let mut x = Vec::with_capacity(samples * CLASSES * d);
-        for s in &by_conditional {
-            encode_masked_into(s, |_| true, &mut x);
-        }
-        let lq = nets.log_marginals_encoded(&x, by_conditional.len());
-        by_conditional
+        let scored: Vec<(Vec<i8>, f64)> = by_conditional
             .iter()
-            .zip(lq)
-            .map(|(s, q)| q - model.log_f(s))
-            .sum::<f64>()
-            / by_conditional.len().max(1) as f64
-            + z
+            .cloned()
+            .zip(log_marginals_of_full(nets, &by_conditional))
+            .collect();
+        mean_gap(&scored) + z
     });
     QualityReport {
         size: model.size,
@@ -300,6 +288,15 @@ pub fn quality_report(
             .as_ref()
             .map(|e| arm_against_exact(arm, e, 1000, seed).mean_abs_error),
     }
+}
+
+/// log p_theta(x) of full configurations by MaM's marginal network, one batched pass.
+fn log_marginals_of_full(nets: &MamNets, samples: &[Vec<i8>]) -> Vec<f64> {
+    let mut x = Vec::with_capacity(samples.len() * CLASSES * nets.sites());
+    for s in samples {
+        encode_masked_into(s, |_| true, &mut x);
+    }
+    nets.log_marginals_encoded(&x, samples.len())
 }
 
 /// Exact samples by inverting the CDF of every state's probability.

@@ -159,19 +159,6 @@ pub fn own_sample_kl(model: &Ising, nets: &MamNets, log_z: f64, samples: usize, 
         + log_z
 }
 
-/// The same for the ARM, on its own samples with its own log q_sigma(x).
-pub fn own_sample_kl_arm(model: &Ising, arm: &Arm, log_z: f64, samples: usize, seed: u64) -> f64 {
-    let mut rng = SplitMix64::new(seed);
-    let drawn = arm.samples_with_log_q(samples, &mut rng);
-    let n = drawn.len().max(1) as f64;
-    drawn
-        .iter()
-        .map(|(spins, lq)| lq - model.log_f(spins))
-        .sum::<f64>()
-        / n
-        + log_z
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
