@@ -341,7 +341,7 @@ async function ocgfn(browser, base, name) {
 
 /// The bandits lab simulates every algorithm's runs (GPU or CPU), shows the paper's algorithm
 /// ahead on the default instance, then (at T = 5,000, to keep the test short on a software
-/// adapter) fills the horizon and memory-bound sweeps and records a single run.
+/// adapter) fills the horizon, memory-bound, memory and arms sweeps and records a single run.
 async function bandits(browser, base, name, expectGpu) {
   const p = await openPage(browser, `${base}#lab=bandits&runs=128`, name);
   const waitFor = (predicate, arg) => p.page.waitForFunction(([source, value]) => {
@@ -370,6 +370,13 @@ async function bandits(browser, base, name, expectGpu) {
     check(`${name}: memory-bound sweep filled`, (await status(p.page, 'bandits')).bound_points_done >= 7);
     await p.page.waitForTimeout(300);
     await p.page.screenshot({ path: path.join(shots, `${name}-bound.png`) });
+    for (const [view, key] of [['memory', 'memory_points_done'], ['arms', 'arms_points_done']]) {
+      await p.page.evaluate((v) => { location.hash = `#lab=bandits&runs=128&horizon=5000&view=${v}`; }, view);
+      await waitFor(`return st.${key} >= 7;`);
+      check(`${name}: ${view} sweep filled`, (await status(p.page, 'bandits'))[key] >= 7);
+      await p.page.waitForTimeout(300);
+      await p.page.screenshot({ path: path.join(shots, `${name}-${view}.png`) });
+    }
     await p.page.evaluate(() => { location.hash = '#lab=bandits&runs=128&horizon=5000&view=single&single_algo=wtb-se'; });
     await waitFor('return st.trace_rounds === 5000;');
     check(`${name}: single run recorded`, (await status(p.page, 'bandits')).trace_rounds === 5000);
@@ -581,6 +588,12 @@ try {
     await gflownet(plain, base, 'gfn-cpu-fallback');
     await plain.close();
     throw new Error('ONLY=gfn: the other checks were not run');
+  }
+  if (process.env.ONLY === 'bandits') {
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await bandits(plain, base, 'bandits-cpu-fallback', false);
+    await plain.close();
+    throw new Error('ONLY=bandits: the other checks were not run');
   }
   if (process.env.ONLY === 'fairness') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });

@@ -9,6 +9,7 @@ use super::settings::BanditSettings;
 use super::sim::{Algo, Knobs, MAX_HORIZON, SimConfig, simulate_run};
 use crate::command::{
     Args, CommandError, LabCommand, emit, flag_arg, headless_compute, number_arg, settings_args,
+    text_arg,
 };
 use crate::gpu::Compute;
 use crate::share::{Flag, Setting};
@@ -41,6 +42,22 @@ pub fn commands() -> Vec<LabCommand> {
                 args
             },
             run,
+        },
+        LabCommand {
+            path: &["bandit", "sweep"],
+            about: "mean CPR at T of every algorithm across a sweep of the horizon T, the memory bound M, the true memory m or the number of arms K: one JSON line per point (the page's sweep views)",
+            long_about: "The other options are the Bandits page's settings. --over memory raises M to m where --memory-bound is smaller; --over bound runs the paper's algorithm only.",
+            args: || {
+                let mut args = settings_args(&BanditSettings::default(), RUN_KEYS);
+                args.push(text_arg(
+                    "over",
+                    "AXIS",
+                    "horizon, bound, memory or arms [default memory]",
+                ));
+                args.push(flag_arg(&CPU));
+                args
+            },
+            run: sweep,
         },
         LabCommand {
             path: &["bench", "bandits"],
@@ -114,6 +131,125 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
             "algorithms": algorithms,
     }));
     Ok(0)
+}
+
+/// One line per point of a sweep; the page's points (`super::lab`).
+fn sweep(args: &Args<'_>) -> Result<i32, CommandError> {
+    let settings = args.settings(BanditSettings::default(), RUN_KEYS)?;
+    let over = args.text("over").unwrap_or("memory");
+    let points = sweep_points(&settings, over)?;
+    let compute = if args.flag(&CPU)? {
+        Compute::CpuFallback {
+            reason: "--cpu".to_owned(),
+        }
+    } else {
+        headless_compute()
+    };
+    let kernel = compute.gpu().map(BanditKernel::new);
+    for (value, point, algos) in points {
+        let instance = point.instance();
+        let knobs = Knobs {
+            checkpoints: 1,
+            ..point.knobs()
+        };
+        let spec = JobSpec {
+            instance: instance.clone(),
+            knobs,
+            algos,
+            runs: point.runs as usize,
+        };
+        let result = McJob::new(spec, &compute, kernel.as_ref())
+            .run_to_end(&compute, kernel.as_ref())
+            .map_err(CommandError::failed)?;
+        let algorithms: serde_json::Map<String, serde_json::Value> = result
+            .curves
+            .iter()
+            .filter_map(|c| {
+                let (mean, ci) = result.final_cpr(c.algo)?;
+                Some((
+                    c.algo.key().to_owned(),
+                    json!({"cpr_mean": mean, "cpr_ci95": ci}),
+                ))
+            })
+            .collect();
+        emit(json!({
+            "over": over,
+            "value": value,
+            "arms": instance.arm_count(),
+            "memory": instance.memory,
+            "memory_bound": knobs.bound,
+            "horizon": knobs.horizon,
+            "runs": result.runs,
+            "reo_holds": instance.reo().holds,
+            "device": compute.badge(),
+            "algorithms": algorithms,
+        }));
+    }
+    Ok(0)
+}
+
+/// (swept value, the point's settings, its algorithms) of `bandit sweep --over AXIS`.
+type SweepPoint = (u32, BanditSettings, Vec<Algo>);
+
+fn sweep_points(settings: &BanditSettings, over: &str) -> Result<Vec<SweepPoint>, CommandError> {
+    use super::lab::{ARMS_POINTS, MEMORY_POINTS, bound_points, horizon_points, memory_point};
+    let custom = !settings.losses.trim().is_empty();
+    let points = match over {
+        "horizon" => horizon_points(settings.horizon)
+            .into_iter()
+            .map(|t| {
+                (
+                    t,
+                    BanditSettings {
+                        horizon: t,
+                        ..settings.clone()
+                    },
+                    Algo::ALL[..5].to_vec(),
+                )
+            })
+            .collect(),
+        "bound" => bound_points(settings.memory)
+            .into_iter()
+            .map(|m| {
+                (
+                    m,
+                    BanditSettings {
+                        bound: m,
+                        ..settings.clone()
+                    },
+                    vec![Algo::WtbSe],
+                )
+            })
+            .collect(),
+        "memory" => MEMORY_POINTS
+            .iter()
+            .map(|&m| (m, memory_point(settings, m), Algo::ALL[..5].to_vec()))
+            .collect(),
+        "arms" if custom => {
+            return Err(CommandError::Usage(
+                "--over arms: custom --losses fix the number of arms; drop them to sweep K".into(),
+            ));
+        }
+        "arms" => ARMS_POINTS
+            .iter()
+            .map(|&k| {
+                (
+                    k,
+                    BanditSettings {
+                        arms: k,
+                        ..settings.clone()
+                    },
+                    Algo::ALL[..5].to_vec(),
+                )
+            })
+            .collect(),
+        other => {
+            return Err(CommandError::Usage(format!(
+                "--over {other:?}: expected horizon, bound, memory or arms"
+            )));
+        }
+    };
+    Ok(points)
 }
 
 /// GPU vs CPU throughput on the default instance, with the GPU's runs checked against the CPU's.

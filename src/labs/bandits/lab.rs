@@ -1,5 +1,6 @@
-//! The bandits page's live state: the main Monte Carlo job, the horizon and memory-bound sweeps
-//! (computed when their view is opened) and the single-run trace.
+//! The bandits page's live state: the main Monte Carlo job, the sweeps over the horizon T, the
+//! memory bound M, the true memory m and the number of arms K (each computed when its view is
+//! opened) and the single-run trace.
 
 use std::rc::Rc;
 
@@ -9,7 +10,7 @@ use super::gpu::BanditKernel;
 use super::instance::Instance;
 use super::mc::{JobSpec, McJob, McResult};
 use super::settings::{BanditSettings, CPU_MAX_RUNS, View};
-use super::sim::{Algo, Round, RunState, SimConfig};
+use super::sim::{Algo, Knobs, Round, RunState, SimConfig};
 use crate::gpu::Compute;
 
 /// Runs per point of a sweep without a GPU.
@@ -21,6 +22,8 @@ enum Slot {
     Main,
     Horizon(usize),
     Bound(usize),
+    Memory(usize),
+    Arms(usize),
 }
 
 /// A recorded single run (CPU reference; the GPU plays the same rounds for the same run).
@@ -92,6 +95,10 @@ pub struct LabState {
     pub horizon_sweep: Vec<(u32, Option<Result<McResult, String>>)>,
     /// (M, result) per bound of the sweep (the paper's algorithm only).
     pub bound_sweep: Vec<(u32, Option<Result<McResult, String>>)>,
+    /// (m, result) per true memory of the sweep (M raised to m where the setting is below).
+    pub memory_sweep: Vec<(u32, Option<Result<McResult, String>>)>,
+    /// (K, result) per number of arms (empty when custom losses fix K).
+    pub arms_sweep: Vec<(u32, Option<Result<McResult, String>>)>,
     running: Option<(Slot, McJob)>,
     pub trace: Option<Trace>,
     trace_key: String,
@@ -123,6 +130,12 @@ impl LabState {
                 .into_iter()
                 .map(|m| (m, None))
                 .collect();
+            self.memory_sweep = MEMORY_POINTS.iter().map(|&m| (m, None)).collect();
+            self.arms_sweep = if settings.losses.trim().is_empty() {
+                ARMS_POINTS.iter().map(|&k| (k, None)).collect()
+            } else {
+                Vec::new()
+            };
             self.instance = Some(instance);
             self.main = None;
             self.running = None;
@@ -166,6 +179,8 @@ impl LabState {
                 .iter()
                 .position(|(_, r)| r.is_none())
                 .map(Slot::Bound),
+            View::Memory => first_missing(&self.memory_sweep).map(Slot::Memory),
+            View::Arms => first_missing(&self.arms_sweep).map(Slot::Arms),
             _ => None,
         }
     }
@@ -179,6 +194,7 @@ impl LabState {
             && let Some(slot) = self.next_slot(settings.view)
         {
             let mut knobs = settings.knobs();
+            let mut instance = instance;
             let (algos, sweep) = match slot {
                 Slot::Main => (Algo::ALL.to_vec(), false),
                 Slot::Horizon(i) => {
@@ -190,6 +206,24 @@ impl LabState {
                     knobs.bound = self.bound_sweep[i].0;
                     knobs.checkpoints = 1;
                     (vec![Algo::WtbSe], true)
+                }
+                Slot::Memory(i) => {
+                    let point = memory_point(settings, self.memory_sweep[i].0);
+                    instance = point.instance();
+                    knobs = Knobs {
+                        checkpoints: 1,
+                        ..point.knobs()
+                    };
+                    (Algo::ALL[..5].to_vec(), true)
+                }
+                Slot::Arms(i) => {
+                    let point = BanditSettings {
+                        arms: self.arms_sweep[i].0,
+                        ..settings.clone()
+                    };
+                    instance = point.instance();
+                    knobs.checkpoints = 1;
+                    (Algo::ALL[..5].to_vec(), true)
                 }
             };
             let spec = JobSpec {
@@ -207,6 +241,8 @@ impl LabState {
                     Slot::Main => self.main = Some(result),
                     Slot::Horizon(i) => self.horizon_sweep[i].1 = Some(result),
                     Slot::Bound(i) => self.bound_sweep[i].1 = Some(result),
+                    Slot::Memory(i) => self.memory_sweep[i].1 = Some(result),
+                    Slot::Arms(i) => self.arms_sweep[i].1 = Some(result),
                 }
                 self.running = None;
             }
@@ -229,6 +265,8 @@ impl LabState {
             ),
             Slot::Horizon(i) => format!("horizon sweep: T = {}", self.horizon_sweep[*i].0),
             Slot::Bound(i) => format!("memory-bound sweep: M = {}", self.bound_sweep[*i].0),
+            Slot::Memory(i) => format!("memory sweep: m = {}", self.memory_sweep[*i].0),
+            Slot::Arms(i) => format!("arms sweep: K = {}", self.arms_sweep[*i].0),
         };
         Some((what, job.progress(), job.on_gpu()))
     }
@@ -262,9 +300,30 @@ impl LabState {
             "algorithms": algorithms,
             "horizon_points_done": self.horizon_sweep.iter().filter(|(_, r)| r.is_some()).count(),
             "bound_points_done": self.bound_sweep.iter().filter(|(_, r)| r.is_some()).count(),
+            "memory_points_done": self.memory_sweep.iter().filter(|(_, r)| r.is_some()).count(),
+            "arms_points_done": self.arms_sweep.iter().filter(|(_, r)| r.is_some()).count(),
             "trace_rounds": self.trace.as_ref().map(|t| t.rounds.len()),
         })
     }
+}
+
+/// True memories m of the memory sweep (rounds).
+pub const MEMORY_POINTS: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
+/// Numbers of arms K of the arms sweep.
+pub const ARMS_POINTS: [u32; 7] = [2, 3, 4, 6, 8, 12, 16];
+
+/// The settings of one point of the memory sweep: true memory `m`, and the learner's bound
+/// raised to m where the page's M is smaller (so the sweep isolates m, not a wrong M).
+pub fn memory_point(settings: &BanditSettings, m: u32) -> BanditSettings {
+    BanditSettings {
+        memory: m,
+        bound: settings.bound.max(m),
+        ..settings.clone()
+    }
+}
+
+fn first_missing(sweep: &[(u32, Option<Result<McResult, String>>)]) -> Option<usize> {
+    sweep.iter().position(|(_, r)| r.is_none())
 }
 
 /// Horizons of the CPR-at-T sweep: T/32 .. T, doubling, at least 100.
@@ -305,12 +364,15 @@ mod tests {
             ..BanditSettings::default()
         };
         let mut state = LabState::default();
-        for view in [View::Horizon, View::Bound] {
+        let all_done = |sweep: &[(u32, Option<Result<McResult, String>>)]| {
+            sweep.iter().all(|(_, r)| matches!(r, Some(Ok(_))))
+        };
+        for view in [View::Horizon, View::Bound, View::Memory, View::Arms] {
             settings.view = view;
             let started = web_time::Instant::now();
             while (state.main.is_none()
-                || state.horizon_sweep.iter().any(|(_, r)| r.is_none()) && view == View::Horizon
-                || state.bound_sweep.iter().any(|(_, r)| r.is_none()) && view == View::Bound)
+                || state.next_slot(view).is_some()
+                || state.running.is_some())
                 && started.elapsed().as_secs() < 60
             {
                 state.sync(&settings, &compute);
@@ -318,22 +380,29 @@ mod tests {
             }
             let st = state.status_json();
             assert!(state.main.is_some(), "{st}");
-            assert!(
-                state
-                    .horizon_sweep
-                    .iter()
-                    .all(|(_, r)| matches!(r, Some(Ok(_)))),
-                "{st}"
-            );
-            if view == View::Bound {
-                assert!(
-                    state
-                        .bound_sweep
-                        .iter()
-                        .all(|(_, r)| matches!(r, Some(Ok(_)))),
-                    "{st}"
-                );
-            }
+            let sweep = match view {
+                View::Horizon => &state.horizon_sweep,
+                View::Bound => &state.bound_sweep,
+                View::Memory => &state.memory_sweep,
+                _ => &state.arms_sweep,
+            };
+            assert!(!sweep.is_empty() && all_done(sweep), "{view:?}: {st}");
         }
+        // Each point is its own instance: the memory sweep's m and the arms sweep's K.
+        let point = |sweep: &[(u32, Option<Result<McResult, String>>)], i: usize| {
+            sweep[i]
+                .1
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|r| r.runs)
+        };
+        assert!(point(&state.memory_sweep, 0).is_some());
+        assert_eq!(state.arms_sweep.len(), ARMS_POINTS.len());
+        // Custom losses fix K: no arms sweep.
+        settings.losses = "hab:0.1:0.6,sat:0.3:0.5".into();
+        state.sync(&settings, &compute);
+        assert!(state.arms_sweep.is_empty());
+        assert_eq!(memory_point(&settings, 64).bound, 64);
+        assert_eq!(memory_point(&settings, 1).bound, settings.bound);
     }
 }

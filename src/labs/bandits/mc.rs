@@ -97,7 +97,11 @@ fn mean_ci95(values: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) 
         return (mean, 0.0);
     }
     let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    (mean, 1.96 * (var / n as f64).sqrt())
+    // Student's t: with few runs (the CPU plays 32 per sweep point) 1.96 is too narrow.
+    (
+        mean,
+        crate::stats::t_critical_95(n - 1) * (var / n as f64).sqrt(),
+    )
 }
 
 enum Exec {

@@ -101,6 +101,56 @@ mod tests {
         }
     }
 
+    /// Total expected loss of one action sequence, tallies counted from the sequence itself.
+    fn sequence_loss(cfg: &SimConfig, plays: &[usize]) -> u64 {
+        let m = cfg.memory as usize;
+        (0..plays.len())
+            .map(|t| {
+                let a = plays[t];
+                let tally: u32 = (1..=m.min(t))
+                    .filter(|&j| plays[t - j] == a)
+                    .map(|j| cfg.weights_q[j - 1])
+                    .sum();
+                cfg.mean_q(a as u32, tally) as u64
+            })
+            .sum()
+    }
+
+    /// The dynamic programme against the minimum over every one of the K^T sequences, on
+    /// instances with and without REO (where the best sequence is not "repeat one arm").
+    #[test]
+    fn exact_optimum_matches_brute_force_over_all_sequences() {
+        for (preset, k, m, horizon) in [
+            (Preset::Habituation, 2, 2, 10),
+            (Preset::Satiation, 3, 2, 7),
+            (Preset::Mixed, 3, 3, 7),
+            (Preset::NoReo, 3, 2, 7),
+            (Preset::NoReo, 2, 3, 10),
+        ] {
+            for weights in [Weights::Uniform, Weights::Geometric] {
+                let cfg = config(preset, k, m, weights, horizon as u32);
+                let mut best = u64::MAX;
+                let mut plays = vec![0usize; horizon];
+                for code in 0..k.pow(horizon as u32) {
+                    let mut c = code;
+                    for p in plays.iter_mut() {
+                        *p = c % k;
+                        c /= k;
+                    }
+                    best = best.min(sequence_loss(&cfg, &plays));
+                }
+                let dp = exact_optimum(&cfg, horizon as u32).expect("small");
+                assert_eq!(dp, best, "{preset:?} K={k} m={m} {weights:?}");
+                // The comparator the lab plots (repeat a*) is one of the sequences.
+                let repeat = u64::from(*simulate_run(&cfg, Algo::Oracle, 0).last().expect("one"));
+                assert_eq!(
+                    repeat,
+                    sequence_loss(&cfg, &vec![cfg.a_star as usize; horizon])
+                );
+            }
+        }
+    }
+
     #[test]
     fn without_reo_alternating_beats_repeating() {
         let cfg = config(Preset::NoReo, 5, 2, Weights::Uniform, 100);

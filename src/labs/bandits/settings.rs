@@ -24,6 +24,10 @@ pub enum View {
     Horizon,
     /// CPR vs the memory bound M.
     Bound,
+    /// CPR at T vs the true memory m, every algorithm.
+    Memory,
+    /// CPR at T vs the number of arms K, every algorithm.
+    Arms,
     /// One run, animated.
     Single,
 }
@@ -59,9 +63,16 @@ pub const CPU_MAX_RUNS: u32 = 64;
 pub const VIEW: Choice<View> = Choice::new(
     "view",
     View::Regret,
-    &[View::Regret, View::Horizon, View::Bound, View::Single],
+    &[
+        View::Regret,
+        View::Horizon,
+        View::Bound,
+        View::Memory,
+        View::Arms,
+        View::Single,
+    ],
 )
-.help("Regret curves, regret vs horizon, regret vs the memory bound M, or one run animated.");
+.help("Regret curves, regret vs horizon, vs the memory bound M, vs the true memory m, vs the number of arms K, or one run animated.");
 pub const INSTANCE: Choice<Preset> = Choice::new("instance", Preset::Habituation, &Preset::ALL)
     .label("preset")
     .help("Loss functions of the arms; a* is the last arm in every preset.");

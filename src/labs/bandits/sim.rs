@@ -554,9 +554,6 @@ mod tests {
                 "{algo:?}: {other} +- {other_ci} vs paper {paper} +- {paper_ci}"
             );
         }
-        // The comparator itself has zero regret, exactly.
-        let oracle = result.curve(Algo::Oracle).expect("oracle");
-        assert!(oracle.mean.iter().chain(&oracle.ci95).all(|&x| x == 0.0));
     }
 
     #[test]

@@ -52,8 +52,11 @@ pub fn commands() -> Vec<LabCommand> {
         },
         LabCommand {
             path: &["aglfop"],
-            about: "best accuracy under I(Z;Yhat) <= G and I(Z;Yhat|S) <= L (bits), as JSON",
-            long_about: "FILE has columns s,z,y,p. Example: paperlab aglfop --eps-global 0.05 --eps-local inf data.csv",
+            about: "upper bound on accuracy under I(Z;Yhat) <= G and I(Z;Yhat|S) <= L (bits), as JSON",
+            long_about: "FILE has columns s,z,y,p. Example: paperlab aglfop --eps-global 0.05 --eps-local inf data.csv\n\
+                The program chooses P(Yhat | Y, Z, S), so Yhat may depend on the true label Y: the \
+                accuracy is an upper bound (accuracy_is_upper_bound) that a classifier seeing only \
+                its features may not reach.",
             args: || {
                 vec![
                     Arg::new("eps_global")
@@ -130,6 +133,8 @@ fn optimum_json(result: &Result<aglfop::Optimum, String>) -> serde_json::Value {
             "global_disparity": o.scores.global_disparity,
             "local_disparity": o.scores.local_disparity,
             "status": if o.almost { "almost_solved" } else { "solved" },
+            // AGLFOP optimises over P(Yhat | Y, Z, S): Yhat may see the label.
+            "accuracy_is_upper_bound": true,
         }),
         Err(e) => json!({ "status": "failed", "reason": e }),
     }

@@ -468,9 +468,10 @@ fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
         lmax,
     };
     ui.label(format!(
-        "Best accuracy any classifier reaches with I(Z; Yhat) <= eps_global and I(Z; Yhat | S) <= \
-         eps_local; colour from {} (dark) to {} (yellow), white iso-accuracy lines every tenth of \
-         that range. The red point is your model.",
+        "Best accuracy with I(Z; Yhat) <= eps_global and I(Z; Yhat | S) <= eps_local over every \
+         P(Yhat | Y, Z, S). That lets Yhat depend on the true label Y, so this is an upper bound: a \
+         classifier that sees only its features may not reach it. Colour from {} (dark) to {} \
+         (yellow), white iso-accuracy lines every tenth of that range. The red point is your model.",
         if lo.is_finite() {
             format!("{lo:.3}")
         } else {
