@@ -40,6 +40,13 @@ const ALPHA: Setting<f64> = Setting::new("alpha", DEFAULT_ALPHA as f64, 0.0, 100
 );
 const UNIFORM_EVERY: Setting<u64> = Setting::new("uniform-every", DEFAULT_UNIFORM_EVERY as u64, 0, 1024)
     .help("Every N-th self-consistency example is uniformly random spins, not a chain state (0: chain states only, as the reference).");
+const LAYERS: Setting<u32> = Setting::new("layers", 2, 1, 6)
+    .help("Hidden layers of each network (all of --hidden's width).");
+const RESTART_EVERY: Setting<u64> = Setting::new("restart-every", 0, 0, 1_000_000).help(
+    "Restart the chains from fresh any-order samples of the conditional network every N steps (0: never; the reference does so each epoch).",
+);
+const REFRESH: Setting<u32> = Setting::new("refresh", 2, 0, 64)
+    .help("Gibbs updates under the conditional network per chain and step.");
 const LR: Setting<f64> =
     Setting::new("lr", DEFAULT_LR as f64, 1e-6, 1.0).help("Adam's initial step size.");
 const BENCH_SIZE: Setting<u32> = Setting::new("size", 10, 4, 10)
@@ -71,6 +78,9 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&LR),
                     number_arg(&ALPHA),
                     number_arg(&UNIFORM_EVERY),
+                    number_arg(&LAYERS),
+                    number_arg(&RESTART_EVERY),
+                    number_arg(&REFRESH),
                     output_arg(
                         "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
                     ),
@@ -161,13 +171,18 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     let lr = args.number(&LR)? as f32;
     let alpha = args.number(&ALPHA)? as f32;
     let uniform_every = args.number(&UNIFORM_EVERY)? as usize;
+    let layers = args.number(&LAYERS)? as usize;
+    let restart_every = args.number(&RESTART_EVERY)? as usize;
+    let refresh_sites = args.number(&REFRESH)? as usize;
     let out = args.output()?;
     let config = TrainConfig {
-        hidden: vec![width, width],
+        hidden: vec![width; layers],
         batch,
         lr,
         alpha,
         uniform_every,
+        restart_every,
+        refresh_sites,
         decay_steps: Some(steps),
         ..defaults
     };

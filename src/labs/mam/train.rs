@@ -34,6 +34,9 @@ pub struct TrainConfig {
     /// Every how many self-consistency examples one is uniformly random spins instead of a
     /// chain state (0: none, chain states only, as the reference's loss).
     pub uniform_every: usize,
+    /// Every how many steps the chains restart from fresh any-order ancestral samples of
+    /// p_phi (0: never; the reference redraws them at every epoch, about 200 steps).
+    pub restart_every: usize,
     pub seed: u64,
     /// Cosine decay of the learning rate to 0 over this many steps (`None`: constant, for the
     /// page's open-ended training). The residual self-consistency error falls much further
@@ -52,6 +55,7 @@ impl TrainConfig {
             alpha: DEFAULT_ALPHA,
             refresh_sites: 2,
             uniform_every: DEFAULT_UNIFORM_EVERY,
+            restart_every: 0,
             seed,
             decay_steps: None,
         }
@@ -160,6 +164,15 @@ impl Trainer {
         }
     }
 
+    /// Replaces every chain by a fresh any-order ancestral sample of p_phi: D batched passes.
+    fn restart_chains(&mut self) {
+        let (b, d) = (self.batch(), self.model.sites());
+        let drawn = super::arm::ancestral_samples(&self.nets.conditional, d, b, &mut self.rng);
+        for (chain, (x, _)) in self.chains.chunks_exact_mut(d).zip(drawn) {
+            chain.copy_from_slice(&x);
+        }
+    }
+
     /// One optimisation step; returns its statistics.
     pub fn step(&mut self) -> StepStats {
         if let Some(total) = self.config.decay_steps {
@@ -168,6 +181,10 @@ impl Trainer {
                 f64::from(self.config.lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
             self.adam_marginal.lr = lr as f32;
             self.adam_conditional.lr = lr as f32;
+        }
+        let every = self.config.restart_every;
+        if every > 0 && self.steps.is_multiple_of(every) {
+            self.restart_chains();
         }
         for _ in 0..self.config.refresh_sites {
             self.refresh_chains();
@@ -336,5 +353,44 @@ mod tests {
         let late = a.recent(50).expect("history").self_consistency;
         assert!(late < early * 0.2, "self-consistency {early} -> {late}");
         assert!(a.log_z.is_some());
+    }
+
+    /// Restarting from ancestral samples of p_phi replaces every chain, deterministically for a
+    /// seed; without refreshes or restarts the chains never move.
+    #[test]
+    fn restarts_redraw_the_chains() {
+        let model = Ising::new(3, 0.1, 0.2).expect("valid");
+        let config = |restart_every| TrainConfig {
+            hidden: vec![16],
+            batch: 64,
+            refresh_sites: 0,
+            restart_every,
+            ..TrainConfig::for_size(3, 5)
+        };
+        let mut still = Trainer::new(model, config(0));
+        let start = still.chains().to_vec();
+        still.step();
+        assert_eq!(
+            still.chains(),
+            &start[..],
+            "no refresh, no restart: chains unchanged"
+        );
+        let mut a = Trainer::new(model, config(1));
+        let mut b = Trainer::new(model, config(1));
+        a.step();
+        b.step();
+        assert_eq!(a.chains(), b.chains());
+        let changed = a
+            .chains()
+            .iter()
+            .zip(&start)
+            .filter(|(x, y)| x != y)
+            .count();
+        // Fresh draws agree with a uniformly random start on about half the spins.
+        assert!(
+            changed > start.len() / 4,
+            "{changed} of {} spins redrawn",
+            start.len()
+        );
     }
 }
