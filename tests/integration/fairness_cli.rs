@@ -164,6 +164,60 @@ fn aglfop_solves_and_grids() {
         .map(|l| l["accuracy"].as_f64().unwrap_or(0.0))
         .fold(0.0, f64::max);
     assert!((lines[8]["accuracy"].as_f64().expect("number") - best).abs() < 1e-6);
+    assert_eq!(lines[0]["variant"], "aglfop");
+    assert_eq!(lines[0]["accuracy_is_upper_bound"], true);
+}
+
+/// A model's predictions in a yhat column: the model-specific optimum is reachable by
+/// post-processing it, so it lies between the model's accuracy and AGLFOP's bound.
+#[test]
+fn aglfop_model_specific_from_a_yhat_column() {
+    // Clients 0/1; the model is right on 70% of each (s, z, y) cell.
+    let mut text = String::from("s,z,y,yhat,p\n");
+    let cells = [
+        (0, 0, 0, 0.2),
+        (0, 1, 1, 0.25),
+        (0, 0, 1, 0.05),
+        (1, 1, 0, 0.1),
+        (1, 0, 0, 0.3),
+        (1, 1, 1, 0.1),
+    ];
+    for (s, z, y, p) in cells {
+        text.push_str(&format!("{s},{z},{y},{y},{}\n", 0.7 * p));
+        text.push_str(&format!("{s},{z},{y},{},{}\n", 1 - y, 0.3 * p));
+    }
+    let path = write_csv("model.csv", &text);
+    let path = path.to_str().expect("utf-8");
+    let accuracy = |extra: &[&str]| {
+        // Flags take an optional value (`--model-specific false`), so they go before FILE.
+        let mut args = vec!["aglfop"];
+        args.extend_from_slice(extra);
+        args.extend(["--eps-global", "0.005", "--eps-local", "0.005", path]);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let v = json(&out);
+        (v["accuracy"].as_f64().expect("number"), v)
+    };
+    let (any, v_any) = accuracy(&[]);
+    let (ms, v_ms) = accuracy(&["--model-specific"]);
+    assert_eq!(v_any["variant"], "aglfop");
+    assert_eq!(v_ms["variant"], "model_specific");
+    assert_eq!(v_ms["accuracy_is_upper_bound"], false);
+    assert!(ms <= any + 1e-6, "{v_ms} vs {v_any}");
+    assert!(
+        ms < any - 1e-3,
+        "a 70% model cannot reach the bound: {v_ms} vs {v_any}"
+    );
+    // Without a yhat column the flag is a usage error.
+    let plain = write_csv("plain.csv", "s,z,y,p\n0,0,0,0.5\n1,1,1,0.5\n");
+    let (code, _, err) = run(&[
+        "aglfop",
+        "--model-specific",
+        "--",
+        plain.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("yhat"), "{err}");
 }
 
 #[test]

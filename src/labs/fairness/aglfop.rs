@@ -1,5 +1,9 @@
-//! AGLFOP (Hamman & Dutta 2024): the best accuracy any classifier can reach on data P(S, Z, Y)
-//! with global disparity I(Z; Yhat) <= eps_g and local disparity I(Z; Yhat | S) <= eps_l.
+//! AGLFOP (Hamman & Dutta 2024): the best accuracy on data P(S, Z, Y) with global disparity
+//! I(Z; Yhat) <= eps_g and local disparity I(Z; Yhat | S) <= eps_l, over every P(Yhat | S, Z, Y).
+//! Yhat may depend on the label Y there, so this is an upper bound that a classifier seeing only
+//! its features may not reach. The model-specific variant (the reference's
+//! `optimization_FL_MS`) adds linear constraints that keep each group's (FPR, TPR) where
+//! randomly post-processing a given model's predictions can take it ([`ModelRoc`]).
 //!
 //! Variables u[s, z, y] = P(S=s, Z=z, Y=y, Yhat=1) (Yhat = 0 takes the rest of P(s, z, y)), so
 //! the data constraint holds by construction. Both disparities are relative entropies of
@@ -288,8 +292,102 @@ impl<'a> Cells<'a> {
     }
 }
 
+/// A model's (false positive rate, true positive rate) in each sensitive group z, over all
+/// clients (the reference's `optimization_FL_MS` uses the global model's per-group rates).
+/// Flipping the model's predictions at random within the group, P(Yhat' = 1 | Yhat = 1) = a and
+/// P(Yhat' = 1 | Yhat = 0) = b, reaches exactly the parallelogram a (f, t) + b (1 - f, 1 - t),
+/// a, b in [0, 1]: its corners are (0, 0), (f, t), (1, 1) and (1 - f, 1 - t).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelRoc {
+    /// `None` where the group has no records of one label (a rate is undefined there and that
+    /// group is left unconstrained).
+    pub rates: [Option<(f64, f64)>; 2],
+}
+
+impl ModelRoc {
+    /// The rates of a model given as its joint P(S, Z, Y, Yhat) (layout of
+    /// [`Data::with_predictions`]).
+    pub fn of(clients: usize, joint: &[f64]) -> Self {
+        let mut rates = [None; 2];
+        for (z, rate) in rates.iter_mut().enumerate() {
+            let cell = |s: usize, y: usize, yhat: usize| joint[((s * 2 + z) * 2 + y) * 2 + yhat];
+            let mass = |y: usize| {
+                (0..clients)
+                    .map(|s| cell(s, y, 0) + cell(s, y, 1))
+                    .sum::<f64>()
+            };
+            let hits = |y: usize| (0..clients).map(|s| cell(s, y, 1)).sum::<f64>();
+            let (negatives, positives) = (mass(0), mass(1));
+            if negatives > 0.0 && positives > 0.0 {
+                *rate = Some((hits(0) / negatives, hits(1) / positives));
+            }
+        }
+        Self { rates }
+    }
+}
+
+/// Below this |f - t| a model's rates are treated as on the diagonal (the parallelogram is a
+/// segment: FPR = TPR).
+const DIAGONAL_TOLERANCE: f64 = 1e-9;
+
+impl Cells<'_> {
+    /// Each group's (FPR, TPR) inside the model's parallelogram: with the point written as
+    /// a (f, t) + b (1 - f, 1 - t), four linear constraints 0 <= a, b <= 1.
+    fn model_region(&self, program: &mut ConeProgram, roc: &ModelRoc) {
+        let clients = self.data.clients;
+        for (z, rates) in roc.rates.iter().enumerate() {
+            let Some((f, t)) = *rates else {
+                continue;
+            };
+            let mass = |y: usize| (0..clients).map(|s| self.data.at(s, z, y)).sum::<f64>();
+            let (negatives, positives) = (mass(0), mass(1));
+            if negatives <= 0.0 || positives <= 0.0 {
+                continue;
+            }
+            let sum_u = |y: usize| {
+                (0..clients).fold(Affine::constant(0.0), |acc, s| {
+                    acc.plus(&self.u(s, z, y), 1.0)
+                })
+            };
+            let fpr = sum_u(0).scaled(1.0 / negatives);
+            let tpr = sum_u(1).scaled(1.0 / positives);
+            let det = f - t;
+            if det.abs() < DIAGONAL_TOLERANCE {
+                program.equal_zero(fpr.plus(&tpr, -1.0));
+                continue;
+            }
+            let a = fpr.scaled((1.0 - t) / det).plus(&tpr, -(1.0 - f) / det);
+            let b = tpr.scaled(f / det).plus(&fpr, -t / det);
+            for share in [a, b] {
+                program.nonnegative(Affine::constant(1.0).plus(&share, -1.0));
+                program.nonnegative(share);
+            }
+        }
+    }
+}
+
 /// Solves AGLFOP; `Err` carries the solver's reason (never a number).
 pub fn solve(data: &Data, eps_global: Budget, eps_local: Budget) -> Result<Optimum, String> {
+    solve_with(data, eps_global, eps_local, None)
+}
+
+/// The model-specific program: AGLFOP restricted to post-processings of the model whose rates
+/// `roc` holds. Never above [`solve`] at the same budgets.
+pub fn solve_model_specific(
+    data: &Data,
+    eps_global: Budget,
+    eps_local: Budget,
+    roc: &ModelRoc,
+) -> Result<Optimum, String> {
+    solve_with(data, eps_global, eps_local, Some(roc))
+}
+
+fn solve_with(
+    data: &Data,
+    eps_global: Budget,
+    eps_local: Budget,
+    roc: Option<&ModelRoc>,
+) -> Result<Optimum, String> {
     // The program is written in masses scaled to a mean of 1 per (s, z, y) cell: with raw
     // probabilities of ~1/(4K) the exponential cones sit near their apex and Clarabel can stall.
     // Every cone term is homogeneous, so budgets scale by the same factor.
@@ -313,6 +411,9 @@ pub fn solve(data: &Data, eps_global: Budget, eps_local: Budget) -> Result<Optim
     }
     if let Some(e) = eps_local {
         cells.local_budget(&mut program, e, n + global_cones);
+    }
+    if let Some(roc) = roc {
+        cells.model_region(&mut program, roc);
     }
     let (x, almost) = match program.solve() {
         Outcome::Solved { x, almost } => (x, almost),
@@ -426,6 +527,75 @@ mod tests {
         assert!(
             (local_fair.scores.accuracy - 0.5).abs() < 1e-6,
             "{local_fair:?}"
+        );
+    }
+
+    /// The model-specific optimum without budgets is the best corner of each group's
+    /// parallelogram (accuracy is linear in the rates), found here by brute force over
+    /// post-processings; with budgets it never beats AGLFOP and the model itself is feasible.
+    #[test]
+    fn model_specific_is_the_best_post_processing() {
+        let data = tied(0.85, [0.7, 0.35]);
+        // A mediocre model: P(Yhat = 1 | s, z, y) depends on y, z and s.
+        let model = data
+            .with_predictions(|s, z, y| 0.2 + 0.5 * y as f64 + 0.15 * z as f64 - 0.1 * s as f64);
+        let roc = ModelRoc::of(2, &model);
+        let free = solve_model_specific(&data, None, None, &roc).expect("solved");
+        // Brute force: per group z, flip probabilities (a, b) on a grid.
+        let mut brute = 0.0;
+        for z in 0..2 {
+            let (f, t) = roc.rates[z].expect("both labels present");
+            let mass = |y: usize| (0..2).map(|s| data.at(s, z, y)).sum::<f64>();
+            let mut best = 0.0f64;
+            for i in 0..=100 {
+                for j in 0..=100 {
+                    let (a, b) = (f64::from(i) / 100.0, f64::from(j) / 100.0);
+                    let (fpr, tpr) = (a * f + b * (1.0 - f), a * t + b * (1.0 - t));
+                    best = best.max(mass(1) * tpr + mass(0) * (1.0 - fpr));
+                }
+            }
+            brute += best;
+        }
+        assert!(
+            (free.scores.accuracy - brute).abs() < 1e-6,
+            "{} vs {brute}",
+            free.scores.accuracy
+        );
+        let own = scores(2, &model);
+        let at_model = solve_model_specific(
+            &data,
+            Some(own.global_disparity),
+            Some(own.local_disparity),
+            &roc,
+        )
+        .expect("solved");
+        let any =
+            solve(&data, Some(own.global_disparity), Some(own.local_disparity)).expect("solved");
+        assert!(
+            at_model.scores.accuracy >= own.accuracy - 1e-6,
+            "the model is feasible"
+        );
+        assert!(
+            at_model.scores.accuracy <= any.scores.accuracy + 1e-6,
+            "{at_model:?} vs {any:?}"
+        );
+        assert!(
+            any.scores.accuracy > at_model.scores.accuracy + 1e-3,
+            "the region binds here"
+        );
+        // A model at chance in a group (f = t) pins that group's rates to the diagonal.
+        let chance = data.with_predictions(|_, z, _| if z == 0 { 0.3 } else { 0.6 });
+        let pinned =
+            solve_model_specific(&data, None, None, &ModelRoc::of(2, &chance)).expect("solved");
+        let best_constant: f64 = (0..2)
+            .map(|z| {
+                let mass = |y: usize| (0..2).map(|s| data.at(s, z, y)).sum::<f64>();
+                mass(0).max(mass(1))
+            })
+            .sum();
+        assert!(
+            (pinned.scores.accuracy - best_constant).abs() < 1e-6,
+            "{pinned:?}"
         );
     }
 

@@ -9,12 +9,15 @@ use super::data::{Scenario, generate};
 use super::lab::{grid_budget, pid_of};
 use super::pid::broja;
 use super::table;
-use crate::command::{Args, CommandError, LabCommand, emit, number_arg};
-use crate::share::Setting;
+use crate::command::{Args, CommandError, LabCommand, emit, flag_arg, number_arg};
+use crate::share::{Flag, Setting};
 use crate::stats::median;
 
 const AGLFOP_GRID: Setting<u32> = Setting::new("grid", 0, 0, 100).help(
     "Print the N x N frontier over [0, max] budgets as JSON lines (0: one solve at the given budgets; otherwise 2..=100).",
+);
+const MODEL_SPECIFIC: Flag = Flag::new("model-specific", false).help(
+    "Restrict to random post-processings of the model in FILE's yhat column (the reference's optimization_FL_MS): each group's (FPR, TPR) inside the model's ROC parallelogram.",
 );
 const BENCH_GRID: Setting<u32> = Setting::new("grid", 20, 2, 100).help("The N x N frontier timed.");
 const REPEATS: Setting<u64> =
@@ -71,6 +74,7 @@ pub fn commands() -> Vec<LabCommand> {
                             "local disparity budget I(Z; Yhat | S), bits >= 0 or inf [default inf]",
                         ),
                     number_arg(&AGLFOP_GRID),
+                    flag_arg(&MODEL_SPECIFIC),
                     file_arg(),
                 ]
             },
@@ -153,18 +157,47 @@ fn aglfop_command(args: &Args<'_>) -> Result<i32, CommandError> {
     let eps_local = parse_budget(args.text("eps_local").unwrap_or("inf"), "--eps-local")
         .map_err(CommandError::Usage)?;
     let file = args.text("file").unwrap_or_default();
-    let data = read_table(file)
-        .and_then(|t| table::client_data(&t))
+    let (data, model) = read_table(file)
+        .and_then(|t| table::client_tables(&t))
         .map_err(CommandError::Failed)?;
+    let roc = match (args.flag(&MODEL_SPECIFIC)?, model) {
+        (false, _) => None,
+        (true, Some(joint)) => Some(aglfop::ModelRoc::of(data.clients, &joint)),
+        (true, None) => {
+            return Err(CommandError::usage(format!(
+                "--model-specific: {file} has no yhat column (the model's predictions)"
+            )));
+        }
+    };
+    let solve = |g: Budget, l: Budget| {
+        let result = match &roc {
+            Some(roc) => aglfop::solve_model_specific(&data, g, l, roc),
+            None => aglfop::solve(&data, g, l),
+        };
+        let mut line = optimum_json(&result);
+        if let Some(map) = line.as_object_mut() {
+            let variant = if roc.is_some() {
+                "model_specific"
+            } else {
+                "aglfop"
+            };
+            map.insert("variant".into(), json!(variant));
+            if map.contains_key("accuracy") {
+                // A post-processing of a real model is reachable; AGLFOP's optimum may not be.
+                map.insert("accuracy_is_upper_bound".into(), json!(roc.is_none()));
+            }
+        }
+        line
+    };
     let mut lines = Vec::new();
     if grid == 0 {
-        lines.push(optimum_json(&aglfop::solve(&data, eps_global, eps_local)));
+        lines.push(solve(eps_global, eps_local));
     } else {
         let (gmax, lmax) = aglfop::max_budgets(&data);
         for r in 0..grid as usize {
             for c in 0..grid as usize {
                 let (g, l) = (grid_budget(gmax, grid, c), grid_budget(lmax, grid, r));
-                let mut line = optimum_json(&aglfop::solve(&data, Some(g), Some(l)));
+                let mut line = solve(Some(g), Some(l));
                 if let Some(map) = line.as_object_mut() {
                     map.insert("eps_global".into(), json!(g));
                     map.insert("eps_local".into(), json!(l));

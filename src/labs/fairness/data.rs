@@ -64,10 +64,10 @@ impl Scenario {
                 "Two Gaussian classes (the paper's), Z = Y with probability alpha, records split at random between two clients."
             }
             Scenario::Heterogeneous => {
-                "The paper's data; client 0 holds 92% of the Z = 1 records and 8% of the Z = 0 records."
+                "The paper's data; client 0 holds 92% of the Z = 1 records and 8% of the Z = 0 records (then 1% swapped between the clients, as the reference)."
             }
             Scenario::Synergy => {
-                "The paper's data; client 0 holds the records with (Z, Y) = (0, 0) or (1, 1), client 1 the others."
+                "The paper's data; client 0 holds the records with (Z, Y) = (0, 0) or (1, 1), client 1 the others (then 1% swapped between the clients, as the reference)."
             }
             Scenario::Custom => {
                 "Up to 8 clients of equal size; each with its share of group Z = 1 and its label rates P(Y = 1 | Z) per group."
@@ -254,11 +254,53 @@ pub fn generate(
             _ => usize::from(r.z != r.y),
         };
     }
+    swap_between_clients(&mut records, PAPER_SWAP_SHARE, &mut rng);
     Dataset {
         clients: 2,
         records,
     }
 }
+
+/// Share of records the reference swaps between its two clients after every split
+/// (`shuffle_clients_data(clients_data, 0.01)` in FairFL-PID's `utils.py`): 1% of the smaller
+/// client's count goes each way, so no client is exactly pure.
+pub const PAPER_SWAP_SHARE: f64 = 0.01;
+
+/// Moves `share` of min(n0, n1) random records of client 0 to client 1 and as many the other
+/// way.
+fn swap_between_clients(records: &mut [Record], share: f64, rng: &mut SplitMix64) {
+    let mut of_client = |c: usize| -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].client == c)
+            .collect();
+        let k = idx.len();
+        for i in 0..k {
+            let j = i + rng.below((k - i) as u64) as usize;
+            idx.swap(i, j);
+        }
+        idx
+    };
+    let (zero, one) = (of_client(0), of_client(1));
+    let k = (zero.len().min(one.len()) as f64 * share) as usize;
+    for (&a, &b) in zero[..k].iter().zip(&one[..k]) {
+        records[a].client = 1;
+        records[b].client = 0;
+    }
+}
+
+/// Records never used for training: an independent draw of the same scenario and size (the
+/// reference splits its records into train and test sets before splitting the clients).
+pub fn generate_held_out(
+    scenario: Scenario,
+    samples: usize,
+    alpha: f64,
+    custom: &[ClientMix],
+    seed: u64,
+) -> Dataset {
+    generate(scenario, samples, alpha, custom, seed ^ HELD_OUT_SEED)
+}
+
+const HELD_OUT_SEED: u64 = 0x7e57_0000_0000_0001;
 
 #[cfg(test)]
 mod tests {
@@ -286,8 +328,25 @@ mod tests {
             group.iter().filter(|r| r.client == 0).count() as f64 / group.len() as f64
         };
         assert!((in_client0(1) - 0.92).abs() < 0.03 && (in_client0(0) - 0.08).abs() < 0.03);
-        let syn = generate(Scenario::Synergy, 1000, 0.95, &[], 3);
-        assert!(syn.records.iter().all(|r| (r.client == 0) == (r.z == r.y)));
+        // 10,000 records: client 1 holds about 5% of them, and 1% of 500 is 5 swaps (on 1,000
+        // records the reference's int() rounds the swap to none, as here).
+        let syn = generate(Scenario::Synergy, 10_000, 0.95, &[], 3);
+        let in_client0 = syn.records.iter().filter(|r| r.client == 0).count();
+        let smaller = in_client0.min(10_000 - in_client0);
+        let swapped = (smaller as f64 * PAPER_SWAP_SHARE) as usize;
+        assert!(swapped >= 1);
+        let off_rule = syn
+            .records
+            .iter()
+            .filter(|r| (r.client == 0) != (r.z == r.y))
+            .count();
+        assert_eq!(
+            off_rule,
+            2 * swapped,
+            "1% swapped each way, as the reference"
+        );
+        let held_out = generate_held_out(Scenario::Synergy, 10_000, 0.95, &[], 3);
+        assert_ne!(held_out.records, syn.records, "an independent draw");
         let iid = generate(Scenario::Iid, 1000, 0.95, &[], 3);
         let agree = iid.records.iter().filter(|r| r.z == r.y).count() as f64 / 1000.0;
         assert!((agree - 0.95).abs() < 0.03, "{agree}");

@@ -4,8 +4,8 @@
 
 use web_time::{Duration, Instant};
 
-use super::aglfop::{self, Budget, Data, Optimum, Scores};
-use super::data::{Dataset, generate};
+use super::aglfop::{self, Budget, Data, ModelRoc, Optimum, Scores};
+use super::data::{Dataset, generate, generate_held_out};
 use super::fedavg::FedAvg;
 use super::info::Joint3;
 use super::pid::{Pid, broja};
@@ -14,6 +14,9 @@ use super::settings::FairnessSettings;
 /// AGLFOP programs waiting to be solved, and their results in order.
 pub struct SolveQueue {
     pub budgets: Vec<(Budget, Budget)>,
+    /// The model whose post-processings the programs are restricted to (the model-specific
+    /// variant), or `None` for AGLFOP itself.
+    pub roc: Option<ModelRoc>,
     pub results: Vec<Result<Optimum, String>>,
     /// Time spent solving so far.
     pub solve_time: Duration,
@@ -26,6 +29,7 @@ impl SolveQueue {
     pub fn new(budgets: Vec<(Budget, Budget)>) -> Self {
         Self {
             budgets,
+            roc: None,
             results: Vec::new(),
             solve_time: Duration::ZERO,
             started: None,
@@ -47,7 +51,10 @@ impl SolveQueue {
         while !self.done() {
             let (g, l) = self.budgets[self.results.len()];
             let t0 = Instant::now();
-            self.results.push(aglfop::solve(data, g, l));
+            self.results.push(match &self.roc {
+                Some(roc) => aglfop::solve_model_specific(data, g, l, roc),
+                None => aglfop::solve(data, g, l),
+            });
             self.solve_time += t0.elapsed();
             if Instant::now() >= deadline {
                 break;
@@ -73,7 +80,10 @@ impl SolveQueue {
 /// The records of the current scenario and what follows from them alone.
 pub struct DataState {
     pub key: String,
+    /// The records the model trains on and the programs are written for.
     pub dataset: Dataset,
+    /// An independent draw of the scenario, never trained on: the model's held-out scores.
+    pub held_out: Dataset,
     pub data: Data,
     /// Largest useful budgets: the disparities of Yhat = Y (bits).
     pub max_global: f64,
@@ -85,6 +95,8 @@ pub struct DataState {
     pub frontier: SolveQueue,
     pub curves_key: (u32, u64, u64),
     pub curves: SolveQueue,
+    /// The same curves, model-specific: built once the model is trained, for its rates.
+    pub model_specific_curves: Option<SolveQueue>,
 }
 
 /// The budgets of the frontier grid, row-major (row = local budget, column = global budget).
@@ -136,10 +148,17 @@ pub fn pid_of(clients: usize, joint: &[f64], use_label: bool) -> Result<Pid, Str
 
 /// What the current model gives.
 pub struct ModelView {
+    /// On the training records.
     pub scores: Scores,
     pub pid: Result<Pid, String>,
-    /// AGLFOP at the model's own disparities: the best any classifier does there.
+    /// On the held-out records.
+    pub held_out_scores: Scores,
+    pub held_out_pid: Result<Pid, String>,
+    /// AGLFOP at the model's own disparities: an upper bound on any classifier there.
     pub limit: Result<Optimum, String>,
+    /// The model-specific optimum there: the best post-processing of this model.
+    pub limit_model_specific: Result<Optimum, String>,
+    pub roc: ModelRoc,
 }
 
 #[derive(Default)]
@@ -162,6 +181,13 @@ impl LabState {
                 &s.custom_clients(),
                 s.seed,
             );
+            let held_out = generate_held_out(
+                s.scenario,
+                s.samples as usize,
+                s.alpha,
+                &s.custom_clients(),
+                s.seed,
+            );
             let data = dataset.distribution();
             let (max_global, max_local) = aglfop::max_budgets(&data);
             let labels = data.with_predictions(|_, _, y| y as f64);
@@ -175,7 +201,9 @@ impl LabState {
                 grid: s.grid,
                 curves_key: (s.grid, s.fix_global.to_bits(), s.fix_local.to_bits()),
                 curves: curves_queue(s, max_global, max_local),
+                model_specific_curves: None,
                 dataset,
+                held_out,
                 data,
                 max_global,
                 max_local,
@@ -191,6 +219,7 @@ impl LabState {
             if d.curves_key != curves_key {
                 d.curves_key = curves_key;
                 d.curves = curves_queue(s, d.max_global, d.max_local);
+                d.model_specific_curves = None;
             }
         }
         let model_key = s.model_key();
@@ -198,6 +227,9 @@ impl LabState {
             self.model_key = model_key;
             self.model = Some(FedAvg::new(s.train_config()));
             self.model_view = None;
+            if let Some(d) = &mut self.data {
+                d.model_specific_curves = None;
+            }
         }
     }
 
@@ -217,18 +249,15 @@ impl LabState {
                 model.round(&d.dataset);
             }
             if model.done() && self.model_view.is_none() {
-                let joint = model.joint(&d.dataset);
-                let scores = aglfop::scores(d.data.clients, &joint);
-                self.model_view = Some(ModelView {
-                    scores,
-                    pid: pid_of(d.data.clients, &joint, false),
-                    limit: aglfop::solve(
-                        &d.data,
-                        Some(scores.global_disparity),
-                        Some(scores.local_disparity),
-                    ),
-                });
+                self.model_view = Some(evaluate(model, d));
             }
+        }
+        if let Some(view) = &self.model_view
+            && d.model_specific_curves.is_none()
+        {
+            let mut queue = SolveQueue::new(d.curves.budgets.clone());
+            queue.roc = Some(view.roc);
+            d.model_specific_curves = Some(queue);
         }
         if !d.frontier.done() && Instant::now() < deadline {
             d.frontier.work(&d.data, deadline);
@@ -236,15 +265,22 @@ impl LabState {
         if !d.curves.done() && Instant::now() < deadline {
             d.curves.work(&d.data, deadline);
         }
+        if let Some(queue) = &mut d.model_specific_curves
+            && !queue.done()
+            && Instant::now() < deadline
+        {
+            queue.work(&d.data, deadline);
+        }
     }
 
     pub fn is_busy(&self) -> bool {
         self.model.as_ref().is_some_and(|m| !m.done())
             || self.model_view.is_none()
-            || self
-                .data
-                .as_ref()
-                .is_some_and(|d| !d.frontier.done() || !d.curves.done())
+            || self.data.as_ref().is_some_and(|d| {
+                !d.frontier.done()
+                    || !d.curves.done()
+                    || d.model_specific_curves.as_ref().is_none_or(|q| !q.done())
+            })
     }
 
     pub fn status_json(&self) -> serde_json::Value {
@@ -268,7 +304,14 @@ impl LabState {
                 "global_disparity": m.scores.global_disparity,
                 "local_disparity": m.scores.local_disparity,
                 "pid": pid_json(&m.pid),
+                "held_out": {
+                    "accuracy": m.held_out_scores.accuracy,
+                    "global_disparity": m.held_out_scores.global_disparity,
+                    "local_disparity": m.held_out_scores.local_disparity,
+                    "pid": pid_json(&m.held_out_pid),
+                },
                 "best_accuracy_at_model_budgets": m.limit.as_ref().ok().map(|o| o.scores.accuracy),
+                "best_post_processing_at_model_budgets": m.limit_model_specific.as_ref().ok().map(|o| o.scores.accuracy),
             })
         });
         serde_json::json!({
@@ -283,7 +326,27 @@ impl LabState {
             "frontier_solve_ms": d.frontier.solve_time.as_secs_f64() * 1e3,
             "frontier_wall_ms": d.frontier.finished_after.map(|t| t.as_secs_f64() * 1e3),
             "curves_solved": d.curves.results.len(),
+            "model_specific_curves_solved": d.model_specific_curves.as_ref().map(|q| q.results.len()),
         })
+    }
+}
+
+/// The trained model on the training and held-out records, and both limits at its disparities.
+fn evaluate(model: &FedAvg, d: &DataState) -> ModelView {
+    let clients = d.data.clients;
+    let joint = model.joint(&d.dataset);
+    let scores = aglfop::scores(clients, &joint);
+    let held_out = model.joint(&d.held_out);
+    let roc = ModelRoc::of(clients, &joint);
+    let (g, l) = (Some(scores.global_disparity), Some(scores.local_disparity));
+    ModelView {
+        scores,
+        pid: pid_of(clients, &joint, false),
+        held_out_scores: aglfop::scores(clients, &held_out),
+        held_out_pid: pid_of(clients, &held_out, false),
+        limit: aglfop::solve(&d.data, g, l),
+        limit_model_specific: aglfop::solve_model_specific(&d.data, g, l, &roc),
+        roc,
     }
 }
 
@@ -354,6 +417,20 @@ mod tests {
                 limit.scores.accuracy >= view.scores.accuracy - 1e-6,
                 "{s:?}"
             );
+            // The model is one of its own post-processings, and those are classifiers.
+            let own = view.limit_model_specific.as_ref().expect("solved");
+            assert!(own.scores.accuracy >= view.scores.accuracy - 1e-5, "{s:?}");
+            assert!(own.scores.accuracy <= limit.scores.accuracy + 1e-5, "{s:?}");
+            let ms = d.model_specific_curves.as_ref().expect("built");
+            assert_eq!(ms.failures(), 0, "{s:?}");
+            for i in 0..ms.results.len() {
+                let (a, b) = (
+                    ms.accuracy(i).expect("solved"),
+                    d.curves.accuracy(i).expect("solved"),
+                );
+                assert!(a <= b + 1e-5, "{s:?}: model-specific {a} above AGLFOP {b}");
+            }
+            assert!(view.held_out_scores.accuracy.is_finite());
             assert!(state.status_json().to_string().len() > 10);
         }
     }

@@ -146,12 +146,20 @@ pub fn joint3(table: &Table, columns: [&str; 3]) -> Result<super::info::Joint3, 
     Ok(p)
 }
 
-/// P(S, Z, Y) from a table with columns s, z, y (z and y 0/1; s any tokens, up to 8 clients).
+/// P(S, Z, Y) from a table with columns s, z, y (z and y 0/1; s any tokens, up to 8 clients)
+/// and optionally yhat (a model's predictions, summed out here).
 pub fn client_data(table: &Table) -> Result<super::aglfop::Data, String> {
+    client_tables(table).map(|(data, _)| data)
+}
+
+/// P(S, Z, Y), and with a yhat column (0/1) the model's joint P(S, Z, Y, Yhat) laid out as
+/// `aglfop::Data::with_predictions` lays it out.
+pub fn client_tables(table: &Table) -> Result<(super::aglfop::Data, Option<Vec<f64>>), String> {
     let (s, z, y) = (table.column("s")?, table.column("z")?, table.column("y")?);
-    if table.names.len() != 3 {
+    let yhat = table.column("yhat").ok();
+    if table.names.len() != 3 + usize::from(yhat.is_some()) {
         return Err(format!(
-            "expected columns s, z, y, p; got {}, p",
+            "expected columns s, z, y, p (and optionally yhat); got {}, p",
             table.names.join(", ")
         ));
     }
@@ -169,11 +177,22 @@ pub fn client_data(table: &Table) -> Result<super::aglfop::Data, String> {
         other => Err(format!("{name} = '{other}': z and y must be 0 or 1")),
     };
     let mut p = vec![0.0; clients.len() * 4];
+    let mut joint = vec![0.0; clients.len() * 8];
     for (cells, mass) in &table.rows {
         let k = clients.iter().position(|c| *c == cells[s]).unwrap_or(0);
-        p[(k * 2 + bit(&cells[z], "z")?) * 2 + bit(&cells[y], "y")?] += mass;
+        let cell = (k * 2 + bit(&cells[z], "z")?) * 2 + bit(&cells[y], "y")?;
+        p[cell] += mass;
+        if let Some(column) = yhat {
+            let predicted = match cells[column].as_str() {
+                "0" => 0,
+                "1" => 1,
+                other => return Err(format!("yhat = '{other}': yhat must be 0 or 1")),
+            };
+            joint[cell * 2 + predicted] += mass;
+        }
     }
-    super::aglfop::Data::new(clients.len(), p)
+    let data = super::aglfop::Data::new(clients.len(), p)?;
+    Ok((data, yhat.map(|_| joint)))
 }
 
 #[cfg(test)]
@@ -200,6 +219,16 @@ mod tests {
             client_data(&parse("s,z,y,p\nA,0,0,0.5\nB,1,1,0.5\n").expect("valid")).expect("valid");
         assert_eq!(d.clients, 2);
         assert!(client_data(&parse("s,z,y,p\nA,2,0,1\n").expect("valid")).is_err());
+        let (d, model) = client_tables(
+            &parse("s,z,y,yhat,p\nA,0,0,1,0.5\nB,1,1,1,0.25\nB,1,1,0,0.25\n").expect("valid"),
+        )
+        .expect("valid");
+        let model = model.expect("a yhat column");
+        assert_eq!(d.clients, 2);
+        assert_eq!(model[1], 0.5, "client A, z 0, y 0, yhat 1");
+        assert_eq!(model[14], 0.25, "cell (B, 1, 1) = 7, yhat 0");
+        assert!(client_tables(&parse("s,z,y,yhat,p\nA,0,0,2,1\n").expect("valid")).is_err());
+        assert!(client_tables(&parse("s,z,y,w,p\nA,0,0,1,1\n").expect("valid")).is_err());
     }
 
     #[test]

@@ -16,6 +16,8 @@ const UNIQUE: Color32 = Color32::from_rgb(78, 121, 167);
 const REDUNDANT: Color32 = Color32::from_rgb(242, 142, 43);
 const MASKED: Color32 = Color32::from_rgb(89, 161, 79);
 const MODEL: Color32 = Color32::from_rgb(225, 57, 89);
+/// The model-specific limit: purple, apart from the PID colours and the model's red.
+const POST_PROCESSING: Color32 = Color32::from_rgb(148, 103, 189);
 
 pub fn fairness_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui) {
     crate::labs::layout::lab_page(ui, "fairness", |ui, part| match part {
@@ -118,7 +120,7 @@ fn results_ui(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
             );
         ui.selectable_value(&mut s.view, View::Frontier, "Accuracy limit")
             .on_hover_text(
-                "Best accuracy of any classifier over (global, local) budgets, your model on it",
+                "Upper bound on accuracy over (global, local) budgets (the prediction may see the label), your model on it",
             );
         ui.selectable_value(&mut s.view, View::Curves, "Accuracy vs budget")
             .on_hover_text("Best accuracy as one budget shrinks, the other fixed");
@@ -161,29 +163,43 @@ fn model_summary(view: Option<&ModelView>, ui: &mut egui::Ui) {
         return;
     };
     ui.horizontal_wrapped(|ui| {
+        let (t, h) = (m.scores, m.held_out_scores);
         ui.label(format!(
-            "Model: accuracy {:.3}, global disparity {:.4} bits, local disparity {:.4} bits.",
-            m.scores.accuracy, m.scores.global_disparity, m.scores.local_disparity
+            "Model, training records: accuracy {:.3}, global disparity {:.4} bits, local {:.4} \
+             bits. Held-out records: accuracy {:.3}, global {:.4}, local {:.4}.",
+            t.accuracy,
+            t.global_disparity,
+            t.local_disparity,
+            h.accuracy,
+            h.global_disparity,
+            h.local_disparity
         ));
-        match &m.limit {
-            Ok(o) => {
-                ui.label(
-                    RichText::new(format!(
-                        "Best possible at these disparities: {:.3}{}",
-                        o.scores.accuracy,
-                        if o.almost {
-                            " (reduced solver accuracy)"
-                        } else {
-                            ""
-                        }
-                    ))
-                    .strong(),
-                );
-            }
-            Err(e) => {
-                ui.colored_label(Color32::RED, format!("limit not solved: {e}"));
-            }
-        }
+        let limit_text = |what: &str, r: &Result<super::aglfop::Optimum, String>| match r {
+            Ok(o) => format!(
+                "{what} {:.3}{}",
+                o.scores.accuracy,
+                if o.almost {
+                    " (reduced solver accuracy)"
+                } else {
+                    ""
+                }
+            ),
+            Err(e) => format!("{what} not solved: {e}"),
+        };
+        ui.label(
+            RichText::new(format!(
+                "At the model's training disparities: {}; {}.",
+                limit_text(
+                    "upper bound over every P(Yhat | Y, Z, S) (AGLFOP)",
+                    &m.limit
+                ),
+                limit_text(
+                    "best post-processing of this model (model-specific)",
+                    &m.limit_model_specific
+                ),
+            ))
+            .strong(),
+        );
     });
 }
 
@@ -544,6 +560,24 @@ fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
     };
     let vs_global = series(0, |b| b.0.unwrap_or(0.0));
     let vs_local = series(n, |b| b.1.unwrap_or(0.0));
+    let ms_series =
+        |offset: usize, pick: fn(&(Option<f64>, Option<f64>)) -> f64| -> Vec<[f64; 2]> {
+            let Some(q) = &d.model_specific_curves else {
+                return Vec::new();
+            };
+            (0..n)
+                .filter_map(|i| Some([pick(q.budgets.get(offset + i)?), q.accuracy(offset + i)?]))
+                .collect()
+        };
+    let ms_global = ms_series(0, |b| b.0.unwrap_or(0.0));
+    let ms_local = ms_series(n, |b| b.1.unwrap_or(0.0));
+    ui.label(
+        "Solid: AGLFOP, the best accuracy over every P(Yhat | Y, Z, S), an upper bound (Yhat may \
+         see the label). Dashed: the model-specific limit (the reference's optimization_FL_MS), \
+         the best random post-processing of your trained model, group by group; it appears once \
+         the model is trained. Your model is drawn at its own disparity on the x axis: it can \
+         sit above a curve when its other disparity exceeds the slider's fixed budget.",
+    );
     let model = state.model_view.as_ref().map(|m| m.scores);
     let narrow = crate::labs::layout::is_narrow(ui.ctx());
     let width = if narrow {
@@ -564,6 +598,7 @@ fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
                 fraction: &mut s.fix_local,
                 max_fixed: d.max_local,
                 points: &vs_global,
+                model_specific: &ms_global,
                 model: model_global,
             },
         );
@@ -577,6 +612,7 @@ fn curves_view(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
                 fraction: &mut s.fix_global,
                 max_fixed: d.max_global,
                 points: &vs_local,
+                model_specific: &ms_local,
                 model: model_local,
             },
         );
@@ -610,6 +646,8 @@ struct BudgetCurve<'a> {
     fraction: &'a mut f64,
     max_fixed: f64,
     points: &'a [[f64; 2]],
+    /// The model-specific limit at the same budgets (empty until the model is trained).
+    model_specific: &'a [[f64; 2]],
     /// The model as (its disparity on the x axis, its accuracy).
     model: Option<[f64; 2]>,
 }
@@ -639,6 +677,17 @@ fn budget_curve(ui: &mut egui::Ui, width: f32, c: BudgetCurve<'_>) {
                     .color(UNIQUE)
                     .width(2.0),
                 );
+                if !c.model_specific.is_empty() {
+                    plot.line(
+                        Line::new(
+                            "post-processing your model",
+                            PlotPoints::from(c.model_specific.to_vec()),
+                        )
+                        .color(POST_PROCESSING)
+                        .style(egui_plot::LineStyle::dashed_loose())
+                        .width(2.0),
+                    );
+                }
                 if let Some(p) = c.model {
                     plot.points(Points::new("your model", vec![p]).radius(5.0).color(MODEL));
                 }
