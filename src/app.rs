@@ -33,6 +33,8 @@ pub struct PaperlabApp {
     corrections: Vec<Correction>,
     /// The fragment last seen in (or written to) the address bar; `None` before the first look.
     url_seen: Option<String>,
+    /// The window / tab title last set: "paperlab · <lab>", so tabs and history entries differ.
+    title_shown: String,
     selftest: Option<SelfTestRun>,
     selftest_report: Option<SelfTestReport>,
     notice: Option<(String, f64)>,
@@ -98,6 +100,7 @@ impl PaperlabApp {
             compute,
             corrections: Vec::new(),
             url_seen: None,
+            title_shown: String::new(),
             selftest: options.selftest.then(|| SelfTestRun::new(all_checks())),
             selftest_report: None,
             notice: None,
@@ -159,6 +162,24 @@ impl PaperlabApp {
 
     pub fn selftest_report(&self) -> Option<&SelfTestReport> {
         self.selftest_report.as_ref()
+    }
+
+    /// The open lab in the tab's title (the self-test keeps its PASS/FAIL title).
+    fn sync_title(&mut self, ctx: &egui::Context) {
+        if self.selftest.is_some() || self.selftest_report.is_some() {
+            return;
+        }
+        let lab = &self.labs[self.active];
+        let title = if lab.id() == "home" {
+            "paperlab".to_owned()
+        } else {
+            format!("paperlab · {}", lab.title())
+        };
+        if title != self.title_shown {
+            platform::set_title(&title);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title_shown = title;
+        }
     }
 
     /// Keeps the address bar and the view in step. A fragment that changed behind our back (the
@@ -315,9 +336,9 @@ impl PaperlabApp {
             Compute::Gpu(_) => ui.visuals().hyperlink_color,
             Compute::CpuFallback { .. } => ui.visuals().warn_fg_color,
         };
-        let badge = ui.label(egui::RichText::new(self.compute.badge()).color(badge_color));
+        let badge = ui.label(egui::RichText::new(self.compute.short_badge()).color(badge_color));
         if let Compute::CpuFallback { reason } = &self.compute {
-            badge.on_hover_text(reason);
+            badge.on_hover_text(format!("{}: {reason}", self.compute.badge()));
         }
         if ui
             .button("Copy link")
@@ -516,6 +537,7 @@ impl eframe::App for PaperlabApp {
             ui.ctx().request_repaint();
         }
         self.sync_url(ui.ctx());
+        self.sync_title(ui.ctx());
         self.publish_statuses(ui.ctx());
     }
 }

@@ -96,6 +96,13 @@ mod imp {
         format!("{origin}{path}{fragment}")
     }
 
+    /// The tab's title (and so the history entry's).
+    pub fn set_title(title: &str) {
+        if let Some(document) = window().and_then(|w| w.document()) {
+            document.set_title(title);
+        }
+    }
+
     pub fn publish_selftest(json: &str, passed: bool) {
         if let Some(pre) = element("selftest-result") {
             pre.set_inner_text(json);
@@ -160,6 +167,9 @@ mod imp {
     pub fn repaint_on_hashchange(_ctx: egui::Context) {}
 
     pub fn push_fragment(_fragment: &str) {}
+
+    /// The desktop window's title is set through the viewport by the shell.
+    pub fn set_title(_title: &str) {}
 
     /// The desktop app writes the file into the working folder.
     pub fn download(filename: &str, _mime: &str, bytes: &[u8]) -> Result<String, String> {

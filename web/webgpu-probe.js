@@ -1,3 +1,28 @@
+// The build uses WebAssembly SIMD (simd128): without it the module cannot even compile. Say so
+// plainly instead of failing with a CompileError. The bytes are a one-function module using
+// i8x16.popcnt (the wasm-feature-detect test); browsers without SIMD reject it.
+(function () {
+  var simd = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
+    10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+  var supported = typeof WebAssembly === 'object' && WebAssembly.validate(simd);
+  window.paperlabWasmSimd = supported;
+  if (supported) return;
+  function explain() {
+    var box = document.getElementById('panic-box');
+    var loading = document.getElementById('loading');
+    if (loading) loading.style.display = 'none';
+    if (!box) return;
+    box.textContent = 'paperlab needs WebAssembly SIMD, which this browser does not offer.\n' +
+      'Chrome or Edge 91+, Firefox 89+ and Safari 16.4+ have it (on iOS, iOS 16.4+).';
+    box.style.display = 'block';
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', explain);
+  } else {
+    explain();
+  }
+})();
+
 // Runs before the wasm loads: tells the user at once when the browser has no WebGPU, and
 // gives the app a readable adapter name (browsers often leave GPUAdapterInfo.description empty).
 (function () {

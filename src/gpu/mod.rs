@@ -36,6 +36,20 @@ impl Compute {
     }
 
     /// The badge in the top bar.
+    /// The top bar's short form: the CPU fallback's long text made the bar wrap at 1280 px.
+    pub fn short_badge(&self) -> String {
+        match self {
+            Self::Gpu(_) => self.badge(),
+            Self::CpuFallback { .. } => {
+                if cfg!(target_arch = "wasm32") {
+                    "CPU fallback (no WebGPU)".to_owned()
+                } else {
+                    "CPU fallback (no GPU)".to_owned()
+                }
+            }
+        }
+    }
+
     pub fn badge(&self) -> String {
         match self {
             Self::Gpu(ctx) => {

@@ -196,6 +196,15 @@ async function homeAndHistory(browser, base) {
     await p.page.waitForFunction(() => document.getElementById('status-home'), null, { timeout: 60_000 });
     const link = await status(p.page, 'link');
     check('home: the default page', link.lab === 'home' && link.fragment === '#lab=home', JSON.stringify(link));
+    const page = await p.page.evaluate(() => ({
+      title: document.title,
+      simd: window.paperlabWasmSimd,
+      summary: (document.getElementById('static-summary') || {}).textContent || '',
+      canvasLabel: document.getElementById('paperlab_canvas').getAttribute('aria-label'),
+    }));
+    check('home: title, SIMD detected, static summary and canvas label',
+      page.title === 'paperlab' && page.simd === true && page.summary.includes('Marginalization models')
+        && (page.canvasLabel || '').length > 10, JSON.stringify(page).slice(0, 200));
     await p.page.waitForTimeout(500);
     await p.page.screenshot({ path: path.join(shots, 'home-page.png') });
     const [x, y] = await button(p.page, 'tab-bandits');
@@ -203,11 +212,16 @@ async function homeAndHistory(browser, base) {
     await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'bandits',
       null, { timeout: 30_000 });
     check('history: a tab click opens the lab', true);
+    await p.page.waitForFunction(() => document.title === 'paperlab · Bandits', null, { timeout: 10_000 })
+      .then(() => check('title: the tab is named after the open lab', true))
+      .catch(async () => check('title: the tab is named after the open lab', false, await p.page.title()));
     await p.page.waitForTimeout(300);
     await p.page.goBack();
     await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'home',
       null, { timeout: 30_000 });
     check('history: back returns to the home page', true);
+    await p.page.waitForTimeout(300);
+    check('title: back to home, back to "paperlab"', (await p.page.title()) === 'paperlab', await p.page.title());
     await p.page.goForward();
     await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).lab === 'bandits',
       null, { timeout: 30_000 });
