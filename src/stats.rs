@@ -91,7 +91,7 @@ fn beta_continued_fraction(x: f64, a: f64, b: f64) -> f64 {
 }
 
 /// ln Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 digits).
-fn ln_gamma(x: f64) -> f64 {
+pub fn ln_gamma(x: f64) -> f64 {
     const COEFFICIENTS: [f64; 9] = [
         0.999_999_999_999_809_9,
         676.520_368_121_885_1,

@@ -104,17 +104,7 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         .run_to_end(&compute, kernel.as_ref())
         .map_err(CommandError::failed)?;
     let reo = instance.reo();
-    let algorithms: serde_json::Map<String, serde_json::Value> = result
-        .curves
-        .iter()
-        .filter_map(|c| {
-            let (mean, ci) = result.final_cpr(c.algo)?;
-            Some((
-                c.algo.key().to_owned(),
-                json!({"cpr_mean": mean, "cpr_ci95": ci}),
-            ))
-        })
-        .collect();
+    let algorithms = cpr_by_algorithm(&result);
     emit(json!({
             "instance": preset.code().replace('_', "-"),
             "arms": instance.arm_count(),
@@ -131,6 +121,21 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
             "algorithms": algorithms,
     }));
     Ok(0)
+}
+
+/// {algorithm key: {cpr_mean, cpr_ci95}} at the horizon.
+fn cpr_by_algorithm(result: &super::mc::McResult) -> serde_json::Map<String, serde_json::Value> {
+    result
+        .curves
+        .iter()
+        .filter_map(|c| {
+            let (mean, ci) = result.final_cpr(c.algo)?;
+            Some((
+                c.algo.key().to_owned(),
+                json!({"cpr_mean": mean, "cpr_ci95": ci}),
+            ))
+        })
+        .collect()
 }
 
 /// One line per point of a sweep; the page's points (`super::lab`).
@@ -161,17 +166,7 @@ fn sweep(args: &Args<'_>) -> Result<i32, CommandError> {
         let result = McJob::new(spec, &compute, kernel.as_ref())
             .run_to_end(&compute, kernel.as_ref())
             .map_err(CommandError::failed)?;
-        let algorithms: serde_json::Map<String, serde_json::Value> = result
-            .curves
-            .iter()
-            .filter_map(|c| {
-                let (mean, ci) = result.final_cpr(c.algo)?;
-                Some((
-                    c.algo.key().to_owned(),
-                    json!({"cpr_mean": mean, "cpr_ci95": ci}),
-                ))
-            })
-            .collect();
+        let algorithms = cpr_by_algorithm(&result);
         emit(json!({
             "over": over,
             "value": value,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::env::Target;
+use crate::stats::ln_gamma;
 
 /// A histogram as a distribution (all zero when empty).
 fn frequencies(counts: &[u32]) -> Vec<f64> {
@@ -50,34 +51,6 @@ pub fn jsd(target: &Target, counts: &[u32]) -> f64 {
         return std::f64::consts::LN_2;
     }
     jsd_between(&target.probabilities, &frequencies(counts))
-}
-
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: relative error about 1e-15).
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 - x) = π / sin(π x).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = C[0];
-    for (i, &c) in C.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
 /// E|X - n p| for X ~ Binomial(n, p), by De Moivre's closed form
