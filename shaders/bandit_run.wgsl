@@ -8,7 +8,7 @@
 //
 // State words per invocation: 0 t, 1 cumulative expected loss, 2 history head, 3 next
 // checkpoint, 4 active set, 5 phase, 6 block arm, 7 position in block, 8 window length,
-// 9 window head, 16..23 history (4 bits per round), 24..39 n, 40..55 sums (i32), 56..71 EXP3 g.
+// 9 window head, 10 batch probability, 11 batch loss sum (i32), 16..23 history (4 bits per round), 24..39 n, 40..55 sums (i32), 56..71 EXP3 g.
 
 const WG_SIZE: u32 = 64u;
 const STATE_WORDS: u32 = 72u;
@@ -17,13 +17,15 @@ const OBS_LIMIT: i32 = 16384;
 const TABLE_LEN: u32 = 1025u;
 const EXP_BINS: u32 = 8192u;
 const EXP3_STREAM: u32 = 0x5bd1e995u;
+const BATCHED_EXP3_STREAM: u32 = 0x27d4eb2fu;
 
 const ALGO_WTB_SE: u32 = 0u;
 const ALGO_SE: u32 = 1u;
 const ALGO_UCB1: u32 = 2u;
 const ALGO_EXP3: u32 = 3u;
 const ALGO_SW_UCB: u32 = 4u;
-const ALGO_ORACLE: u32 = 5u;
+const ALGO_BATCHED_EXP3: u32 = 5u;
+const ALGO_ORACLE: u32 = 6u;
 
 struct Params {
     runs: u32,
@@ -48,8 +50,12 @@ struct Params {
     off_inv: u32,
     off_exp: u32,
     off_cp: u32,
+    batch_len: u32,
+    batch_gamma16: u32,
+    batch_eta16: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> state: array<u32>;
@@ -97,8 +103,9 @@ fn ucb_choice(ln_round: u32) -> u32 {
     return best_arm;
 }
 
-// EXP3's draw; returns (arm, its probability in 2^-16 units).
-fn exp3_choice(run: u32, t: u32) -> vec2<u32> {
+// EXP3's draw with exploration rate gamma16 on draw stream `stream`; returns (arm, its
+// probability in 2^-16 units).
+fn exp3_choice(gamma16: u32, stream: u32, run: u32, t: u32) -> vec2<u32> {
     var w: array<u32, 16>;
     var total_w = 0u;
     for (var a = 0u; a < p.arms; a++) {
@@ -109,10 +116,10 @@ fn exp3_choice(run: u32, t: u32) -> vec2<u32> {
     var pr: array<u32, 16>;
     var total_p = 0u;
     for (var a = 0u; a < p.arms; a++) {
-        pr[a] = (65536u - p.gamma16) * w[a] / total_w + p.gamma16 / p.arms;
+        pr[a] = (65536u - gamma16) * w[a] / total_w + gamma16 / p.arms;
         total_p += pr[a];
     }
-    let u = ((hash3(p.seed ^ EXP3_STREAM, run, t) >> 16u) * total_p) >> 16u;
+    let u = ((hash3(stream, run, t) >> 16u) * total_p) >> 16u;
     var cumulative = 0u;
     for (var a = 0u; a < p.arms; a++) {
         cumulative += pr[a];
@@ -121,6 +128,19 @@ fn exp3_choice(run: u32, t: u32) -> vec2<u32> {
         }
     }
     return vec2<u32>(p.arms - 1u, pr[p.arms - 1u]);
+}
+
+// EXP3's importance-weighted update of `arm` with `loss` (loss units, in [0, 1]).
+fn exp3_update(eta16: u32, arm: u32, loss: u32, prob: u32) {
+    n[arm] += 1u;
+    g[arm] = min(g[arm] + eta16 * loss * 16u / max(prob, 1u), 16777216u);
+    var low = g[0];
+    for (var a = 1u; a < p.arms; a++) {
+        low = min(low, g[a]);
+    }
+    for (var a = 0u; a < p.arms; a++) {
+        g[a] -= low;
+    }
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -149,6 +169,8 @@ fn main(
     var pos = state[base + 7u];
     var ring_len = state[base + 8u];
     var ring_head = state[base + 9u];
+    var batch_p = state[base + 10u];
+    var batch_sum = bitcast<i32>(state[base + 11u]);
     for (var i = 0u; i < 8u; i++) {
         hist[i] = state[base + 16u + i];
     }
@@ -179,9 +201,17 @@ fn main(
                 arm = ucb_choice(min(t, p.window));
             }
             case ALGO_EXP3: {
-                let choice = exp3_choice(run, t);
+                let choice = exp3_choice(p.gamma16, p.seed ^ EXP3_STREAM, run, t);
                 arm = choice.x;
                 exp3_p = choice.y;
+            }
+            case ALGO_BATCHED_EXP3: {
+                if (pos == 0u) {
+                    let choice = exp3_choice(p.batch_gamma16, p.seed ^ BATCHED_EXP3_STREAM, run, t);
+                    block_arm = choice.x;
+                    batch_p = choice.y;
+                }
+                arm = block_arm;
             }
             default: {
                 arm = p.a_star;
@@ -253,15 +283,17 @@ fn main(
             n[arm] += 1u;
             s[arm] += observed;
         } else if (algo == ALGO_EXP3) {
-            let loss = u32(clamp(observed, 0, LOSS_ONE));
-            n[arm] += 1u;
-            g[arm] = min(g[arm] + p.eta16 * loss * 16u / max(exp3_p, 1u), 16777216u);
-            var low = g[0];
-            for (var a = 1u; a < p.arms; a++) {
-                low = min(low, g[a]);
-            }
-            for (var a = 0u; a < p.arms; a++) {
-                g[a] -= low;
+            exp3_update(p.eta16, arm, u32(clamp(observed, 0, LOSS_ONE)), exp3_p);
+        } else if (algo == ALGO_BATCHED_EXP3) {
+            batch_sum += observed;
+            pos += 1u;
+            if (pos < p.batch_len) {
+                n[arm] += 1u;
+            } else {
+                let mean = u32(clamp(batch_sum / i32(p.batch_len), 0, LOSS_ONE));
+                exp3_update(p.batch_eta16, arm, mean, batch_p);
+                pos = 0u;
+                batch_sum = 0;
             }
         } else {
             n[arm] += 1u;
@@ -289,6 +321,8 @@ fn main(
     state[base + 7u] = pos;
     state[base + 8u] = ring_len;
     state[base + 9u] = ring_head;
+    state[base + 10u] = batch_p;
+    state[base + 11u] = bitcast<u32>(batch_sum);
     for (var i = 0u; i < 8u; i++) {
         state[base + 16u + i] = hist[i];
     }

@@ -52,7 +52,10 @@ fn runs_check(name: &str, weights: Weights, noise: Noise) -> KernelCheck {
     ));
     let (gpu_cfg, cpu_cfg) = (Rc::clone(&cfg), Rc::clone(&cfg));
     KernelCheck::new(
-        format!("{name}: {RUNS} runs x 6 algorithms x 1500 rounds"),
+        format!(
+            "{name}: {RUNS} runs x {} algorithms x 1500 rounds",
+            Algo::ALL.len()
+        ),
         move |ctx| {
             let kernel = BanditKernel::new(ctx);
             // Small chunks: the check also covers state carried across dispatches.

@@ -199,7 +199,7 @@ fn sweep_points(settings: &BanditSettings, over: &str) -> Result<Vec<SweepPoint>
                         horizon: t,
                         ..settings.clone()
                     },
-                    Algo::ALL[..5].to_vec(),
+                    Algo::LEARNERS.to_vec(),
                 )
             })
             .collect(),
@@ -218,7 +218,7 @@ fn sweep_points(settings: &BanditSettings, over: &str) -> Result<Vec<SweepPoint>
             .collect(),
         "memory" => MEMORY_POINTS
             .iter()
-            .map(|&m| (m, memory_point(settings, m), Algo::ALL[..5].to_vec()))
+            .map(|&m| (m, memory_point(settings, m), Algo::LEARNERS.to_vec()))
             .collect(),
         "arms" if custom => {
             return Err(CommandError::Usage(
@@ -234,7 +234,7 @@ fn sweep_points(settings: &BanditSettings, over: &str) -> Result<Vec<SweepPoint>
                         arms: k,
                         ..settings.clone()
                     },
-                    Algo::ALL[..5].to_vec(),
+                    Algo::LEARNERS.to_vec(),
                 )
             })
             .collect(),

@@ -15,10 +15,10 @@ pub const MAX_RUNS: usize = 16_384;
 /// Longest chunk (rounds per dispatch) for an instance. Mesa's llvmpipe/lavapipe quietly ends a
 /// loop after 65,535 iterations counted over all loops of an invocation (its guard against
 /// infinite loops), which cut runs short in a single long dispatch; a round costs at most
-/// m + 2K + 4 loop iterations, so chunks stay within half that limit. It also keeps every
-/// dispatch short on any device.
+/// m + 5K + 4 loop iterations (the tally, then EXP3's draw and update), so chunks stay within
+/// half that limit. It also keeps every dispatch short on any device.
 pub fn max_chunk(memory: u32, arms: u32) -> u32 {
-    (32_768 / (memory + 2 * arms + 4)).max(1)
+    (32_768 / (memory + 5 * arms + 4)).max(1)
 }
 
 pub struct BanditKernel {
@@ -56,6 +56,47 @@ fn flatten_tables(cfg: &SimConfig) -> (Vec<u32>, [u32; 7]) {
         flat.extend(part);
     }
     (flat, offsets)
+}
+
+/// The shader's `Params`, in its field order (28 words: a multiple of 16 bytes).
+fn param_words(
+    cfg: &SimConfig,
+    runs: u32,
+    n_inv: u32,
+    chunk: u32,
+    algo_codes: u32,
+    offsets: [u32; 7],
+) -> [u32; 28] {
+    [
+        runs,
+        n_inv,
+        cfg.arms,
+        cfg.memory,
+        cfg.bound,
+        cfg.horizon,
+        chunk,
+        cfg.seed,
+        cfg.a_star,
+        cfg.window,
+        u32::from(cfg.gaussian),
+        algo_codes,
+        cfg.gamma16,
+        cfg.eta16,
+        cfg.checkpoints.len() as u32,
+        offsets[0],
+        offsets[1],
+        offsets[2],
+        offsets[3],
+        offsets[4],
+        offsets[5],
+        offsets[6],
+        cfg.batch_len,
+        cfg.batch_gamma16,
+        cfg.batch_eta16,
+        0,
+        0,
+        0,
+    ]
 }
 
 impl BanditKernel {
@@ -124,36 +165,15 @@ impl BanditKernel {
             .iter()
             .enumerate()
             .fold(0u32, |acc, (i, a)| acc | (a.code() << (4 * i)));
-        let params = uniform_u32s(
-            ctx,
-            "bandit params",
-            &[
-                runs as u32,
-                n_inv as u32,
-                cfg.arms,
-                cfg.memory,
-                cfg.bound,
-                cfg.horizon,
-                chunk.max(1),
-                cfg.seed,
-                cfg.a_star,
-                cfg.window,
-                u32::from(cfg.gaussian),
-                algo_codes,
-                cfg.gamma16,
-                cfg.eta16,
-                checkpoints as u32,
-                offsets[0],
-                offsets[1],
-                offsets[2],
-                offsets[3],
-                offsets[4],
-                offsets[5],
-                offsets[6],
-                0,
-                0,
-            ],
+        let words = param_words(
+            cfg,
+            runs as u32,
+            n_inv as u32,
+            chunk.max(1),
+            algo_codes,
+            offsets,
         );
+        let params = uniform_u32s(ctx, "bandit params", &words);
         let bind = self
             .kernel
             .bind(ctx, &[&state, &tables, &ring, &out, &params]);

@@ -200,7 +200,7 @@ impl LabState {
                 Slot::Horizon(i) => {
                     knobs.horizon = self.horizon_sweep[i].0;
                     knobs.checkpoints = 1;
-                    (Algo::ALL[..5].to_vec(), true)
+                    (Algo::LEARNERS.to_vec(), true)
                 }
                 Slot::Bound(i) => {
                     knobs.bound = self.bound_sweep[i].0;
@@ -214,7 +214,7 @@ impl LabState {
                         checkpoints: 1,
                         ..point.knobs()
                     };
-                    (Algo::ALL[..5].to_vec(), true)
+                    (Algo::LEARNERS.to_vec(), true)
                 }
                 Slot::Arms(i) => {
                     let point = BanditSettings {
@@ -223,7 +223,7 @@ impl LabState {
                     };
                     instance = point.instance();
                     knobs.checkpoints = 1;
-                    (Algo::ALL[..5].to_vec(), true)
+                    (Algo::LEARNERS.to_vec(), true)
                 }
             };
             let spec = JobSpec {

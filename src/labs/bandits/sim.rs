@@ -16,6 +16,8 @@ pub const MAX_HORIZON: u32 = 100_000;
 pub const MAX_WINDOW: u32 = 1024;
 /// Seed offset of the EXP3 sampling stream (the loss noise uses the plain seed).
 pub const EXP3_STREAM: u32 = 0x5bd1_e995;
+/// Seed offset of the mini-batched EXP3 stream (its draws differ from EXP3's on the same run).
+pub const BATCHED_EXP3_STREAM: u32 = 0x27d4_eb2f;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -28,18 +30,34 @@ pub enum Algo {
     Exp3,
     /// Sliding-window UCB: statistics of the last `window` rounds only.
     SwUcb,
+    /// Mini-batched EXP3 (Arora, Dekel, Tewari, ICML 2012): the generic policy-regret method
+    /// against an m-memory adaptive adversary, which a tallying bandit is. Plays each drawn arm
+    /// for a batch of tau rounds and feeds EXP3 the batch's mean loss; knows M like the paper's
+    /// algorithm, and pays O(T^(2/3)) where the paper pays O(sqrt T).
+    BatchedExp3,
     /// Repeats a* (the comparator: its complete policy regret is 0 by definition).
     Oracle,
 }
 
 impl Algo {
-    pub const ALL: [Algo; 6] = [
+    pub const ALL: [Algo; 7] = [
         Algo::WtbSe,
         Algo::Se,
         Algo::Ucb1,
         Algo::Exp3,
         Algo::SwUcb,
+        Algo::BatchedExp3,
         Algo::Oracle,
+    ];
+
+    /// Every algorithm that learns (all but the oracle comparator): the sweeps' series.
+    pub const LEARNERS: [Algo; 6] = [
+        Algo::WtbSe,
+        Algo::Se,
+        Algo::Ucb1,
+        Algo::Exp3,
+        Algo::SwUcb,
+        Algo::BatchedExp3,
     ];
 
     /// The id the kernel switches on (`ALGO_*` in the shader).
@@ -54,6 +72,7 @@ impl Algo {
             Self::Ucb1 => "ucb1",
             Self::Exp3 => "exp3",
             Self::SwUcb => "sw-ucb",
+            Self::BatchedExp3 => "batched-exp3",
             Self::Oracle => "oracle",
         }
     }
@@ -65,6 +84,7 @@ impl Algo {
             Self::Ucb1 => "UCB1",
             Self::Exp3 => "EXP3",
             Self::SwUcb => "sliding-window UCB",
+            Self::BatchedExp3 => "mini-batched EXP3 (policy regret)",
             Self::Oracle => "oracle: repeat a*",
         }
     }
@@ -84,6 +104,10 @@ pub struct SimConfig {
     pub gaussian: bool,
     pub gamma16: u32,
     pub eta16: u32,
+    /// Mini-batched EXP3: rounds per batch (tau) and EXP3's rates tuned for T / tau batches.
+    pub batch_len: u32,
+    pub batch_gamma16: u32,
+    pub batch_eta16: u32,
     pub loss_q: Vec<i32>,
     pub weights_q: Vec<u32>,
     pub noise_q: Vec<i32>,
@@ -144,14 +168,20 @@ impl SimConfig {
         };
         // EXP3 (Auer et al. 2002) with the horizon-tuned exploration rate, eta = gamma / K.
         let kf = k as f64;
-        let gamma = (kf * kf.ln() / ((std::f64::consts::E - 1.0) * t))
-            .sqrt()
-            .min(1.0);
+        let exp3_gamma = |rounds: f64| {
+            (kf * kf.ln() / ((std::f64::consts::E - 1.0) * rounds))
+                .sqrt()
+                .min(1.0)
+        };
+        let gamma = exp3_gamma(t);
+        let bound = knobs.bound.max(1);
+        let batch_len = batch_rounds(k as u32, bound, horizon);
+        let batch_gamma = exp3_gamma(f64::from(horizon.div_ceil(batch_len)));
         let checkpoints = checkpoint_rounds(horizon, knobs.checkpoints);
         Self {
             arms: k as u32,
             memory: instance.memory.clamp(1, MAX_MEMORY) as u32,
-            bound: knobs.bound.max(1),
+            bound,
             horizon,
             seed: knobs.seed,
             a_star: instance.reo().a_star as u32,
@@ -159,6 +189,9 @@ impl SimConfig {
             gaussian: matches!(instance.noise, Noise::Gaussian { .. }),
             gamma16: (gamma * 65_536.0).round() as u32,
             eta16: (gamma / kf * 65_536.0).round() as u32,
+            batch_len,
+            batch_gamma16: (batch_gamma * 65_536.0).round() as u32,
+            batch_eta16: (batch_gamma / kf * 65_536.0).round() as u32,
             loss_q: instance.loss_table_q(),
             weights_q: instance.weights_q(),
             noise_q,
@@ -174,6 +207,23 @@ impl SimConfig {
     pub fn mean_q(&self, arm: u32, tally_q: u32) -> i32 {
         self.loss_q[arm as usize * TABLE_LEN + tally_bin(tally_q)]
     }
+}
+
+/// Mini-batched EXP3's batch length tau. Arora, Dekel and Tewari (2012, Theorem 2): against an
+/// adaptive adversary with memory m, a bandit algorithm with regret R(n) played in batches of tau
+/// rounds has policy regret at most tau R(T / tau) + T m / tau. With EXP3's
+/// R(n) = 2 sqrt((e - 1) n K ln K) the sum is smallest at
+/// tau = (m^2 T / ((e - 1) K ln K))^(1/3); the learner knows M, not m, so M stands for m (as it
+/// does for the paper's algorithm). At least M + 1 rounds, so that every batch ends on a
+/// saturated tally, and at most T.
+pub fn batch_rounds(arms: u32, bound: u32, horizon: u32) -> u32 {
+    let k = f64::from(arms.max(2));
+    let m = f64::from(bound.max(1));
+    let tau = (m * m * f64::from(horizon) / ((std::f64::consts::E - 1.0) * k * k.ln())).cbrt();
+    // max then min, not clamp: M + 1 may exceed a short horizon.
+    (tau.round() as u32)
+        .max(bound.saturating_add(1))
+        .min(horizon.max(1))
 }
 
 /// `count` rounds spread evenly over 1..=horizon, strictly increasing, last = horizon.
@@ -261,6 +311,10 @@ pub struct RunState {
     pub s: [i32; MAX_ARMS],
     /// EXP3: eta times the cumulative estimated loss, in 2^-16 units, minimum 0.
     pub g: [u32; MAX_ARMS],
+    /// Mini-batched EXP3: the batch arm's probability when drawn (2^-16 units) and the sum of
+    /// the batch's observed losses (loss units).
+    pub batch_p: u32,
+    pub batch_sum: i32,
 }
 
 /// What one round did (for the single-run view and the tests).
@@ -319,9 +373,18 @@ impl RunState {
             Algo::Ucb1 => self.ucb_choice(cfg, self.t),
             Algo::SwUcb => self.ucb_choice(cfg, self.t.min(cfg.window)),
             Algo::Exp3 => {
-                let (arm, p) = self.exp3_choice(cfg, run);
+                let (arm, p) = self.exp3_choice(cfg, cfg.gamma16, cfg.seed ^ EXP3_STREAM, run);
                 exp3_p = p;
                 arm
+            }
+            Algo::BatchedExp3 => {
+                if self.pos == 0 {
+                    let stream = cfg.seed ^ BATCHED_EXP3_STREAM;
+                    let (arm, p) = self.exp3_choice(cfg, cfg.batch_gamma16, stream, run);
+                    self.arm = arm;
+                    self.batch_p = p;
+                }
+                self.arm
             }
             Algo::Oracle => cfg.a_star,
         };
@@ -343,7 +406,11 @@ impl RunState {
                 self.s[arm as usize] += observed_q;
             }
             Algo::SwUcb => self.window_update(cfg, arm, observed_q, ring),
-            Algo::Exp3 => self.exp3_update(cfg, arm, observed_q, exp3_p),
+            Algo::Exp3 => {
+                let loss = observed_q.clamp(0, LOSS_ONE) as u32;
+                self.exp3_update(cfg, cfg.eta16, arm, loss, exp3_p);
+            }
+            Algo::BatchedExp3 => self.batch_update(cfg, arm, observed_q),
             Algo::Oracle => self.n[arm as usize] += 1,
         }
         self.push_history(arm, cfg.memory);
@@ -447,8 +514,9 @@ impl RunState {
         self.s[arm as usize] += observed_q;
     }
 
-    /// EXP3's draw: probabilities (2^-16 units) from the exp table, then inverse CDF.
-    fn exp3_choice(&self, cfg: &SimConfig, run: u32) -> (u32, u32) {
+    /// EXP3's draw with exploration rate `gamma16`: probabilities (2^-16 units) from the exp
+    /// table, then inverse CDF on draw `stream`.
+    fn exp3_choice(&self, cfg: &SimConfig, gamma16: u32, stream: u32, run: u32) -> (u32, u32) {
         let k = cfg.arms as usize;
         let mut w = [0u32; MAX_ARMS];
         let mut total_w = 0;
@@ -460,10 +528,10 @@ impl RunState {
         let mut p = [0u32; MAX_ARMS];
         let mut total_p = 0;
         for a in 0..k {
-            p[a] = (65_536 - cfg.gamma16) * w[a] / total_w + cfg.gamma16 / cfg.arms;
+            p[a] = (65_536 - gamma16) * w[a] / total_w + gamma16 / cfg.arms;
             total_p += p[a];
         }
-        let u = ((hash3(cfg.seed ^ EXP3_STREAM, run, self.t) >> 16) * total_p) >> 16;
+        let u = ((hash3(stream, run, self.t) >> 16) * total_p) >> 16;
         let mut cumulative = 0;
         for a in 0..k {
             cumulative += p[a];
@@ -474,13 +542,12 @@ impl RunState {
         (k as u32 - 1, p[k - 1])
     }
 
-    /// Importance-weighted loss estimate of the played arm (`p`: its probability, 2^-16 units).
-    fn exp3_update(&mut self, cfg: &SimConfig, arm: u32, observed_q: i32, p: u32) {
-        // Loss estimates need losses in [0, 1]: Gaussian observations are clipped.
-        let loss = observed_q.clamp(0, LOSS_ONE) as u32;
+    /// Importance-weighted estimate of the played arm's `loss` (loss units, in [0, 1]: Gaussian
+    /// observations are clipped), scaled by `eta16`; `p` is the arm's probability, 2^-16 units.
+    fn exp3_update(&mut self, cfg: &SimConfig, eta16: u32, arm: u32, loss: u32, p: u32) {
         let a = arm as usize;
         self.n[a] += 1;
-        self.g[a] = (self.g[a] + cfg.eta16 * loss * 16 / p.max(1)).min(1 << 24);
+        self.g[a] = (self.g[a] + eta16 * loss * 16 / p.max(1)).min(1 << 24);
         let low = self.g[..cfg.arms as usize]
             .iter()
             .copied()
@@ -489,6 +556,23 @@ impl RunState {
         self.g[..cfg.arms as usize]
             .iter_mut()
             .for_each(|g| *g -= low);
+    }
+}
+
+impl RunState {
+    /// Mini-batched EXP3: sums the batch's observations; after tau rounds EXP3 learns the
+    /// batch's mean loss (clipped to [0, 1]) for the batch's arm, and the next round draws anew.
+    fn batch_update(&mut self, cfg: &SimConfig, arm: u32, observed_q: i32) {
+        self.batch_sum += observed_q;
+        self.pos += 1;
+        if self.pos < cfg.batch_len {
+            self.n[arm as usize] += 1;
+            return;
+        }
+        let mean = (self.batch_sum / cfg.batch_len as i32).clamp(0, LOSS_ONE) as u32;
+        self.exp3_update(cfg, cfg.batch_eta16, arm, mean, self.batch_p);
+        self.pos = 0;
+        self.batch_sum = 0;
     }
 }
 
@@ -547,7 +631,13 @@ mod tests {
     fn paper_algorithm_leads_on_the_default_instance() {
         let result = cpu_result(default_instance(), knobs(32, 20_000), &Algo::ALL, 32);
         let (paper, paper_ci) = result.final_cpr(Algo::WtbSe).expect("wtb-se");
-        for algo in [Algo::Se, Algo::Ucb1, Algo::Exp3, Algo::SwUcb] {
+        for algo in [
+            Algo::Se,
+            Algo::Ucb1,
+            Algo::Exp3,
+            Algo::SwUcb,
+            Algo::BatchedExp3,
+        ] {
             let (other, other_ci) = result.final_cpr(algo).expect("baseline");
             assert!(
                 paper + paper_ci < other - other_ci,
@@ -638,6 +728,84 @@ mod tests {
         }
         // EXP3 explores: every arm is played.
         assert!((0..cfg.arms).all(|a| played.contains(&a)));
+    }
+
+    #[test]
+    fn batch_length_minimises_the_mini_batching_bound() {
+        // tau R(T / tau) + T M / tau with R(n) = 2 sqrt((e - 1) n K ln K), minimised over
+        // integers by scanning: the closed form must land within a round of the scan's argmin.
+        for (k, bound, horizon) in [(5u32, 32u32, 20_000u32), (2, 4, 100_000), (16, 64, 5_000)] {
+            let kf = f64::from(k);
+            let c = (std::f64::consts::E - 1.0) * kf * kf.ln();
+            let cost = |tau: f64| {
+                let t = f64::from(horizon);
+                tau * 2.0 * (c * t / tau).sqrt() + t * f64::from(bound) / tau
+            };
+            let scan = (1..=horizon)
+                .min_by(|&a, &b| cost(f64::from(a)).total_cmp(&cost(f64::from(b))))
+                .expect("non-empty");
+            let tau = batch_rounds(k, bound, horizon);
+            assert!(tau > bound, "{k} {bound} {horizon}: tau {tau} <= M");
+            if scan > bound {
+                assert!(
+                    tau.abs_diff(scan) <= 1,
+                    "{k} {bound} {horizon}: {tau} vs {scan}"
+                );
+            }
+        }
+        // Never longer than the horizon, never shorter than M + 1.
+        assert_eq!(batch_rounds(3, 10, 5), 5);
+        assert_eq!(batch_rounds(16, 60, 100), 61);
+    }
+
+    #[test]
+    fn batched_exp3_holds_each_draw_for_a_batch_and_learns_its_mean() {
+        let instance = Instance {
+            noise: Noise::Gaussian { sigma: 0.3 },
+            ..default_instance()
+        };
+        let cfg = SimConfig::new(&instance, knobs(6, 4_000));
+        let tau = cfg.batch_len as usize;
+        assert!(tau > 6 && tau < 4_000, "tau {tau}");
+        let mut state = RunState::new(&cfg);
+        let mut ring = vec![0; cfg.window as usize];
+        let mut rounds = Vec::new();
+        let mut g_before = state.g;
+        for t in 0..4_000usize {
+            let p = state.batch_p;
+            let round = state.step(&cfg, Algo::BatchedExp3, 2, &mut ring);
+            rounds.push(round);
+            if (t + 1) % tau != 0 {
+                assert_eq!(state.g, g_before, "EXP3 learnt mid-batch at t = {t}");
+                continue;
+            }
+            // The batch's end: one importance-weighted update with the clipped mean.
+            let batch = &rounds[t + 1 - tau..];
+            assert!(
+                batch.iter().all(|r| r.arm == batch[0].arm),
+                "arm changed in a batch"
+            );
+            let sum: i32 = batch.iter().map(|r| r.observed_q).sum();
+            let mean = (sum / tau as i32).clamp(0, LOSS_ONE) as u32;
+            let a = round.arm as usize;
+            let mut expected = g_before;
+            expected[a] = (expected[a] + cfg.batch_eta16 * mean * 16 / p.max(1)).min(1 << 24);
+            let low = expected[..cfg.arms as usize]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(0);
+            expected[..cfg.arms as usize]
+                .iter_mut()
+                .for_each(|g| *g -= low);
+            assert_eq!(state.g, expected, "update at t = {t}");
+            g_before = state.g;
+        }
+        let plays: u32 = state.n.iter().sum();
+        assert_eq!(plays, 4_000);
+        // Every arm gets batches (exploration), and the draw differs from plain EXP3's stream.
+        let arms_played: std::collections::BTreeSet<u32> = rounds.iter().map(|r| r.arm).collect();
+        assert_eq!(arms_played.len(), cfg.arms as usize);
     }
 
     #[test]
