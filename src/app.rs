@@ -8,6 +8,7 @@ use crate::labs::{CardInfo, Lab, LabEnv, all_checks, all_labs, layout};
 use crate::platform;
 use crate::selftest::{SelfTestReport, SelfTestRun};
 use crate::share::{Correction, Pairs, format_fragment, parse_fragment};
+use crate::shortcuts;
 
 /// The link key that selects the lab; every other key belongs to the lab.
 const LAB_KEY: &str = "lab";
@@ -46,6 +47,8 @@ pub struct PaperlabApp {
     screenshot: Option<std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<egui::ColorImage>>>>>,
     /// Whether the narrow (phone) style is applied.
     narrow_style: Option<bool>,
+    /// Whether the keyboard-shortcut list is open (`?`).
+    show_shortcuts: bool,
 }
 
 impl PaperlabApp {
@@ -96,6 +99,7 @@ impl PaperlabApp {
             cards,
             screenshot: None,
             narrow_style: None,
+            show_shortcuts: false,
             active: 0,
             compute,
             corrections: Vec::new(),
@@ -225,6 +229,7 @@ impl PaperlabApp {
             "lab": self.active_lab_id(),
             "fragment": self.current_fragment(),
             "corrections": corrections,
+            "shortcuts_open": self.show_shortcuts,
         })
         .to_string();
         let lab = &self.labs[self.active];
@@ -398,6 +403,7 @@ impl PaperlabApp {
         let citation = lab.citation();
         let mut reset = false;
         let mut home = false;
+        let mut keys = false;
         egui::Panel::top("lab_header").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 if ui
@@ -422,13 +428,39 @@ impl PaperlabApp {
                 {
                     reset = true;
                 }
+                if ui
+                    .small_button("⌨ ?")
+                    .on_hover_text("Keyboard shortcuts: Space starts or pauses, R resets")
+                    .clicked()
+                {
+                    keys = true;
+                }
             });
         });
+        if keys {
+            self.show_shortcuts = !self.show_shortcuts;
+        }
         if reset {
             lab.reset_settings();
         }
         if home {
             self.open_lab("home");
+        }
+    }
+
+    /// Space and R go to the open lab where its current view gives them a meaning; `?` and Esc
+    /// show and hide the list.
+    fn handle_keys(&mut self, ctx: &egui::Context) {
+        let keys = shortcuts::read(ctx);
+        if let Some(action) = keys.lab {
+            self.labs[self.active].shortcut(action, &self.compute);
+            ctx.request_repaint();
+        }
+        if keys.toggle_help {
+            self.show_shortcuts = !self.show_shortcuts;
+        }
+        if keys.close_help {
+            self.show_shortcuts = false;
         }
     }
 
@@ -519,6 +551,7 @@ impl eframe::App for PaperlabApp {
         self.corrections_ui(ui);
         self.lab_header_ui(ui);
         self.selftest_ui(ui);
+        self.handle_keys(ui.ctx());
         let navigate = std::cell::Cell::new(None);
         let env = LabEnv {
             compute: &self.compute,
@@ -529,6 +562,11 @@ impl eframe::App for PaperlabApp {
         egui::CentralPanel::default().show(ui, |ui| {
             self.labs[self.active].ui(ui, &env);
         });
+        if self.show_shortcuts {
+            let lab = &self.labs[self.active];
+            let (title, labels) = (lab.title(), lab.shortcut_labels());
+            shortcuts::help_window(ui.ctx(), &mut self.show_shortcuts, title, labels);
+        }
         if let Some(id) = navigate.get() {
             self.open_lab(id);
             ui.ctx().request_repaint();
@@ -556,6 +594,25 @@ mod tests {
                 selftest: false,
             },
         )
+    }
+
+    #[test]
+    fn space_and_r_drive_the_open_labs_job() {
+        let mut app = app("#lab=gfn");
+        let lab = &mut app.labs[app.active];
+        assert!(lab.shortcut_labels().start_pause.is_some());
+        lab.shortcut(crate::labs::Shortcut::StartPause, &app.compute);
+        assert!(app.current_fragment().contains("train=true"));
+        // In a view where Space means nothing, it changes nothing.
+        let mut app = self::app("#lab=bandits&view=regret");
+        let before = app.current_fragment();
+        let lab = &mut app.labs[app.active];
+        assert_eq!(
+            lab.shortcut_labels(),
+            crate::labs::ShortcutLabels::default()
+        );
+        lab.shortcut(crate::labs::Shortcut::StartPause, &app.compute);
+        assert_eq!(app.current_fragment(), before);
     }
 
     #[test]

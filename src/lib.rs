@@ -23,6 +23,7 @@ pub mod rng;
 pub mod selftest;
 pub mod served;
 pub mod share;
+pub mod shortcuts;
 pub mod stats;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -40,6 +40,31 @@ pub struct CardInfo {
     pub card: LabCard,
 }
 
+/// A keyboard shortcut the shell forwards to the open lab (Space, R).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Space: start or pause the lab's job in the current view.
+    StartPause,
+    /// R: reset that job.
+    Reset,
+}
+
+/// What Space and R do in a lab's current view, for the shortcut list (`None`: nothing there).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShortcutLabels {
+    pub start_pause: Option<&'static str>,
+    pub reset: Option<&'static str>,
+}
+
+impl ShortcutLabels {
+    pub fn get(&self, action: Shortcut) -> Option<&'static str> {
+        match action {
+            Shortcut::StartPause => self.start_pause,
+            Shortcut::Reset => self.reset,
+        }
+    }
+}
+
 /// What the shell lends a lab for one frame.
 pub struct LabEnv<'a> {
     pub compute: &'a Compute,
@@ -97,6 +122,14 @@ pub trait LabPage: Default + 'static {
         None
     }
 
+    /// What Space and R do in the current view (the `?` list shows it).
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        ShortcutLabels::default()
+    }
+
+    /// Space or R was pressed; called only when [`Self::shortcut_labels`] names the action.
+    fn shortcut(&mut self, _action: Shortcut, _compute: &Compute) {}
+
     /// Self-test entries for this lab's kernels (GPU vs reference).
     fn kernel_checks() -> Vec<Box<dyn Check>> {
         Vec::new()
@@ -125,6 +158,8 @@ pub trait Lab {
     fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
     fn is_busy(&self) -> bool;
     fn status_json(&self) -> Option<String>;
+    fn shortcut_labels(&self) -> ShortcutLabels;
+    fn shortcut(&mut self, action: Shortcut, compute: &Compute);
 }
 
 impl<P: LabPage> Lab for P {
@@ -177,6 +212,20 @@ impl<P: LabPage> Lab for P {
 
     fn status_json(&self) -> Option<String> {
         LabPage::status_json(self)
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        LabPage::shortcut_labels(self)
+    }
+
+    fn shortcut(&mut self, action: Shortcut, compute: &Compute) {
+        if LabPage::shortcut_labels(self).get(action).is_some() {
+            let before = self.settings().clone();
+            LabPage::shortcut(self, action, compute);
+            if *self.settings() != before {
+                share::revalidate(self.settings_mut());
+            }
+        }
     }
 }
 

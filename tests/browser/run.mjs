@@ -13,7 +13,7 @@
 //  Every page: no panic box, no console error. Screenshots go to target/screenshots/.
 //
 // Usage: node run.mjs [dist-dir]   (scripts/test builds dist/ first)
-//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant, ONLY=mam, ONLY=gfn).
+//        ONLY=fairness node run.mjs dist   runs one lab's part while working on it (also ONLY=quant, ONLY=mam, ONLY=gfn, ONLY=bandits, ONLY=keys).
 
 import { chromium } from 'playwright-core';
 import http from 'node:http';
@@ -353,6 +353,43 @@ async function ocgfn(browser, base, name) {
   await finish(p);
 }
 
+/// Keyboard: Space starts and pauses GFlowNet training, R restarts it, ? lists the shortcuts and
+/// Esc closes the list.
+async function keyboard(browser, base) {
+  const p = await openPage(browser, `${base}#lab=gfn&hidden=64&eval_every=300&eval_samples=2000`, 'keyboard');
+  const link = async () => JSON.parse(await p.page.evaluate(() => document.getElementById('status-link')?.textContent ?? 'null'));
+  try {
+    await p.page.waitForFunction(() => document.getElementById('status-gfn'), null, { timeout: 60_000 });
+    await p.page.mouse.click(1200, 790); // focus the canvas on an empty spot
+    await p.page.keyboard.press('Space');
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).fragment.includes('train=true'),
+      null, { timeout: 10_000 });
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-gfn').textContent).trajectories >= 200,
+      null, { timeout: 120_000, polling: 250 });
+    check('keyboard: Space starts training', true);
+    await p.page.keyboard.press('Space');
+    await p.page.waitForFunction(() => !JSON.parse(document.getElementById('status-link').textContent).fragment.includes('train=true'),
+      null, { timeout: 10_000 });
+    const paused = (await status(p.page, 'gfn')).trajectories;
+    await p.page.keyboard.press('r');
+    await p.page.waitForFunction((before) => JSON.parse(document.getElementById('status-gfn').textContent).trajectories < before,
+      paused, { timeout: 10_000 });
+    check('keyboard: Space pauses and R restarts', true, `${paused} trajectories before R`);
+    await p.page.keyboard.press('Shift+Slash');
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).shortcuts_open === true,
+      null, { timeout: 10_000 });
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, 'keyboard-shortcuts.png') });
+    await p.page.keyboard.press('Escape');
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).shortcuts_open === false,
+      null, { timeout: 10_000 });
+    check('keyboard: ? lists the shortcuts, Esc closes the list', true);
+  } catch (e) {
+    check('keyboard: Space, R, ? and Esc work', false, `${String(e).slice(0, 200)}; link ${JSON.stringify(await link())}`);
+  }
+  await finish(p);
+}
+
 /// The bandits lab simulates every algorithm's runs (GPU or CPU), shows the paper's algorithm
 /// ahead on the default instance, then (at T = 5,000, to keep the test short on a software
 /// adapter) fills the horizon, memory-bound, memory and arms sweeps and records a single run.
@@ -607,6 +644,12 @@ try {
     await plain.close();
     throw new Error('ONLY=gfn: the other checks were not run');
   }
+  if (process.env.ONLY === 'keys') {
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
+    await keyboard(plain, base);
+    await plain.close();
+    throw new Error('ONLY=keys: the other checks were not run');
+  }
   if (process.env.ONLY === 'bandits') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
     await bandits(plain, base, 'bandits-cpu-fallback', false);
@@ -628,6 +671,7 @@ try {
   await phone(webgpu, base);
   await offline(webgpu);
   await gflownet(webgpu, base, 'gfn-webgpu');
+  await keyboard(webgpu, base);
   await ocgfn(webgpu, base, 'ocgfn-webgpu');
   await bandits(webgpu, base, 'bandits-webgpu', true);
   await quant(webgpu, base, 'quant-webgpu', QUANT_GPU_LINK, true);

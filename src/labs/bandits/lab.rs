@@ -271,6 +271,24 @@ impl LabState {
         Some((what, job.progress(), job.on_gpu()))
     }
 
+    /// Space and R in the single-run view: play or pause the replay (from round 0 once it has
+    /// ended, as the button does), or go back to round 0.
+    pub fn shortcut(&mut self, action: crate::labs::Shortcut) {
+        let horizon = self.trace.as_ref().map_or(0, |t| t.rounds.len());
+        match action {
+            crate::labs::Shortcut::StartPause => {
+                self.playing = !self.playing;
+                if self.anim_round as usize >= horizon {
+                    self.anim_round = 0.0;
+                }
+            }
+            crate::labs::Shortcut::Reset => {
+                self.anim_round = 0.0;
+                self.playing = false;
+            }
+        }
+    }
+
     pub fn status_json(&self) -> serde_json::Value {
         let main = self.main.as_ref();
         let algorithms: serde_json::Map<String, serde_json::Value> = main

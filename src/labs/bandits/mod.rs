@@ -18,7 +18,7 @@ pub mod settings;
 pub mod sim;
 mod ui;
 
-use super::{Citation, LabCard, LabEnv, LabPage};
+use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
 use crate::selftest::Check;
 use lab::LabState;
 use settings::BanditSettings;
@@ -59,6 +59,24 @@ impl LabPage for BanditLab {
 
     fn is_busy(&self) -> bool {
         self.state.is_busy()
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        if self.settings.view != settings::View::Single {
+            return ShortcutLabels::default();
+        }
+        ShortcutLabels {
+            start_pause: Some(if self.state.playing {
+                "pause the replay"
+            } else {
+                "replay the run"
+            }),
+            reset: Some("back to round 0"),
+        }
+    }
+
+    fn shortcut(&mut self, action: Shortcut, _compute: &crate::gpu::Compute) {
+        self.state.shortcut(action);
     }
 
     fn status_json(&self) -> Option<String> {

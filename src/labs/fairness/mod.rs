@@ -20,7 +20,7 @@ pub mod settings;
 pub mod table;
 mod ui;
 
-use super::{Citation, LabCard, LabEnv, LabPage};
+use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
 use lab::LabState;
 use settings::FairnessSettings;
 
@@ -58,6 +58,19 @@ impl LabPage for FairnessLab {
         self.state.sync(&self.settings);
         self.state.work(env.half_frame_budget(ui.ctx(), MAX_WORK_S));
         ui::fairness_ui(&mut self.settings, &mut self.state, ui);
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        ShortcutLabels {
+            start_pause: None,
+            reset: Some("retrain the federated model from zero weights"),
+        }
+    }
+
+    fn shortcut(&mut self, action: Shortcut, _compute: &crate::gpu::Compute) {
+        if action == Shortcut::Reset {
+            self.state.retrain();
+        }
     }
 
     fn is_busy(&self) -> bool {

@@ -27,7 +27,7 @@ mod ui;
 
 use std::cell::Cell;
 
-use super::{Citation, LabCard, LabEnv, LabPage};
+use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
 use crate::selftest::Check;
 use lab::LabRun;
 use oc_lab::OcState;
@@ -113,6 +113,27 @@ impl LabPage for GfnLab {
         ui::gfn_ui(self, ui, env);
         if let Some(cell) = self.pending_click.take() {
             ui::toggle_bump(self, cell);
+        }
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        if self.settings.view != View::Train {
+            return ShortcutLabels::default();
+        }
+        ShortcutLabels {
+            start_pause: Some(if self.settings.train {
+                "pause training"
+            } else {
+                "train"
+            }),
+            reset: Some("restart training (new network from the seed)"),
+        }
+    }
+
+    fn shortcut(&mut self, action: Shortcut, _compute: &crate::gpu::Compute) {
+        match action {
+            Shortcut::StartPause => self.settings.train = !self.settings.train,
+            Shortcut::Reset => self.restart(),
         }
     }
 

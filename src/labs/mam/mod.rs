@@ -24,7 +24,7 @@ pub mod train;
 mod ui;
 pub mod weights;
 
-use super::{Citation, LabCard, LabEnv, LabPage};
+use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
 use crate::selftest::Check;
 use lab::MamState;
 use settings::MamSettings;
@@ -76,6 +76,31 @@ impl LabPage for MamLab {
 
     fn is_busy(&self) -> bool {
         self.state.is_busy(&self.settings, self.on_gpu)
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        ShortcutLabels {
+            start_pause: Some(if self.settings.train {
+                "pause training"
+            } else {
+                "train (opens the Training view)"
+            }),
+            reset: self
+                .state
+                .trainer
+                .is_some()
+                .then_some("restart training (fresh networks from the seed)"),
+        }
+    }
+
+    fn shortcut(&mut self, action: Shortcut, _compute: &crate::gpu::Compute) {
+        match action {
+            Shortcut::StartPause => {
+                self.settings.train = !self.settings.train;
+                self.settings.view = settings::View::Train;
+            }
+            Shortcut::Reset => self.state.start_training(&self.settings),
+        }
     }
 
     fn status_json(&self) -> Option<String> {

@@ -34,7 +34,7 @@ pub mod sparse;
 pub mod suite;
 mod ui;
 
-use super::{Citation, LabCard, LabEnv, LabPage};
+use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
 use crate::selftest::Check;
 use lab::LabState;
 use settings::QuantSettings;
@@ -74,6 +74,21 @@ impl LabPage for QuantLab {
         let budget = env.half_frame_budget(ui.ctx(), MAX_WORK_S);
         self.state.work(&self.settings, budget, env.compute);
         ui::quant_ui(&mut self.settings, &mut self.state, env.compute, ui);
+    }
+
+    fn shortcut_labels(&self) -> ShortcutLabels {
+        let idle = self.state.kernels.as_ref().is_none_or(|k| k.done());
+        ShortcutLabels {
+            start_pause: (self.settings.view == settings::View::Kernels && idle)
+                .then_some("time the kernels"),
+            reset: None,
+        }
+    }
+
+    fn shortcut(&mut self, action: Shortcut, compute: &crate::gpu::Compute) {
+        if action == Shortcut::StartPause {
+            self.state.start_kernels(&self.settings, compute);
+        }
     }
 
     fn is_busy(&self) -> bool {
