@@ -201,7 +201,14 @@ async function homeAndHistory(browser, base) {
       simd: window.paperlabWasmSimd,
       summary: (document.getElementById('static-summary') || {}).textContent || '',
       canvasLabel: document.getElementById('paperlab_canvas').getAttribute('aria-label'),
+      load: window.paperlabLoad,
+      // The browser's own count of the module's bytes, to hold the bar's total against.
+      wasmBytes: performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.decodedBodySize,
+      loadingGone: document.getElementById('loading') === null,
     }));
+    check('loading: the progress bar\'s total is the module\'s size, it finished, then went away',
+      page.load && page.load.done && page.load.error === null && page.load.total > 1e6
+        && page.load.total === page.wasmBytes && page.loadingGone, `${JSON.stringify(page.load)}, ${page.wasmBytes} bytes`);
     check('home: title, SIMD detected, static summary and canvas label',
       page.title === 'paperlab' && page.simd === true && page.summary.includes('Marginalization models')
         && (page.canvasLabel || '').length > 10, JSON.stringify(page).slice(0, 200));
@@ -230,6 +237,31 @@ async function homeAndHistory(browser, base) {
     check('home and history', false, String(e).slice(0, 200));
   }
   await finish(p);
+}
+
+/// The loading bar on a slow connection (about 1 MB/s): part-way, it shows how much of the module
+/// has arrived.
+async function loadProgress(browser, base) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  try {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 20, downloadThroughput: 1_000_000, uploadThroughput: 1_000_000 });
+    await page.goto(base, { waitUntil: 'load' });
+    await page.waitForFunction(() => {
+      const bar = document.getElementById('loading');
+      const now = Number(bar?.getAttribute('aria-valuenow') ?? 0);
+      return now >= 10 && now <= 90;
+    }, null, { timeout: 60_000, polling: 100 });
+    const shown = await page.evaluate(() => document.getElementById('loading-text').textContent);
+    await page.screenshot({ path: path.join(shots, 'loading-progress.png') });
+    check('loading: part-way, the bar says how much has arrived', /\d+\.\d of \d+\.\d MB/.test(shown), shown);
+  } catch (e) {
+    check('loading: part-way, the bar says how much has arrived', false, String(e).slice(0, 200));
+  }
+  await context.close();
 }
 
 /// Exports: the regret plot's CSV and the view's PNG download as files.
@@ -647,6 +679,8 @@ try {
   if (process.env.ONLY === 'keys') {
     const plain = await chromium.launch({ executablePath: CHROMIUM, args: BASE_FLAGS });
     await keyboard(plain, base);
+    await homeAndHistory(plain, base);
+    await loadProgress(plain, base);
     await plain.close();
     throw new Error('ONLY=keys: the other checks were not run');
   }
@@ -667,6 +701,7 @@ try {
   await selftest(webgpu, `${base}paperlab/?selftest=1#lab=device&${SMALL}`, 'subpath-selftest', 'gpu');
   await links(webgpu, base);
   await homeAndHistory(webgpu, base);
+  await loadProgress(webgpu, base);
   await exports(webgpu, base);
   await phone(webgpu, base);
   await offline(webgpu);
