@@ -428,10 +428,12 @@ impl PaperlabApp {
                 {
                     reset = true;
                 }
-                if ui
-                    .small_button("⌨ ?")
-                    .on_hover_text("Keyboard shortcuts: Space starts or pauses, R resets")
-                    .clicked()
+                // Keys mean nothing on a phone; there the button would only take a line.
+                if !layout::is_narrow(ui.ctx())
+                    && ui
+                        .small_button("⌨ ?")
+                        .on_hover_text("Keyboard shortcuts: Space starts or pauses, R resets")
+                        .clicked()
                 {
                     keys = true;
                 }

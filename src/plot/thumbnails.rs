@@ -2,14 +2,19 @@
 
 use egui::{Color32, Painter, Pos2, Rect, Stroke, Vec2, pos2};
 
+/// Whether the page is in the dark theme (the thumbnails' paper follows it).
+fn dark(painter: &Painter) -> bool {
+    painter.ctx().global_style().visuals.dark_mode
+}
+
 fn frame(painter: &Painter, rect: Rect) {
-    painter.rect_filled(rect, 4.0, Color32::from_gray(245));
-    painter.rect_stroke(
-        rect,
-        4.0,
-        Stroke::new(1.0, Color32::from_gray(180)),
-        egui::StrokeKind::Inside,
-    );
+    let (paper, edge) = if dark(painter) {
+        (Color32::from_gray(32), Color32::from_gray(80))
+    } else {
+        (Color32::from_gray(245), Color32::from_gray(180))
+    };
+    painter.rect_filled(rect, 4.0, paper);
+    painter.rect_stroke(rect, 4.0, Stroke::new(1.0, edge), egui::StrokeKind::Inside);
 }
 
 fn at(rect: Rect, x: f32, y: f32) -> Pos2 {
@@ -156,7 +161,11 @@ pub fn mam(painter: &Painter, rect: Rect) {
                     // Unknown: a pale shade leaning to the painted neighbours.
                     let t = ((r * 7 + c * 3) % 10) as f32 / 10.0;
                     let l = |a: u8, b: u8| (f32::from(a) * t + f32::from(b) * (1.0 - t)) as u8;
-                    Color32::from_rgb(l(250, 200), l(205, 215), l(205, 240))
+                    if dark(painter) {
+                        Color32::from_rgb(l(95, 50), l(55, 65), l(60, 100))
+                    } else {
+                        Color32::from_rgb(l(250, 200), l(205, 215), l(205, 240))
+                    }
                 }
             };
             painter.rect_filled(cell_rect, 1.0, fill);

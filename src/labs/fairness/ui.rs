@@ -411,12 +411,19 @@ fn draw_frontier(
             .collect();
         for k in 1..10 {
             let level = lo + (hi - lo) * f64::from(k) / 10.0;
+            // Viridis is dark below the middle and light above: light lines on the dark part,
+            // dark lines on the light part, so every level stays visible.
+            let line_color = if k < 6 {
+                Color32::from_rgba_unmultiplied(255, 255, 255, 200)
+            } else {
+                Color32::from_black_alpha(170)
+            };
             for seg in crate::plot::contour::segments(&values, n, n, level) {
                 let pts: Vec<[f64; 2]> = seg.iter().map(|p| [p[0] * dg, p[1] * dl]).collect();
                 plot.line(
                     Line::new("", PlotPoints::from(pts))
-                        .color(Color32::from_rgba_unmultiplied(255, 255, 255, 140))
-                        .width(1.0)
+                        .color(line_color)
+                        .width(1.2)
                         .allow_hover(false),
                 );
             }
@@ -487,7 +494,8 @@ fn frontier_view(s: &FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
         "Best accuracy with I(Z; Yhat) <= eps_global and I(Z; Yhat | S) <= eps_local over every \
          P(Yhat | Y, Z, S). That lets Yhat depend on the true label Y, so this is an upper bound: a \
          classifier that sees only its features may not reach it. Colour from {} (dark) to {} \
-         (yellow), white iso-accuracy lines every tenth of that range. The red point is your model.",
+         (yellow), iso-accuracy lines every tenth of that range (light on the dark cells, dark \
+         on the light ones). The red point is your model.",
         if lo.is_finite() {
             format!("{lo:.3}")
         } else {

@@ -142,50 +142,49 @@ fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
     let trainer = &run.run.trainer;
     let last_eval = run.evals.last();
     let modes = run.run.modes.as_ref();
-    ui.horizontal_wrapped(|ui| {
-        stat(ui, "trajectories", trainer.trajectories.to_string());
-        stat(
-            ui,
-            "traj/s (training)",
-            format!("{:.0}", run.run.trajectories_per_s()),
-        );
-        stat(
-            ui,
+    let log_z_label = match trainer.config.loss {
+        Loss::Tb => "log Z (learned)",
+        Loss::Db => "log F(s0) (DB's log Z)",
+    };
+    // The headline figures first; on a phone only they are boxes, the rest fold away, so the
+    // first plot is not pushed below the fold.
+    let headline = [
+        ("trajectories", trainer.trajectories.to_string()),
+        (
             "L1 exact (sum over states)",
             fmt_opt(last_eval.and_then(|e| e.l1_exact), 4),
-        );
-        stat(
-            ui,
-            "JSD exact (nats)",
-            fmt_opt(last_eval.and_then(|e| e.jsd_exact), 5),
-        );
-        stat(
-            ui,
-            "L1 sampled (noise floor)",
-            last_eval.map_or_else(
-                || "—".to_owned(),
-                |e| format!("{:.3} ({:.3})", e.l1, e.l1_noise_floor),
-            ),
-        );
-        let log_z_label = match trainer.config.loss {
-            Loss::Tb => "log Z (learned)",
-            Loss::Db => "log F(s0) (DB's log Z)",
-        };
-        stat(ui, log_z_label, format!("{:.3}", trainer.log_z_estimate()));
-        stat(
-            ui,
-            "log Z (true)",
-            fmt_opt(run.run.target.as_ref().map(|t| t.log_z), 3),
-        );
-        stat(
-            ui,
+        ),
+        (log_z_label, format!("{:.3}", trainer.log_z_estimate())),
+        (
             "modes found",
             modes.map_or_else(
                 || "—".to_owned(),
                 |m| format!("{} / {}", m.count, m.total()),
             ),
-        );
-    });
+        ),
+    ];
+    let more = [
+        (
+            "traj/s (training)",
+            format!("{:.0}", run.run.trajectories_per_s()),
+        ),
+        (
+            "JSD exact (nats)",
+            fmt_opt(last_eval.and_then(|e| e.jsd_exact), 5),
+        ),
+        (
+            "L1 sampled (noise floor)",
+            last_eval.map_or_else(
+                || "—".to_owned(),
+                |e| format!("{:.3} ({:.3})", e.l1, e.l1_noise_floor),
+            ),
+        ),
+        (
+            "log Z (true)",
+            fmt_opt(run.run.target.as_ref().map(|t| t.log_z), 3),
+        ),
+    ];
+    stat_boxes(ui, headline, more);
     if let Some(e) = last_eval {
         ui.label(
             RichText::new(format!(
@@ -254,7 +253,8 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
             (usize::from(x[0]), usize::from(x[1]))
         })
         .collect();
-    let side = ((ui.available_width() - 40.0) / 3.0).clamp(120.0, 320.0);
+    // Three across, on a phone too (there the maps shrink rather than wrap one by one).
+    let side = ((ui.available_width() - 28.0) / 3.0).clamp(90.0, 320.0);
     let no_paths: Vec<Vec<(f32, f32)>> = Vec::new();
     let paths = run.paths();
     let hover_target =
@@ -263,11 +263,14 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
         |c: usize, r: usize| format!("x = ({c}, {r}): p̂ = {:.4}", sampled_map[r * h + c]);
     let hover_paths = |c: usize, r: usize| format!("x = ({c}, {r})");
     let mut clicked = None;
+    // Short titles on a phone: a title wider than its map would push the third map down.
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    let pick = |wide: &'static str, short: &'static str| if narrow { short } else { wide };
     ui.horizontal_wrapped(|ui| {
         let title = if grid.ndim == 2 {
-            "target p(x) ∝ R(x)"
+            pick("target p(x) ∝ R(x)", "target")
         } else {
-            "target, marginal over x0, x1"
+            pick("target, marginal over x0, x1", "target (x0, x1)")
         };
         clicked = HeatMap {
             title,
@@ -281,7 +284,7 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
         }
         .ui(ui, side);
         HeatMap {
-            title: "sampled p̂(x) (last evaluation)",
+            title: pick("sampled p̂(x) (last evaluation)", "sampled"),
             values: &sampled_map,
             rows: h,
             cols: h,
@@ -292,7 +295,7 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
         }
         .ui(ui, side);
         HeatMap {
-            title: "last training batch",
+            title: pick("last training batch", "last batch"),
             values: &target_map,
             rows: h,
             cols: h,
@@ -310,6 +313,50 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
         lab.pending_click.set(Some(cell));
     }
     curves_ui(run, ui, Some(target.log_z));
+}
+
+/// The figures as boxes: all of them on a wide screen; on a phone the headline four, the rest
+/// in a fold.
+fn stat_boxes(ui: &mut egui::Ui, headline: [(&str, String); 4], more: [(&str, String); 4]) {
+    if crate::labs::layout::is_narrow(ui.ctx()) {
+        ui.horizontal_wrapped(|ui| {
+            for (label, value) in headline {
+                stat(ui, label, value);
+            }
+        });
+        egui::CollapsingHeader::new("More figures")
+            .id_salt("gfn_more_figures")
+            .show(ui, |ui| {
+                egui::Grid::new("gfn_more_grid")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        for (label, value) in more {
+                            ui.label(RichText::new(label).small());
+                            ui.label(RichText::new(value).strong());
+                            ui.end_row();
+                        }
+                    });
+            });
+    } else {
+        // The wide order keeps related figures together (exact L1 beside JSD, learned log Z
+        // beside the true one).
+        let [trajectories, l1_exact, log_z, modes] = headline;
+        let [rate, jsd, l1_sampled, log_z_true] = more;
+        ui.horizontal_wrapped(|ui| {
+            for (label, value) in [
+                trajectories,
+                rate,
+                l1_exact,
+                jsd,
+                l1_sampled,
+                log_z,
+                log_z_true,
+                modes,
+            ] {
+                stat(ui, label, value);
+            }
+        });
+    }
 }
 
 /// A figure in a box of fixed width: a row of them wraps as whole boxes on a narrow screen.

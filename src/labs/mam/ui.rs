@@ -13,7 +13,9 @@ use crate::labs::layout::Part;
 
 const UP: Color32 = Color32::from_rgb(225, 87, 89);
 const DOWN: Color32 = Color32::from_rgb(78, 121, 167);
+/// Unknown sites in the paint lattice, light and dark theme.
 const UNKNOWN: Color32 = Color32::from_rgb(220, 220, 220);
+const UNKNOWN_DARK: Color32 = Color32::from_rgb(70, 70, 70);
 const MAM: Color32 = Color32::from_rgb(89, 161, 79);
 const ARM: Color32 = Color32::from_rgb(242, 142, 43);
 const EXACT: Color32 = Color32::from_rgb(90, 90, 90);
@@ -37,17 +39,23 @@ impl Brush {
     }
 }
 
-/// Blue (p = 0) through white (1/2) to red (p = 1).
-fn probability_color(p: f64) -> Color32 {
+/// Blue (p = 0) through a neutral middle (1/2) to red (p = 1); the middle is white in the light
+/// theme and dark grey in the dark one, so an undecided site looks like the page, not a light.
+fn probability_color(p: f64, dark: bool) -> Color32 {
+    let middle = if dark {
+        Color32::from_gray(48)
+    } else {
+        Color32::WHITE
+    };
     let t = p.clamp(0.0, 1.0) as f32;
     let mix = |a: Color32, b: Color32, u: f32| {
         let l = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * u) as u8;
         Color32::from_rgb(l(a.r(), b.r()), l(a.g(), b.g()), l(a.b(), b.b()))
     };
     if t < 0.5 {
-        mix(DOWN, Color32::WHITE, t * 2.0)
+        mix(DOWN, middle, t * 2.0)
     } else {
-        mix(Color32::WHITE, UP, (t - 0.5) * 2.0)
+        mix(middle, UP, (t - 0.5) * 2.0)
     }
 }
 
@@ -235,18 +243,31 @@ fn results_ui(
     ui: &mut egui::Ui,
 ) {
     egui::ScrollArea::vertical().show(ui, |ui| {
-        ui.horizontal_wrapped(|ui| {
-            ui.vertical(|ui| {
-                ui.label(RichText::new("Paint (+1 / -1 / ?)").strong());
-                let mut p = s.partial();
-                if paint_lattice(ui, &mut p, s.size as usize, 240.0, *brush) {
-                    s.set_partial(&p);
-                }
+        let paint = |s: &mut MamSettings, ui: &mut egui::Ui| {
+            ui.label(RichText::new("Paint (+1 / -1 / ?)").strong());
+            let mut p = s.partial();
+            if paint_lattice(ui, &mut p, s.size as usize, 240.0, *brush) {
+                s.set_partial(&p);
+            }
+        };
+        if crate::labs::layout::is_narrow(ui.ctx()) {
+            // A phone: one column, each part at full width.
+            paint(s, ui);
+            answer_ui(s, state, compute, ui);
+            ui.add_space(6.0);
+            heat_maps_ui(s, state, ui);
+        } else {
+            // The heat maps sit under the answer, beside the lattice: the whole sampling view
+            // then fits a 1280x800 window.
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| paint(s, ui));
+                ui.vertical(|ui| {
+                    answer_ui(s, state, compute, ui);
+                    ui.add_space(6.0);
+                    heat_maps_ui(s, state, ui);
+                });
             });
-            ui.vertical(|ui| answer_ui(s, state, compute, ui));
-        });
-        ui.separator();
-        heat_maps_ui(s, state, ui);
+        }
         ui.separator();
         match s.view {
             View::Sample => sample_ui(s, state, ui),
@@ -262,12 +283,17 @@ fn paint_lattice(ui: &mut egui::Ui, p: &mut Partial, size: usize, side: f32, bru
     let (rect, response) =
         ui.allocate_exact_size(Vec2::splat(cell * size as f32), Sense::click_and_drag());
     let painter = ui.painter_at(rect);
+    let unknown = if ui.visuals().dark_mode {
+        UNKNOWN_DARK
+    } else {
+        UNKNOWN
+    };
     for (i, site) in p.sites.iter().enumerate() {
         let r = cell_rect(rect, cell, size, i);
         let (fill, text) = match site {
             Site::Up => (UP, "+"),
             Site::Down => (DOWN, "−"),
-            Site::Unknown => (UNKNOWN, "?"),
+            Site::Unknown => (unknown, "?"),
         };
         painter.rect_filled(r.shrink(1.0), 2.0, fill);
         painter.text(
@@ -324,11 +350,12 @@ fn heat_lattice_outlined(
     let cell = (side / size as f32).floor().max(3.0);
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(cell * size as f32), Sense::hover());
     let painter = ui.painter_at(rect);
+    let dark = ui.visuals().dark_mode;
     for (i, (site, &h)) in p.sites.iter().zip(heat).enumerate() {
         let r = cell_rect(rect, cell, size, i);
         match site {
             Site::Unknown => {
-                painter.rect_filled(r, 0.0, probability_color(h));
+                painter.rect_filled(r, 0.0, probability_color(h, dark));
             }
             Site::Up | Site::Down => {
                 painter.rect_filled(r, 0.0, if *site == Site::Up { UP } else { DOWN });
