@@ -803,7 +803,7 @@ mod tests {
         }
         let plays: u32 = state.n.iter().sum();
         assert_eq!(plays, 4_000);
-        // Every arm gets batches (exploration), and the draw differs from plain EXP3's stream.
+        // Every arm gets batches (EXP3 keeps exploring at rate gamma).
         let arms_played: std::collections::BTreeSet<u32> = rounds.iter().map(|r| r.arm).collect();
         assert_eq!(arms_played.len(), cfg.arms as usize);
     }
