@@ -24,6 +24,9 @@ pub struct StartOptions {
     pub fragment: String,
     /// Run every kernel check once and publish the report (`?selftest=1`).
     pub selftest: bool,
+    /// `?compute=cpu`: compute on the CPU (the page's fallback path) even where the renderer
+    /// has a GPU device; drawing still uses it. To compare the paths, or where a GPU misbehaves.
+    pub compute_on_cpu: bool,
 }
 
 pub struct PaperlabApp {
@@ -75,6 +78,13 @@ impl PaperlabApp {
             None => Compute::CpuFallback {
                 reason: "the renderer has no wgpu device".to_owned(),
             },
+        };
+        let compute = if options.compute_on_cpu {
+            Compute::CpuFallback {
+                reason: crate::gpu::ASKED_FOR_CPU.to_owned(),
+            }
+        } else {
+            compute
         };
         log::info!("compute: {}", compute.badge());
         platform::set_webgpu_notice(compute.gpu().is_none());
@@ -594,6 +604,7 @@ mod tests {
             StartOptions {
                 fragment: fragment.to_owned(),
                 selftest: false,
+                compute_on_cpu: false,
             },
         )
     }

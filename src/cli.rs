@@ -207,6 +207,7 @@ fn run_desktop(fragment: String) -> i32 {
     let start = StartOptions {
         fragment,
         selftest: false,
+        compute_on_cpu: false,
     };
     match eframe::run_native(
         "paperlab",

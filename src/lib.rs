@@ -14,6 +14,7 @@ pub mod export;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod files;
 pub mod gpu;
+pub mod jobs;
 pub mod kernels;
 pub mod labs;
 pub mod nn;

@@ -147,6 +147,33 @@ mod imp {
         element.set_text_content(Some(json));
     }
 
+    /// Milliseconds on the page's clock (`performance.now()`).
+    pub fn now_ms() -> Option<f64> {
+        Some(window()?.performance()?.now())
+    }
+
+    /// The longest main-thread task (the browser's long-task entries, over 50 ms) that started
+    /// at or after `since_ms`; 0 when there was none. `webgpu-probe.js` collects the entries
+    /// from the start of the page.
+    pub fn longest_main_task_ms_since(since_ms: f64) -> Option<f64> {
+        let window: wasm_bindgen::JsValue = window()?.into();
+        let tasks = js_sys::Reflect::get(&window, &"paperlabLongTasks".into()).ok()?;
+        let tasks: js_sys::Array = tasks.dyn_into().ok()?;
+        let mut longest = 0.0f64;
+        for entry in tasks.iter() {
+            let Ok(pair) = entry.dyn_into::<js_sys::Array>() else {
+                continue;
+            };
+            let (Some(start), Some(duration)) = (pair.get(0).as_f64(), pair.get(1).as_f64()) else {
+                continue;
+            };
+            if start >= since_ms {
+                longest = longest.max(duration);
+            }
+        }
+        Some(longest)
+    }
+
     pub fn set_webgpu_notice(visible: bool) {
         if let Some(notice) = element("webgpu-notice") {
             let _ = notice
@@ -196,6 +223,15 @@ mod imp {
     }
 
     pub fn publish_status(_name: &str, _json: &str) {}
+
+    pub fn now_ms() -> Option<f64> {
+        None
+    }
+
+    /// Long tasks are a browser's measure; natively there is no main-thread budget to report.
+    pub fn longest_main_task_ms_since(_since_ms: f64) -> Option<f64> {
+        None
+    }
 
     pub fn set_webgpu_notice(_visible: bool) {}
 }

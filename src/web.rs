@@ -50,11 +50,15 @@ fn start_options() -> StartOptions {
         .as_ref()
         .and_then(|l| l.search().ok())
         .unwrap_or_default();
-    let selftest = web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|params| params.get("selftest"))
-        .is_some_and(|v| v == "1" || v == "true");
-    StartOptions { fragment, selftest }
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    let param = |name: &str| params.as_ref().and_then(|p| p.get(name));
+    let selftest = param("selftest").is_some_and(|v| v == "1" || v == "true");
+    let compute_on_cpu = param("compute").is_some_and(|v| v == "cpu");
+    StartOptions {
+        fragment,
+        selftest,
+        compute_on_cpu,
+    }
 }
 
 /// WebGPU first, WebGL2 as the fallback. On WebGPU we request the adapter's real limits (see

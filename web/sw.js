@@ -44,8 +44,10 @@ self.addEventListener('fetch', (event) => {
     }));
     return;
   }
+  // ignoreSearch: the worker's files are fetched with ?build=<key> (web/worker-loader.js) and
+  // cached under their plain names; this cache holds one build only, so the key adds nothing.
   event.respondWith((async () => {
-    const cached = await caches.match(request, { cacheName: CACHE });
+    const cached = await caches.match(request, { cacheName: CACHE, ignoreSearch: true });
     return cached ?? fetch(request);
   })());
 });

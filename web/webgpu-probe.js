@@ -1,3 +1,21 @@
+// Long main-thread tasks (the browser's 'longtask' entries: over 50 ms), from the start of the
+// page, as [start ms, duration ms] pairs: the labs publish the longest since their job started
+// (status-gfn's longest_main_task_ms), so the browser tests can hold the page to a smooth UI.
+(function () {
+  window.paperlabLongTasks = [];
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (entry) {
+        window.paperlabLongTasks.push([entry.startTime, entry.duration]);
+        if (window.paperlabLongTasks.length > 2000) window.paperlabLongTasks.shift();
+      });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch (e) {
+    // No long-task timing in this browser: the figure stays unknown (null).
+    window.paperlabLongTasks = null;
+  }
+})();
+
 // The build uses WebAssembly SIMD (simd128): without it the module cannot even compile. Say so
 // plainly instead of failing with a CompileError. The bytes are a one-function module using
 // i8x16.popcnt (the wasm-feature-detect test); browsers without SIMD reject it.
@@ -31,6 +49,17 @@
     if (notice) notice.style.display = 'block';
   }
   window.paperlabAdapterInfo = '';
+  if (new URLSearchParams(location.search).get('compute') === 'cpu') {
+    document.addEventListener('DOMContentLoaded', function () {
+      var notice = document.getElementById('webgpu-notice');
+      if (notice) {
+        notice.textContent = 'This page computes on the CPU (?compute=cpu in the address): ' +
+          'slower, same results. Remove it to use WebGPU where the browser has it.';
+      }
+      showNotice();
+    });
+    return;
+  }
   if (!('gpu' in navigator) || !window.isSecureContext) {
     document.addEventListener('DOMContentLoaded', showNotice);
     return;

@@ -27,6 +27,9 @@ pub enum Compute {
     CpuFallback { reason: String },
 }
 
+/// The fallback's reason when the page's address asked for the CPU (`?compute=cpu`).
+pub const ASKED_FOR_CPU: &str = "the address asks for it (?compute=cpu)";
+
 impl Compute {
     pub fn gpu(&self) -> Option<&GpuContext> {
         match self {
@@ -40,6 +43,9 @@ impl Compute {
     pub fn short_badge(&self) -> String {
         match self {
             Self::Gpu(_) => self.badge(),
+            Self::CpuFallback { reason } if reason == ASKED_FOR_CPU => {
+                "CPU (?compute=cpu)".to_owned()
+            }
             Self::CpuFallback { .. } => {
                 if cfg!(target_arch = "wasm32") {
                     "CPU fallback (no WebGPU)".to_owned()
@@ -59,6 +65,9 @@ impl Compute {
                     format!("GPU ({})", ctx.adapter.backend)
                 };
                 format!("{api} · {}", ctx.adapter.name)
+            }
+            Self::CpuFallback { reason } if reason == ASKED_FOR_CPU => {
+                "CPU fallback — asked for by the address".to_owned()
             }
             Self::CpuFallback { .. } => {
                 if cfg!(target_arch = "wasm32") {

@@ -140,6 +140,12 @@ pub trait LabPage: Default + 'static {
     fn commands() -> Vec<crate::command::LabCommand> {
         Vec::new()
     }
+
+    /// The lab's long CPU jobs (training, sweeps), which the page runs in a Web Worker; the
+    /// worker finds them here by name (`crate::jobs`).
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        Vec::new()
+    }
 }
 
 /// A lab as the shell holds it (object-safe); every [`LabPage`] is one.
@@ -262,17 +268,28 @@ const fn entry<P: LabPage>() -> LabEntry {
     }
 }
 
-/// Every lab, in menu order: adding a lab is its folder plus one line here. The first one is
-/// opened by a link without `lab=`.
-pub const REGISTRY: &[LabEntry] = &[
-    entry::<home::HomeLab>(),
-    entry::<device::DeviceLab>(),
-    entry::<gflownet::GfnLab>(),
-    entry::<bandits::BanditLab>(),
-    entry::<fairness::FairnessLab>(),
-    entry::<quant::QuantLab>(),
-    entry::<mam::MamLab>(),
-];
+/// The one list of labs, in menu order, made into [`REGISTRY`] and into each lab's jobs
+/// ([`all_jobs`]). The jobs are a list of their own because the page's Web Worker links only
+/// them: a reference to the registry would bring every page, kernel and command into the
+/// worker's module.
+macro_rules! labs {
+    ($($lab:ty),* $(,)?) => {
+        /// Every lab, in menu order: adding a lab is its folder plus one line in `labs!`. The
+        /// first one is opened by a link without `lab=`.
+        pub const REGISTRY: &[LabEntry] = &[$(entry::<$lab>()),*];
+        const JOBS: &[fn() -> Vec<crate::jobs::JobKind>] = &[$(<$lab as LabPage>::jobs),*];
+    };
+}
+
+labs!(
+    home::HomeLab,
+    device::DeviceLab,
+    gflownet::GfnLab,
+    bandits::BanditLab,
+    fairness::FairnessLab,
+    quant::QuantLab,
+    mam::MamLab,
+);
 
 /// Every lab, built, in menu order.
 pub fn all_labs() -> Vec<Box<dyn Lab>> {
@@ -294,4 +311,9 @@ pub fn all_commands() -> Vec<crate::command::LabCommand> {
         .iter()
         .flat_map(|entry| (entry.commands)())
         .collect()
+}
+
+/// Every lab's background jobs: what the page's Web Worker can run.
+pub fn all_jobs() -> Vec<crate::jobs::JobKind> {
+    JOBS.iter().flat_map(|jobs| jobs()).collect()
 }

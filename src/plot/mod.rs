@@ -1,5 +1,7 @@
-//! Drawing helpers shared by labs: heat maps and colour maps (egui painter, no plot crate).
+//! Drawing helpers shared by labs: heat maps and colour maps (egui painter, no plot crate), and
+//! axis label formats for egui_plot.
 
+pub mod axis;
 pub mod contour;
 mod heatmap;
 pub mod thumbnails;

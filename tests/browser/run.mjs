@@ -369,6 +369,35 @@ async function gflownet(browser, base, name) {
   await finish(p);
 }
 
+/// Issue 20's goal: during 20 s of training at the page's defaults on the CPU path, training
+/// runs in the worker at wall-clock speed (at least 70% of the worker's own rate) and no
+/// main-thread task exceeds 50 ms. `longTaskLimit` null: reported only (see the group).
+async function gflownetWorker(browser, base, name, link, longTaskLimit) {
+  const p = await openPage(browser, `${base}${link}`, name);
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-gfn');
+      return el && JSON.parse(el.textContent).trajectories > 0;
+    }, null, { timeout: 60_000, polling: 250 });
+    await p.page.waitForTimeout(20_000);
+    const st = await status(p.page, 'gfn');
+    const ratio = st.wall_trajectories_per_s / st.compute_trajectories_per_s;
+    const figures = `wall ${st.wall_trajectories_per_s.toFixed(0)} traj/s, worker ${st.compute_trajectories_per_s.toFixed(0)} traj/s (${(100 * ratio).toFixed(0)}%), longest main-thread task ${st.longest_main_task_ms} ms, ${st.trajectories} trajectories, ${st.evaluations} evaluations`;
+    console.log(`     ${name}: ${figures}`);
+    check(`${name}: training runs in the worker`, st.in_worker === true && st.train_error === null,
+      `${st.worker_fallback ?? ''} ${st.train_error ?? ''}`);
+    check(`${name}: wall-clock rate at least 70% of the worker's`, ratio >= 0.7, figures);
+    check(`${name}: evaluations keep coming`, st.evaluations >= 2 && st.l1_exact !== null, figures);
+    if (longTaskLimit !== null) {
+      check(`${name}: no main-thread task over ${longTaskLimit} ms`,
+        st.longest_main_task_ms !== null && st.longest_main_task_ms <= longTaskLimit, figures);
+    }
+  } catch (e) {
+    check(`${name}: trains in the worker`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 /// The OC-GFN view loads the shipped weights at once: success rate, a conditioned target and
 /// the exact conversion check are published without any training.
 async function ocgfn(browser, base, name) {
@@ -539,6 +568,8 @@ async function quant(browser, base, name, link, expectGpu) {
     await waitFor('return st.sweep_total > 0 && st.sweep_done === st.sweep_total && st.detail !== null;');
     const st = await status(p.page, 'quant');
     console.log(`     ${name}: ${st.sweep_total} quantizations of ${st.matrix} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    check(`${name}: the sweep ran in the worker`, st.sweep_in_worker === true && st.sweep_error === null,
+      `${st.sweep_error}`);
     const at = (series, bits) => st.sweep.find((q) => q.series.startsWith(series) && q.bits === bits);
     const sq3 = at('SqueezeLLM +', 3);
     const rtn4 = at('round-to-nearest', 4);
@@ -628,6 +659,8 @@ async function mam(browser, base, name, expectGpu) {
     st = await status(p.page, 'mam');
     check(`${name}: a 3x3 target trains in the page`, st.self_consistency < 0.1 && st.kl_estimate !== null,
       `${st.training_steps} steps, sc ${st.self_consistency}, kl ${st.kl_estimate}`);
+    check(`${name}: training runs in the worker`, st.training_in_worker === true && st.training_error === null,
+      `${st.training_error}`);
     await p.page.screenshot({ path: path.join(shots, `${name}-train.png`) });
     await p.page.evaluate(() => { location.hash = '#lab=mam&size=10'; });
     await waitFor('return st.source === "shipped" && st.sampling_done && st.arm_network === "separate";');
@@ -706,7 +739,17 @@ try {
   await group('MaM (WebGPU)', ['mam'], GPU, (b) => mam(b, base, 'mam-webgpu', true));
   await group('self-test (CPU fallback)', ['selftest'], PLAIN,
     (b) => selftest(b, `${base}?selftest=1#lab=device&${SMALL}`, 'cpu-fallback-selftest', 'cpu'));
-  await group('GFlowNets (CPU fallback)', ['gfn'], PLAIN, (b) => gflownet(b, base, 'gfn-cpu-fallback'));
+  await group('GFlowNets (CPU fallback)', ['gfn'], PLAIN, async (b) => {
+    await gflownet(b, base, 'gfn-cpu-fallback');
+    // Long tasks are reported, not held to 50 ms, in this browser: with no GPU it composites
+    // the WebGL canvas in software on the page's main thread (a CPU profile puts 96% of the
+    // main thread in Chromium's own code, under 1% in the app), whatever the page computes.
+    await gflownetWorker(b, base, 'gfn-worker-cpu-fallback', '#lab=gfn&train=true', null);
+  });
+  // The CPU compute path (?compute=cpu) in the browser that draws through WebGPU, whose
+  // compositing is off the main thread: here the 50 ms bound is the page's own doing.
+  await group('GFlowNets worker goal (CPU compute)', ['gfn'], GPU,
+    (b) => gflownetWorker(b, base, 'gfn-worker-cpu-compute', '?compute=cpu#lab=gfn&train=true', 50));
   await group('bandits (CPU fallback)', ['bandits'], PLAIN, (b) => bandits(b, base, 'bandits-cpu-fallback', false));
   await group('fairness', ['fairness'], PLAIN, (b) => fairness(b, base, 'fairness'));
   await group('quant (CPU fallback)', ['quant'], PLAIN, (b) => quant(b, base, 'quant-cpu-fallback', QUANT_CPU_LINK, false));

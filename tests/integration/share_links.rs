@@ -16,6 +16,7 @@ fn open(fragment: &str) -> PaperlabApp {
         StartOptions {
             fragment: fragment.to_owned(),
             selftest: false,
+            compute_on_cpu: false,
         },
     )
 }

@@ -11,6 +11,7 @@ mod cli;
 pub mod env;
 pub mod finetune;
 pub mod gpu;
+pub mod jobs;
 pub mod lab;
 pub mod metrics;
 pub mod model;
@@ -45,8 +46,12 @@ pub struct GfnLab {
 }
 
 impl GfnLab {
+    /// A fresh run from the settings (the workers stay).
     fn restart(&mut self) {
-        self.run = Some(LabRun::new(&self.settings));
+        match &mut self.run {
+            Some(run) => run.restart(&self.settings),
+            None => self.run = Some(LabRun::new(&self.settings)),
+        }
     }
 }
 
@@ -98,19 +103,11 @@ impl LabPage for GfnLab {
             }
         }
         if let Some(run) = &mut self.run {
-            // Evaluation first (it may be waiting on the GPU), then training in what is left;
-            // a paused run gives the whole budget to evaluation.
-            let eval_budget = if self.settings.train {
-                env.work_budget / 2
-            } else {
-                env.work_budget
-            };
-            run.poll_evaluation(eval_budget, env.compute);
-            if self.settings.train {
-                run.train_slice(env.work_budget / 2, &self.settings, env.compute);
-            }
+            // Training and evaluation run in workers: this only takes their news (the budget
+            // is spent only where no worker could start).
+            run.frame(&self.settings, env.compute, env.work_budget);
         }
-        ui::gfn_ui(self, ui, env);
+        ui::gfn_ui(self, ui);
         if let Some(cell) = self.pending_click.take() {
             ui::toggle_bump(self, cell);
         }
@@ -150,16 +147,24 @@ impl LabPage for GfnLab {
         Some(
             serde_json::json!({
                 "training": self.settings.train,
-                "trajectories": run.run.trainer.trajectories,
-                "trajectories_per_s": run.run.trajectories_per_s(),
+                "trajectories": run.trajectories,
+                "trajectories_per_s": run.compute_rate(),
+                // The worker's rate (training time only) and the rate in wall-clock time while
+                // training is on: how much the page's own work holds training back.
+                "compute_trajectories_per_s": run.compute_rate(),
+                "wall_trajectories_per_s": run.wall_rate(),
+                "in_worker": run.fallback_reason().is_none(),
+                "worker_fallback": run.fallback_reason(),
+                "longest_main_task_ms": run.longest_main_task_ms(),
+                "train_error": run.train_error,
                 "evaluations": run.evals.len(),
                 "l1": last.map(|e| e.l1),
                 "l1_exact": last.and_then(|e| e.l1_exact),
                 "jsd_exact": last.and_then(|e| e.jsd_exact),
                 "l1_noise_floor": last.map(|e| e.l1_noise_floor),
-                "log_z": run.run.trainer.log_z_estimate(),
+                "log_z": run.log_z,
                 "eval_on_gpu": last.map(|e| e.on_gpu),
-                "modes_found": run.run.modes.as_ref().map(|m| m.count),
+                "modes_found": run.modes_found,
                 "eval_error": run.eval_error,
                 "oc_success": self.oc.as_ref().and_then(|oc| oc.success),
                 "oc_conditioned_success": self.oc.as_ref().and_then(|oc| oc.conditioned_success),
@@ -177,5 +182,12 @@ impl LabPage for GfnLab {
     #[cfg(not(target_arch = "wasm32"))]
     fn commands() -> Vec<crate::command::LabCommand> {
         cli::commands()
+    }
+
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        vec![
+            crate::jobs::JobKind::of::<jobs::TrainJob>(),
+            crate::jobs::JobKind::of::<jobs::EvalJob>(),
+        ]
     }
 }

@@ -225,6 +225,7 @@ fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
             .height(240.0)
             .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("training trajectories")
+            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label(format!("modes found (of {total})"))
             .include_y(0.0)
             .include_y(total)

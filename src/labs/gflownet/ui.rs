@@ -11,13 +11,13 @@ use super::GfnLab;
 use super::lab::LabRun;
 use super::model::{BackwardPolicy, Loss};
 use super::settings::{self, RewardKind, View, format_bumps};
+use crate::labs::controls;
 use crate::labs::layout::Part;
-use crate::labs::{LabEnv, controls};
 use crate::plot::HeatMap;
 
-pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     crate::labs::layout::lab_page(ui, "gfn", |ui, part| match part {
-        Part::Controls => controls_ui(lab, ui, env),
+        Part::Controls => controls_ui(lab, ui),
         Part::Results => results_part(lab, ui),
     });
 }
@@ -47,7 +47,7 @@ fn results_part(lab: &mut GfnLab, ui: &mut egui::Ui) {
     });
 }
 
-fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
+fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     ui.label(
         "A GFlowNet learns to sample grid cells with probability proportional to their reward. \
          Press Train and watch the sampled distribution match the target; then lower R0 \
@@ -128,7 +128,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui, env: &LabEnv<'_>) {
             && let Some(run) = &mut lab.run
             && !run.is_evaluating()
         {
-            run.start_evaluation(&lab.settings, env.compute);
+            run.evaluate_now();
         }
     });
 }
@@ -139,35 +139,30 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
 
 /// The run's figures in a row, then what the last evaluation was.
 fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
-    let trainer = &run.run.trainer;
     let last_eval = run.evals.last();
-    let modes = run.run.modes.as_ref();
-    let log_z_label = match trainer.config.loss {
+    let log_z_label = match run.loss {
         Loss::Tb => "log Z (learned)",
         Loss::Db => "log F(s0) (DB's log Z)",
     };
     // The headline figures first; on a phone only they are boxes, the rest fold away, so the
     // first plot is not pushed below the fold.
     let headline = [
-        ("trajectories", trainer.trajectories.to_string()),
+        ("trajectories", run.trajectories.to_string()),
         (
             "L1 exact (sum over states)",
             fmt_opt(last_eval.and_then(|e| e.l1_exact), 4),
         ),
-        (log_z_label, format!("{:.3}", trainer.log_z_estimate())),
+        (log_z_label, format!("{:.3}", run.log_z)),
         (
             "modes found",
-            modes.map_or_else(
-                || "—".to_owned(),
-                |m| format!("{} / {}", m.count, m.total()),
-            ),
+            match (run.modes_found, &run.target) {
+                (Some(found), Some(target)) => format!("{found} / {}", target.mode_count),
+                _ => "—".to_owned(),
+            },
         ),
     ];
     let more = [
-        (
-            "traj/s (training)",
-            format!("{:.0}", run.run.trajectories_per_s()),
-        ),
+        ("traj/s (training)", format!("{:.0}", run.compute_rate())),
         (
             "JSD exact (nats)",
             fmt_opt(last_eval.and_then(|e| e.jsd_exact), 5),
@@ -181,7 +176,7 @@ fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
         ),
         (
             "log Z (true)",
-            fmt_opt(run.run.target.as_ref().map(|t| t.log_z), 3),
+            fmt_opt(run.target.as_ref().map(|t| t.log_z), 3),
         ),
     ];
     stat_boxes(ui, headline, more);
@@ -206,26 +201,34 @@ fn stats_ui(run: &LabRun, ui: &mut egui::Ui) {
             .weak(),
         );
     }
-    if run.is_evaluating() {
-        ui.label(RichText::new("evaluating…").small());
+    if let Some(progress) = run.evaluation_progress() {
+        ui.label(RichText::new(format!("evaluating… {:.0} %", 100.0 * progress)).small());
     }
-    if let Some(err) = &run.eval_error {
+    if let Some(why) = run.fallback_reason() {
+        ui.label(
+            RichText::new(format!(
+                "Training runs on the page's own thread (slower, in frame slices): {why}"
+            ))
+            .small()
+            .color(ui.visuals().warn_fg_color),
+        );
+    }
+    for err in [&run.train_error, &run.eval_error].into_iter().flatten() {
         ui.label(RichText::new(err).color(ui.visuals().warn_fg_color));
     }
 }
 
 fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
-    let trainer = &run.run.trainer;
     stats_ui(run, ui);
-    let Some(target) = &run.run.target else {
+    let Some(target) = &run.target else {
         ui.label(format!(
             "{} states: too many to enumerate (limit 2^20), so no exact target, L1 or modes.",
-            trainer.grid().n_states()
+            run.grid.n_states()
         ));
         curves_ui(run, ui, None);
         return;
     };
-    let grid = trainer.grid();
+    let grid = run.grid;
     let h = grid.height;
     // 2D marginals over the first two coordinates.
     let mut target_map = vec![0.0f64; h * h];
@@ -256,7 +259,7 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
     // Three across, on a phone too (there the maps shrink rather than wrap one by one).
     let side = ((ui.available_width() - 28.0) / 3.0).clamp(90.0, 320.0);
     let no_paths: Vec<Vec<(f32, f32)>> = Vec::new();
-    let paths = run.paths();
+    let paths = &run.paths;
     let hover_target =
         |c: usize, r: usize| format!("x = ({c}, {r}): p = {:.4}", target_map[r * h + c]);
     let hover_sampled =
@@ -300,7 +303,7 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
             rows: h,
             cols: h,
             max: Some(max * 3.0),
-            paths: &paths,
+            paths,
             marked: &[],
             hover_text: &hover_paths,
         }
@@ -409,6 +412,7 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
             .width(width)
             .height(200.0)
             .x_axis_label("training trajectories")
+            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label("log10 loss")
             .allow_scroll(false)
             .show(ui, |plot| {
@@ -419,6 +423,7 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
             .height(200.0)
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .x_axis_label("training trajectories")
+            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label("L1 (sum over states)")
             .include_y(0.0)
             .allow_scroll(false)
@@ -446,6 +451,7 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
             // Bottom right: log Z rises from 0 towards the true value, so the corner stays clear.
             .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("training trajectories")
+            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label("log Z")
             .allow_scroll(false)
             .show(ui, |plot| {

@@ -7,16 +7,16 @@ use web_time::{Duration, Instant};
 use super::arm::Arm;
 use super::gpu::{MamOnDevice, Net};
 use super::ising::{Exact, Ising, MAX_EXACT_SIZE, gibbs_sample, spins_of};
+use super::jobs::{PageTraining, TrainJob, TrainSpec};
 use super::nets::{CLASSES, MamNets, encode_into, observed_in_order, random_order};
 use super::partial::{Partial, Site};
-use super::quality::against_exact;
 use super::settings::{MamSettings, Sampler};
 use super::speed::{QueryTime, query_batch, time_ms, time_query};
-use super::train::{TrainConfig, Trainer};
 use super::weights::{
     WeightsHeader, load_shipped, load_shipped_arm, shipped_arm_file, shipped_file,
 };
 use crate::gpu::{Compute, GpuContext, KernelRun};
+use crate::jobs::{Event, JobHandle};
 use crate::nn::Mlp;
 use crate::rng::SplitMix64;
 
@@ -306,9 +306,9 @@ pub struct MamState {
     arm_pending: bool,
     pub source: Option<Source>,
     pub load_error: Option<String>,
-    pub trainer: Option<Trainer>,
-    /// (step, mean |error| vs exact over 200 queries) while training on L <= 4.
-    pub quality_history: Vec<(usize, f64)>,
+    /// Training on this page: what its job (a Web Worker, a thread natively) reported.
+    pub training: Option<PageTraining>,
+    train_job: JobHandle<TrainJob>,
     /// Bumped whenever the answering networks change.
     nets_version: u64,
     query_key: Option<(String, u64)>,
@@ -324,18 +324,23 @@ pub struct MamState {
 }
 
 impl MamState {
-    /// The networks answering queries: the page's trainer's, else the shipped ones.
+    /// The networks answering queries: the page's training's, else the shipped ones.
     pub fn nets(&self) -> Option<&MamNets> {
-        self.trainer
+        self.training
             .as_ref()
             .map(|t| &t.nets)
             .or(self.shipped.as_ref())
     }
 
+    /// Why training runs in the page rather than in a worker (`None`: in a worker).
+    pub fn training_fallback_reason(&self) -> Option<&str> {
+        self.train_job.fallback_reason()
+    }
+
     /// The autoregressive network: the shipped ARM while the shipped MaM answers, else MaM's
     /// own conditional network.
     pub fn arm(&self) -> Option<(&Mlp, ArmNetwork)> {
-        match (&self.trainer, &self.shipped_arm) {
+        match (&self.training, &self.shipped_arm) {
             (None, Some(arm)) => Some((&arm.net, ArmNetwork::Separate)),
             _ => self
                 .nets()
@@ -344,7 +349,7 @@ impl MamState {
     }
 
     pub fn source(&self) -> Source {
-        if self.trainer.is_some() {
+        if self.training.is_some() {
             return Source::Trained;
         }
         self.source.clone().unwrap_or(Source::None)
@@ -374,21 +379,25 @@ impl MamState {
         self.sampling = None;
     }
 
-    /// Starts training from scratch with the settings' seed.
+    /// Starts training from scratch with the settings' seed (in its job; paused unless the
+    /// settings say train).
     pub fn start_training(&mut self, s: &MamSettings) {
         let Some(model) = self.model else { return };
-        self.trainer = Some(Trainer::new(
-            model,
-            TrainConfig::for_size(model.size, s.train_seed),
-        ));
-        self.quality_history.clear();
+        let spec = TrainSpec {
+            size: model.size,
+            coupling: model.coupling,
+            field: model.field,
+            seed: s.train_seed,
+        };
+        self.train_job.start(&spec, !s.train);
+        self.training = Some(PageTraining::new(spec));
         self.networks_changed();
     }
 
     /// Back to the shipped networks (where there are some).
     pub fn use_shipped(&mut self) {
-        self.trainer = None;
-        self.quality_history.clear();
+        self.train_job.stop();
+        self.training = None;
         self.networks_changed();
     }
 
@@ -451,32 +460,14 @@ impl MamState {
                 }
             }
         }
-        if s.train && self.trainer.is_none() {
+        if s.train && self.training.is_none() {
             self.start_training(s);
         }
-        if s.train
-            && let Some(trainer) = &mut self.trainer
-        {
-            // Training gets most of the budget; at least one step per frame.
-            let train_until = started + budget.mul_f32(0.7);
-            loop {
-                trainer.step();
-                if let Some(exact) = &self.exact
-                    && trainer.steps.is_multiple_of(250)
-                {
-                    let q = against_exact(&trainer.nets, exact, 200, 99);
-                    self.quality_history.push((trainer.steps, q.mean_abs_error));
-                }
-                if Instant::now() >= train_until {
-                    break;
-                }
-            }
-            self.nets_version += 1;
-        }
+        self.poll_training(s, budget.mul_f32(0.7));
         self.update_query(s, compute);
         self.poll_gpu(compute);
         if let Some(nets) = self
-            .trainer
+            .training
             .as_ref()
             .map(|t| &t.nets)
             .or(self.shipped.as_ref())
@@ -501,7 +492,7 @@ impl MamState {
                     gallery.work(&model, nets, deadline);
                 }
                 super::settings::View::Speed => {
-                    let arm = match (&self.trainer, &self.shipped_arm) {
+                    let arm = match (&self.training, &self.shipped_arm) {
                         (None, Some(a)) => &a.net,
                         _ => &nets.conditional,
                     };
@@ -510,6 +501,27 @@ impl MamState {
                     }
                 }
                 super::settings::View::Train => {}
+            }
+        }
+    }
+
+    /// Follows the Train switch and takes the training job's news: figures every step, new
+    /// networks a few times a second (the answers follow them). `budget` is only spent where
+    /// no worker could start.
+    fn poll_training(&mut self, s: &MamSettings, budget: Duration) {
+        let Some(training) = &mut self.training else {
+            return;
+        };
+        self.train_job.set_paused(!s.train);
+        for event in self.train_job.poll(budget) {
+            match event {
+                Event::Update(update) => {
+                    if training.take(update) {
+                        self.nets_version += 1;
+                    }
+                }
+                Event::Finished => {}
+                Event::Failed(why) => training.error = Some(why),
             }
         }
     }
@@ -674,9 +686,11 @@ impl MamState {
         serde_json::json!({
             "source": source,
             "load_error": self.load_error,
-            "training_steps": self.trainer.as_ref().map(|t| t.steps),
-            "self_consistency": self.trainer.as_ref().and_then(|t| t.recent(50)).map(|r| r.self_consistency),
-            "kl_estimate": self.trainer.as_ref().and_then(|t| t.recent(50)).and_then(|r| r.kl_estimate),
+            "training_steps": self.training.as_ref().map(|t| t.steps),
+            "self_consistency": self.training.as_ref().and_then(|t| t.recent(50)).map(|r| r.self_consistency),
+            "kl_estimate": self.training.as_ref().and_then(|t| t.recent(50)).and_then(|r| r.kl_estimate),
+            "training_in_worker": self.training.as_ref().map(|_| self.train_job.fallback_reason().is_none()),
+            "training_error": self.training.as_ref().and_then(|t| t.error.clone()),
             "observed": a.map(|a| a.observed),
             "log_p_model": a.map(|a| a.log_p_model),
             "log_p_arm": a.map(|a| a.log_p_arm),

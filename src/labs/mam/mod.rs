@@ -14,6 +14,7 @@ mod cli;
 pub mod eval;
 pub mod gpu;
 pub mod ising;
+pub mod jobs;
 pub mod lab;
 pub mod nets;
 pub mod partial;
@@ -87,7 +88,7 @@ impl LabPage for MamLab {
             }),
             reset: self
                 .state
-                .trainer
+                .training
                 .is_some()
                 .then_some("restart training (fresh networks from the seed)"),
         }
@@ -114,5 +115,9 @@ impl LabPage for MamLab {
     #[cfg(not(target_arch = "wasm32"))]
     fn commands() -> Vec<crate::command::LabCommand> {
         cli::commands()
+    }
+
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        vec![crate::jobs::JobKind::of::<jobs::TrainJob>()]
     }
 }

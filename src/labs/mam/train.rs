@@ -77,7 +77,7 @@ pub fn hidden_width_for(size: usize) -> usize {
 }
 
 /// What one training step measured.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepStats {
     pub step: usize,
     /// mean over the chains of log p_theta(x) - log f(x) (= KL - log Z on exact samples).
@@ -311,18 +311,24 @@ impl Trainer {
 
     /// A smoothed view of the last `window` steps (the per-step figures are noisy).
     pub fn recent(&self, window: usize) -> Option<StepStats> {
-        let tail = &self.history[self.history.len().saturating_sub(window.max(1))..];
-        let last = tail.last()?;
-        let n = tail.len() as f64;
-        let mean = |f: &dyn Fn(&StepStats) -> f64| tail.iter().map(f).sum::<f64>() / n;
-        let reverse_gap = mean(&|s| s.reverse_gap);
-        Some(StepStats {
-            step: last.step,
-            reverse_gap,
-            kl_estimate: self.log_z.map(|z| reverse_gap + z),
-            self_consistency: mean(&|s| s.self_consistency),
-        })
+        recent(&self.history, self.log_z, window)
     }
+}
+
+/// The mean of the last `window` steps of `history`, with the KL estimate where `log_z` is
+/// known.
+pub fn recent(history: &[StepStats], log_z: Option<f64>, window: usize) -> Option<StepStats> {
+    let tail = &history[history.len().saturating_sub(window.max(1))..];
+    let last = tail.last()?;
+    let n = tail.len() as f64;
+    let mean = |f: &dyn Fn(&StepStats) -> f64| tail.iter().map(f).sum::<f64>() / n;
+    let reverse_gap = mean(&|s| s.reverse_gap);
+    Some(StepStats {
+        step: last.step,
+        reverse_gap,
+        kl_estimate: log_z.map(|z| reverse_gap + z),
+        self_consistency: mean(&|s| s.self_consistency),
+    })
 }
 
 fn random_spin(rng: &mut SplitMix64) -> i8 {

@@ -85,7 +85,7 @@ fn model_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
             ui.label("Loading the shipped model…");
         }
         Source::Trained => {
-            let steps = state.trainer.as_ref().map_or(0, |t| t.steps);
+            let steps = state.training.as_ref().map_or(0, |t| t.steps);
             ui.label(format!("Trained on this page: {steps} steps."));
         }
         Source::None => {
@@ -114,7 +114,7 @@ fn model_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
             s.train = !s.train;
             s.view = View::Train;
         }
-        if state.trainer.is_some()
+        if state.training.is_some()
             && ui
                 .button("Restart")
                 .on_hover_text("Fresh networks with the training seed")
@@ -122,7 +122,7 @@ fn model_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
         {
             state.start_training(s);
         }
-        if state.trainer.is_some()
+        if state.training.is_some()
             && state.shipped.is_some()
             && ui
                 .button("Use shipped")
@@ -654,14 +654,10 @@ fn format_z(z: f64) -> String {
 
 /// KL estimate and self-consistency (smoothed over 25 steps) and the error against exact
 /// marginals, on a log scale against the training step.
-fn training_plot(
-    trainer: &super::train::Trainer,
-    quality_history: &[(usize, f64)],
-    ui: &mut egui::Ui,
-) {
+fn training_plot(training: &super::jobs::PageTraining, ui: &mut egui::Ui) {
     let window = 25;
     let smooth = |f: &dyn Fn(&super::train::StepStats) -> Option<f64>| -> Vec<[f64; 2]> {
-        trainer
+        training
             .history
             .chunks(window)
             .filter_map(|c| {
@@ -678,7 +674,8 @@ fn training_plot(
     };
     let kl = smooth(&|x| x.kl_estimate.map(|k| k.max(1e-4).log10()));
     let sc = smooth(&|x| Some(x.self_consistency.max(1e-8).log10()));
-    let quality: Vec<[f64; 2]> = quality_history
+    let quality: Vec<[f64; 2]> = training
+        .quality_history
         .iter()
         .map(|&(step, e)| [step as f64, e.max(1e-4).log10()])
         .collect();
@@ -716,7 +713,7 @@ fn training_plot(
 }
 
 fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
-    let Some(trainer) = &state.trainer else {
+    let Some(training) = &state.training else {
         ui.label(
             "The page has not trained yet. ▶ Train starts energy-based training from scratch: \
              KL(p_model || f/Z) by REINFORCE on persistent chains refreshed with the conditional \
@@ -725,11 +722,11 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
         );
         return;
     };
-    let recent = trainer.recent(50);
+    let recent = training.recent(50);
     ui.label(format!(
         "{} steps (batch {}, {}){}.",
-        trainer.steps,
-        trainer.config.batch,
+        training.steps,
+        training.batch,
         if s.train { "training" } else { "paused" },
         recent.map_or(String::new(), |r| format!(
             "; last 50: self-consistency {:.2e} nats², {}",
@@ -740,7 +737,18 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             }
         ))
     ));
-    training_plot(trainer, &state.quality_history, ui);
+    if let Some(why) = state.training_fallback_reason() {
+        ui.label(
+            RichText::new(format!(
+                "Training runs on the page's own thread (slower, in frame slices): {why}"
+            ))
+            .small(),
+        );
+    }
+    if let Some(e) = &training.error {
+        ui.colored_label(Color32::RED, e);
+    }
+    training_plot(training, ui);
     crate::export::csv_button(
         ui,
         "mam-training.csv",
@@ -751,7 +759,7 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             "self_consistency",
         ],
         || {
-            trainer
+            training
                 .history
                 .iter()
                 .map(|h| {
@@ -765,7 +773,7 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
                 .collect()
         },
     );
-    if trainer.log_z.is_none() {
+    if training.log_z.is_none() {
         ui.label(
             RichText::new("L > 8: log Z is not known exactly, so no KL curve (the transfer matrix needs 2^L x 2^L).")
                 .small(),

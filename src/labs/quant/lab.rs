@@ -15,7 +15,9 @@ use super::methods::{Config, ErrorInputs, Method, MetricSums, Metrics, Quantized
 use super::settings::QuantSettings;
 use super::sparse;
 use super::suite::{SuiteInputs, SuiteKernel, SuiteKernels, SuiteResult, dispatches_per_pass};
+use super::sweep::{SweepJob, SweepSpec};
 use crate::gpu::{Compute, KernelRun};
+use crate::jobs::{Event, JobHandle};
 use crate::stats::median;
 
 /// Lloyd iterations of the k-means codebooks (SqueezeLLM uses about 50).
@@ -25,7 +27,7 @@ pub const MAX_CPU_TIMING_WEIGHTS: usize = 1 << 20;
 const TIMED_PASSES: u32 = 5;
 
 /// One curve of the trade-off plot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Series {
     Rtn,
     SignedInt,
@@ -119,18 +121,24 @@ impl MatrixState {
                 format!("synthetic {}x{}", s.rows, s.cols),
             ),
         };
+        Ok(Some(Self::from_weights(w, name, s)))
+    }
+
+    /// The activation batch, sensitivities and outputs of `w` under the settings (seeded: the
+    /// page and the sweep's worker build the same ones).
+    pub fn from_weights(w: Matrix, name: String, s: &QuantSettings) -> Self {
         let hot = (s.hot_channels as usize).min(w.cols);
         let acts = synthetic_activations(s.batch as usize, w.cols, s.seed, hot);
         let sensitivity = channel_sensitivity(&acts);
         let reference = outputs(&w, &acts);
-        Ok(Some(Self {
+        Self {
             key: s.matrix_key(),
             name,
             w,
             acts,
             sensitivity,
             reference,
-        }))
+        }
     }
 }
 
@@ -228,26 +236,11 @@ impl QuantJob {
 }
 
 /// One point of a trade-off curve.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SweepPoint {
     pub series: Series,
     pub bits: u32,
     pub metrics: Metrics,
-}
-
-/// Every series at every width, cheapest widths first so the curves fill from the left.
-fn sweep_plan() -> VecDeque<(Series, u32)> {
-    let mut plan = VecDeque::new();
-    for bits in 2..=8 {
-        for series in Series::CURVES {
-            plan.push_back((series, bits));
-        }
-        if bits == 4 {
-            plan.push_back((Series::Q40, 4));
-            plan.push_back((Series::Iq4Nl, 4));
-        }
-    }
-    plan
 }
 
 /// The kernel suite timed one kernel per frame.
@@ -373,10 +366,12 @@ pub struct LabState {
     pub detail_job: Option<QuantJob>,
     pub detail: Option<(Config, Quantized, Metrics)>,
     sweep_key: String,
-    sweep_plan: VecDeque<(Series, u32)>,
+    /// Every method at every width, in a background job (a Web Worker on the web).
+    sweep_job: JobHandle<SweepJob>,
     pub sweep_total: usize,
-    sweep_job: Option<(Series, u32, QuantJob)>,
+    sweep_progress: f64,
     pub sweep: Vec<SweepPoint>,
+    pub sweep_error: Option<String>,
     sparse_key: String,
     /// The dense-and-sparse positions (row-major mask) at the chosen fractions.
     pub sparse_mask: Vec<bool>,
@@ -411,10 +406,11 @@ impl LabState {
         }
         if s.sweep_key() != self.sweep_key {
             self.sweep_key = s.sweep_key();
-            self.sweep_plan = sweep_plan();
-            self.sweep_total = self.sweep_plan.len();
-            self.sweep_job = None;
+            self.sweep_total = super::sweep::sweep_plan().len();
+            self.sweep_progress = 0.0;
+            self.sweep_error = None;
             self.sweep.clear();
+            self.sweep_job.start(&SweepSpec::of(m, s), false);
         }
         let sparse_key = s.sweep_key();
         if sparse_key != self.sparse_key {
@@ -439,7 +435,7 @@ impl LabState {
     }
 
     /// Detail first, then the sweep; the kernel suite advances once per frame.
-    pub fn work(&mut self, s: &QuantSettings, budget: Duration, compute: &Compute) {
+    pub fn work(&mut self, budget: Duration, compute: &Compute) {
         if let Some(k) = &mut self.kernels
             && !k.done()
         {
@@ -449,51 +445,42 @@ impl LabState {
             return;
         };
         let deadline = Instant::now() + budget;
-        if let Some(job) = &mut self.detail_job {
-            if let Some((q, metrics)) = job.work(m, deadline) {
-                self.detail = Some((job.config, q, metrics));
-                self.detail_job = None;
-            } else {
-                return;
+        // The chosen method's one quantization runs here, in slices (the row view needs the
+        // whole quantized matrix); the sweep's points come from its worker.
+        if let Some(job) = &mut self.detail_job
+            && let Some((q, metrics)) = job.work(m, deadline)
+        {
+            self.detail = Some((job.config, q, metrics));
+            self.detail_job = None;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        for event in self.sweep_job.poll(left) {
+            match event {
+                Event::Update(update) => {
+                    self.sweep.extend(update.points);
+                    self.sweep_progress = update.fraction;
+                }
+                Event::Finished => self.sweep_progress = 1.0,
+                Event::Failed(why) => self.sweep_error = Some(why),
             }
         }
-        while Instant::now() < deadline {
-            if self.sweep_job.is_none() {
-                let Some((series, bits)) = self.sweep_plan.pop_front() else {
-                    return;
-                };
-                self.sweep_job = Some((series, bits, QuantJob::new(m, series.config(bits, s))));
-            }
-            let Some((series, bits, job)) = &mut self.sweep_job else {
-                return;
-            };
-            if let Some((_, metrics)) = job.work(m, deadline) {
-                self.sweep.push(SweepPoint {
-                    series: *series,
-                    bits: *bits,
-                    metrics,
-                });
-                self.sweep_job = None;
-            }
-        }
+    }
+
+    /// Why the sweep runs in the page rather than in a worker (`None`: in a worker).
+    pub fn sweep_fallback_reason(&self) -> Option<&str> {
+        self.sweep_job.fallback_reason()
     }
 
     pub fn is_busy(&self) -> bool {
         self.matrix_loading
             || self.detail_job.is_some()
-            || self.sweep_job.is_some()
-            || !self.sweep_plan.is_empty()
+            || self.sweep_job.is_running()
             || self.kernels.as_ref().is_some_and(|k| !k.done())
     }
 
-    /// The running sweep point's progress in [0, 1].
+    /// The sweep's progress in [0, 1].
     pub fn sweep_fraction(&self) -> f64 {
-        let rows = self.matrix.as_ref().map_or(1, |m| m.w.rows);
-        let running = self
-            .sweep_job
-            .as_ref()
-            .map_or(0.0, |(_, _, j)| j.fraction(rows));
-        (self.sweep.len() as f64 + running) / self.sweep_total.max(1) as f64
+        self.sweep_progress
     }
 
     pub fn status_json(&self) -> serde_json::Value {
@@ -522,6 +509,8 @@ impl LabState {
             })),
             "sweep_done": self.sweep.len(),
             "sweep_total": self.sweep_total,
+            "sweep_in_worker": self.sweep_job.fallback_reason().is_none(),
+            "sweep_error": self.sweep_error,
             "sweep": self.sweep.iter().map(point).collect::<Vec<_>>(),
             "sparse_entries": self.sparse_mask.iter().filter(|&&b| b).count(),
             "kernels": kernels,
@@ -581,11 +570,12 @@ mod tests {
         let mut state = LabState::default();
         state.sync(&s);
         state.start_kernels(&s, &compute);
-        let mut frames = 0;
+        // The sweep runs on its job's thread: frames here only take its points.
+        let started = Instant::now();
         while state.is_busy() {
-            state.work(&s, Duration::from_millis(20), &compute);
-            frames += 1;
-            assert!(frames < 10_000, "never finished");
+            state.work(Duration::from_millis(20), &compute);
+            std::thread::sleep(Duration::from_millis(2));
+            assert!(started.elapsed().as_secs() < 120, "never finished");
         }
         assert_eq!(state.sweep.len(), state.sweep_total);
         assert!(state.detail.is_some());

@@ -513,7 +513,7 @@ pub fn signed_row(values: &[f32], bits: u32) -> (f32, Vec<i32>) {
 }
 
 /// Errors of a quantized matrix against the original.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Metrics {
     pub weight_mse: f64,
     /// mean F_j (w_ij - q_ij)^2 with F the sensitivity proxy (mean 1).

@@ -32,6 +32,7 @@ pub mod real;
 pub mod settings;
 pub mod sparse;
 pub mod suite;
+pub mod sweep;
 mod ui;
 
 use super::{Citation, LabCard, LabEnv, LabPage, Shortcut, ShortcutLabels};
@@ -72,7 +73,7 @@ impl LabPage for QuantLab {
     fn frame(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>) {
         self.state.sync(&self.settings);
         let budget = env.half_frame_budget(ui.ctx(), MAX_WORK_S);
-        self.state.work(&self.settings, budget, env.compute);
+        self.state.work(budget, env.compute);
         ui::quant_ui(&mut self.settings, &mut self.state, env.compute, ui);
     }
 
@@ -106,5 +107,9 @@ impl LabPage for QuantLab {
     #[cfg(not(target_arch = "wasm32"))]
     fn commands() -> Vec<crate::command::LabCommand> {
         cli::commands()
+    }
+
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        vec![crate::jobs::JobKind::of::<sweep::SweepJob>()]
     }
 }

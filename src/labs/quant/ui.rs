@@ -247,6 +247,17 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
                 state.sweep_total
             )),
         );
+        if let Some(why) = state.sweep_fallback_reason() {
+            ui.label(
+                egui::RichText::new(format!(
+                    "The sweep runs on the page's own thread (slower, in frame slices): {why}"
+                ))
+                .small(),
+            );
+        }
+    }
+    if let Some(e) = &state.sweep_error {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("sweep failed: {e}"));
     }
     egui::ComboBox::from_label("error")
         .selected_text(s.metric.label())
