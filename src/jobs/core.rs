@@ -8,7 +8,8 @@ use super::{Job, Step};
 
 /// A job behind JSON: what a worker holds without knowing the job's types.
 pub trait ErasedJob {
-    fn step(&mut self, budget: Duration) -> (Option<String>, bool);
+    /// The update (JSON), whether the job finished, and why it failed if it did.
+    fn step(&mut self, budget: Duration) -> (Option<String>, bool, Option<String>);
     fn control(&mut self, message: &str) -> Result<Option<String>, String>;
 }
 
@@ -21,9 +22,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl<J: Job> ErasedJob for Typed<J> {
-    fn step(&mut self, budget: Duration) -> (Option<String>, bool) {
-        let Step { update, finished } = self.0.step(budget);
-        (update.as_ref().map(to_json), finished)
+    fn step(&mut self, budget: Duration) -> (Option<String>, bool, Option<String>) {
+        let Step {
+            update,
+            finished,
+            failed,
+        } = self.0.step(budget);
+        (update.as_ref().map(to_json), finished, failed)
     }
 
     fn control(&mut self, message: &str) -> Result<Option<String>, String> {
@@ -145,11 +150,14 @@ impl WorkerCore {
             return out;
         };
         let job = *job;
-        let (update, finished) = running.step(budget);
+        let (update, finished, failed) = running.step(budget);
         if let Some(update) = update {
             out.push(FromWorker::Update { job, update });
         }
-        if finished {
+        if let Some(error) = failed {
+            self.job = None;
+            out.push(FromWorker::Failed { job, error });
+        } else if finished {
             self.job = None;
             out.push(FromWorker::Finished { job });
         }
@@ -196,6 +204,10 @@ mod tests {
 
         fn step(&mut self, _budget: Duration) -> Step<u32> {
             self.count += 1;
+            // 13 stands for a run that diverges on its way.
+            if self.count == 13 {
+                return Step::failed("diverged at 13".into());
+            }
             if self.count >= self.to {
                 Step::finished(self.count)
             } else {
@@ -246,6 +258,25 @@ mod tests {
         );
         assert!(!core.is_running());
         assert!(core.step(Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn a_failed_step_ends_the_job_with_its_reason() {
+        let mut core = core();
+        start(&mut core, 1, 20);
+        core.handle(ToWorker::Control {
+            job: 1,
+            message: "{\"Jump\":12}".into(),
+        });
+        core.take_outbox();
+        assert_eq!(
+            core.step(Duration::ZERO),
+            vec![FromWorker::Failed {
+                job: 1,
+                error: "diverged at 13".into()
+            }]
+        );
+        assert!(!core.is_running());
     }
 
     #[test]

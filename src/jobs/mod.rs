@@ -67,6 +67,8 @@ pub struct Step<U> {
     pub update: Option<U>,
     /// The job has nothing more to do (the worker stays, idle, for the next job).
     pub finished: bool,
+    /// The job cannot go on (it diverged, say): the page shows why.
+    pub failed: Option<String>,
 }
 
 impl<U> Step<U> {
@@ -74,6 +76,7 @@ impl<U> Step<U> {
         Self {
             update: Some(update),
             finished: false,
+            failed: None,
         }
     }
 
@@ -81,6 +84,15 @@ impl<U> Step<U> {
         Self {
             update: Some(update),
             finished: true,
+            failed: None,
+        }
+    }
+
+    pub fn failed(why: String) -> Self {
+        Self {
+            update: None,
+            finished: true,
+            failed: Some(why),
         }
     }
 }

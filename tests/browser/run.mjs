@@ -468,7 +468,8 @@ async function bandits(browser, base, name, expectGpu) {
     await waitFor('return st.done;');
     const st = await status(p.page, 'bandits');
     check(`${name}: simulated without error`, st.done && st.error === null, JSON.stringify(st).slice(0, 300));
-    check(`${name}: ran on the ${expectGpu ? 'GPU' : 'CPU'}`, st.on_gpu === expectGpu, `${st.on_gpu}, ${st.runs} runs`);
+    check(`${name}: ran on the ${expectGpu ? 'GPU' : 'CPU, in the worker'}`,
+      st.on_gpu === expectGpu && st.in_worker === !expectGpu, `on_gpu ${st.on_gpu}, in_worker ${st.in_worker}, ${st.runs} runs`);
     check(`${name}: REO holds, a* is the last arm`, st.reo_holds && st.a_star === 4, `${st.reo_holds} ${st.a_star}`);
     const paper = st.algorithms['wtb-se'];
     const behind = ['se', 'ucb1', 'exp3', 'sw-ucb', 'batched-exp3'].filter((k) => !(paper.cpr_mean < st.algorithms[k].cpr_mean));
@@ -525,6 +526,8 @@ async function fairness(browser, base, name) {
     st = await status(p.page, 'fairness');
     check(`${name}: 20x20 limit solved without failures`, st.frontier_cells === 400 && st.frontier_failures === 0,
       `${st.frontier_solved}/${st.frontier_cells}, ${st.frontier_failures} failed`);
+    check(`${name}: the limit is solved in the worker`, st.frontier_in_worker === true && st.frontier_error === null,
+      `${st.frontier_error}`);
     console.log(`     ${name}: 20x20 frontier in ${st.frontier_wall_ms.toFixed(0)} ms wall, ${st.frontier_solve_ms.toFixed(0)} ms solving; one 2x2x2 PID ${st.labels_pid_ms.toFixed(2)} ms`);
     const m = st.model;
     check(`${name}: the model learns and sits at or below the limit`,

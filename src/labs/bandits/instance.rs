@@ -60,7 +60,7 @@ impl Family {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArmLoss {
     pub family: Family,
     pub base: f64,
@@ -93,7 +93,7 @@ pub enum Weights {
     Geometric,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Noise {
     /// Observed loss ~ Bernoulli(f).
     Bernoulli,
@@ -113,7 +113,7 @@ impl Noise {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
     pub arms: Vec<ArmLoss>,
     pub memory: usize,

@@ -232,7 +232,7 @@ impl LabState {
                 algos,
                 runs: self.runs(settings, compute, sweep),
             };
-            self.running = Some((slot, McJob::new(spec, compute, self.kernel.as_deref())));
+            self.running = Some((slot, McJob::for_page(spec, compute, self.kernel.as_deref())));
         }
         if let Some((slot, job)) = &mut self.running {
             job.advance(compute, self.kernel.as_deref(), budget);
@@ -311,6 +311,7 @@ impl LabState {
             "done": main.is_some() && self.running.is_none(),
             "error": main.and_then(|r| r.as_ref().err()),
             "on_gpu": main.and_then(|r| r.as_ref().ok()).map(|r| r.on_gpu),
+            "in_worker": main.and_then(|r| r.as_ref().ok()).map(|r| r.in_worker),
             "runs": main.and_then(|r| r.as_ref().ok()).map(|r| r.runs),
             "seconds": main.and_then(|r| r.as_ref().ok()).map(|r| r.seconds),
             "reo_holds": reo.map(|r| r.holds),

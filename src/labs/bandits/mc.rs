@@ -8,6 +8,7 @@ use super::gpu::{BanditJobOnDevice, BanditKernel, words};
 use super::instance::{Instance, LOSS_ONE};
 use super::sim::{Algo, Knobs, RunState, SimConfig, simulate_run};
 use crate::gpu::{Compute, KernelRun};
+use crate::jobs::{Event, Job, JobHandle, Step};
 
 /// Rounds per dispatch on the page: about 2^20 run-rounds per dispatch keeps one dispatch short
 /// even on a software adapter.
@@ -19,7 +20,7 @@ const SUBMIT_TARGET_S: f64 = 0.025;
 /// CPU rounds between two looks at the clock.
 const CPU_SLICE_ROUNDS: u32 = 2048;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct JobSpec {
     pub instance: Instance,
     pub knobs: Knobs,
@@ -41,6 +42,8 @@ pub struct McResult {
     pub curves: Vec<AlgoCurve>,
     pub runs: usize,
     pub on_gpu: bool,
+    /// The CPU runs played in a worker (the page), not on the caller's thread.
+    pub in_worker: bool,
     pub seconds: f64,
 }
 
@@ -104,13 +107,103 @@ fn mean_ci95(values: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) 
     )
 }
 
+/// The runs on the CPU reference, one after the other, in slices.
+pub struct CpuRuns {
+    algos: Vec<Algo>,
+    runs: usize,
+    cfg: SimConfig,
+    invocation: usize,
+    state: RunState,
+    ring: Vec<u32>,
+    next_checkpoint: usize,
+    loss: Vec<u32>,
+}
+
+impl CpuRuns {
+    fn new(spec: &JobSpec, cfg: &SimConfig) -> Self {
+        Self {
+            algos: spec.algos.clone(),
+            runs: spec.runs,
+            cfg: cfg.clone(),
+            invocation: 0,
+            state: RunState::new(cfg),
+            ring: vec![0; cfg.window as usize],
+            next_checkpoint: 0,
+            loss: Vec::with_capacity(spec.runs * spec.algos.len() * cfg.checkpoints.len()),
+        }
+    }
+
+    fn progress(&self) -> f64 {
+        let total = (self.runs * self.algos.len()).max(1) as f64;
+        (self.invocation as f64 + f64::from(self.state.t) / f64::from(self.cfg.horizon.max(1)))
+            / total
+    }
+
+    /// Plays for about `budget`; every invocation's losses at the checkpoints once all are done.
+    fn advance(&mut self, budget: Duration) -> Option<Vec<u32>> {
+        let start = Instant::now();
+        let total = self.runs * self.algos.len();
+        let checkpoints = &self.cfg.checkpoints;
+        while self.invocation < total && start.elapsed() < budget {
+            let algo = self.algos[self.invocation / self.runs];
+            let run = (self.invocation % self.runs) as u32;
+            let stop = (self.state.t + CPU_SLICE_ROUNDS).min(self.cfg.horizon);
+            while self.state.t < stop {
+                self.state.step(&self.cfg, algo, run, &mut self.ring);
+                if self.state.t == checkpoints[self.next_checkpoint] {
+                    self.loss.push(self.state.loss_cum);
+                    self.next_checkpoint += 1;
+                }
+            }
+            if self.state.t >= self.cfg.horizon {
+                self.invocation += 1;
+                self.state = RunState::new(&self.cfg);
+                self.next_checkpoint = 0;
+            }
+        }
+        (self.invocation >= total).then(|| std::mem::take(&mut self.loss))
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum CpuRunsUpdate {
+    Progress(f64),
+    /// Every invocation's cumulative losses at the checkpoints (`aggregate`'s layout).
+    Done(Vec<u32>),
+}
+
+/// The page's CPU path as a background job (a Web Worker on the web): the runs play there and
+/// the page aggregates the losses.
+pub struct CpuRunsJob(CpuRuns);
+
+impl Job for CpuRunsJob {
+    const KIND: &'static str = "bandits-cpu-runs";
+    type Spec = JobSpec;
+    type Update = CpuRunsUpdate;
+    type Control = ();
+
+    fn start(spec: JobSpec) -> Result<Self, String> {
+        if spec.runs == 0 || spec.algos.is_empty() {
+            return Err("no runs to play".into());
+        }
+        let cfg = SimConfig::new(&spec.instance, spec.knobs);
+        Ok(Self(CpuRuns::new(&spec, &cfg)))
+    }
+
+    fn step(&mut self, budget: Duration) -> Step<CpuRunsUpdate> {
+        match self.0.advance(budget) {
+            Some(loss) => Step::finished(CpuRunsUpdate::Done(loss)),
+            None => Step::running(CpuRunsUpdate::Progress(self.0.progress())),
+        }
+    }
+}
+
 enum Exec {
-    Cpu {
-        invocation: usize,
-        state: RunState,
-        ring: Vec<u32>,
-        next_checkpoint: usize,
-        loss: Vec<u32>,
+    Cpu(Box<CpuRuns>),
+    /// The CPU path of the page, in a worker.
+    Worker {
+        handle: JobHandle<CpuRunsJob>,
+        progress: f64,
     },
     Gpu {
         job: BanditJobOnDevice,
@@ -155,13 +248,7 @@ impl McJob {
             }
             _ => None,
         };
-        let exec = exec.unwrap_or_else(|| Exec::Cpu {
-            invocation: 0,
-            state: RunState::new(&cfg),
-            ring: vec![0; cfg.window as usize],
-            next_checkpoint: 0,
-            loss: Vec::with_capacity(spec.runs * spec.algos.len() * cfg.checkpoints.len()),
-        });
+        let exec = exec.unwrap_or_else(|| Exec::Cpu(Box::new(CpuRuns::new(&spec, &cfg))));
         Self {
             spec,
             cfg,
@@ -171,14 +258,29 @@ impl McJob {
         }
     }
 
+    /// The page's job: on the GPU where there is one, else the CPU reference in a worker, so
+    /// the page's main thread only draws.
+    pub fn for_page(spec: JobSpec, compute: &Compute, kernel: Option<&BanditKernel>) -> Self {
+        let mut job = Self::new(spec, compute, kernel);
+        if let Exec::Cpu(_) = job.exec {
+            let mut handle = JobHandle::default();
+            handle.start(&job.spec, false);
+            job.exec = Exec::Worker {
+                handle,
+                progress: 0.0,
+            };
+        }
+        job
+    }
+
     fn failed(spec: JobSpec, cfg: SimConfig, error: String) -> Self {
-        let exec = Exec::Cpu {
-            invocation: 0,
-            state: RunState::default(),
-            ring: Vec::new(),
-            next_checkpoint: 0,
-            loss: Vec::new(),
-        };
+        let exec = Exec::Cpu(Box::new(CpuRuns::new(
+            &JobSpec {
+                runs: 0,
+                ..spec.clone()
+            },
+            &cfg,
+        )));
         Self {
             spec,
             cfg,
@@ -202,12 +304,8 @@ impl McJob {
             return 1.0;
         }
         match &self.exec {
-            Exec::Cpu {
-                invocation, state, ..
-            } => {
-                let total = (self.spec.runs * self.spec.algos.len()) as f64;
-                (*invocation as f64 + f64::from(state.t) / f64::from(self.cfg.horizon)) / total
-            }
+            Exec::Cpu(runs) => runs.progress(),
+            Exec::Worker { progress, .. } => *progress,
             Exec::Gpu {
                 total, dispatched, ..
             } => f64::from(*dispatched) / f64::from((*total).max(1)),
@@ -219,36 +317,30 @@ impl McJob {
         if self.result.is_some() {
             return;
         }
-        let start = Instant::now();
         let finished = match &mut self.exec {
-            Exec::Cpu {
-                invocation,
-                state,
-                ring,
-                next_checkpoint,
-                loss,
-            } => {
-                let runs = self.spec.runs;
-                let total = runs * self.spec.algos.len();
-                let checkpoints = &self.cfg.checkpoints;
-                while *invocation < total && start.elapsed() < budget {
-                    let algo = self.spec.algos[*invocation / runs];
-                    let run = (*invocation % runs) as u32;
-                    let stop = (state.t + CPU_SLICE_ROUNDS).min(self.cfg.horizon);
-                    while state.t < stop {
-                        state.step(&self.cfg, algo, run, ring);
-                        if state.t == checkpoints[*next_checkpoint] {
-                            loss.push(state.loss_cum);
-                            *next_checkpoint += 1;
+            Exec::Cpu(runs) => runs.advance(budget).map(Ok),
+            Exec::Worker { handle, progress } => {
+                let mut outcome = None;
+                // What the worker sends is checked like any message: one loss per run,
+                // algorithm and checkpoint, in `aggregate`'s layout.
+                let expected = self.spec.runs * self.spec.algos.len() * self.cfg.checkpoints.len();
+                for event in handle.poll(budget) {
+                    match event {
+                        Event::Update(CpuRunsUpdate::Progress(p)) => *progress = p,
+                        Event::Update(CpuRunsUpdate::Done(loss)) if loss.len() == expected => {
+                            outcome = Some(Ok(loss));
                         }
-                    }
-                    if state.t >= self.cfg.horizon {
-                        *invocation += 1;
-                        *state = RunState::new(&self.cfg);
-                        *next_checkpoint = 0;
+                        Event::Update(CpuRunsUpdate::Done(loss)) => {
+                            outcome = Some(Err(format!(
+                                "{} losses from the worker where {expected} were due",
+                                loss.len()
+                            )));
+                        }
+                        Event::Finished => {}
+                        Event::Failed(why) => outcome = Some(Err(why)),
                     }
                 }
-                (*invocation >= total).then(|| Ok(std::mem::take(loss)))
+                outcome
             }
             Exec::Gpu {
                 job,
@@ -265,11 +357,13 @@ impl McJob {
         };
         if let Some(outcome) = finished {
             let on_gpu = self.on_gpu();
+            let in_worker = matches!(self.exec, Exec::Worker { .. });
             self.result = Some(outcome.map(|loss| McResult {
                 checkpoints: self.cfg.checkpoints.clone(),
                 curves: aggregate(&self.cfg, &self.spec.algos, self.spec.runs, &loss),
                 runs: self.spec.runs,
                 on_gpu,
+                in_worker,
                 seconds: self.started.elapsed().as_secs_f64(),
             }));
         }
@@ -324,6 +418,10 @@ impl McJob {
     ) -> Result<McResult, String> {
         while self.result.is_none() {
             self.advance(compute, kernel, Duration::from_millis(50));
+            if let Exec::Worker { .. } = self.exec {
+                // The runs play on the job's thread: look again shortly.
+                std::thread::sleep(Duration::from_millis(2));
+            }
             if let Some(ctx) = compute.gpu() {
                 let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
             }
@@ -331,5 +429,41 @@ impl McJob {
         self.result
             .clone()
             .unwrap_or_else(|| Err("no result".to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::bandits::settings::BanditSettings;
+
+    /// The page's CPU path (runs played by a worker's job, losses sent as JSON) gives what the
+    /// runs played here give, bit for bit.
+    #[test]
+    fn the_page_s_worker_path_equals_the_direct_cpu_path() {
+        let settings = BanditSettings::default();
+        let compute = Compute::CpuFallback {
+            reason: "test".into(),
+        };
+        let spec = JobSpec {
+            instance: settings.instance(),
+            knobs: Knobs {
+                horizon: 3000,
+                checkpoints: 16,
+                ..settings.knobs()
+            },
+            algos: Algo::LEARNERS.to_vec(),
+            runs: 6,
+        };
+        let direct = McJob::new(spec.clone(), &compute, None)
+            .run_to_end(&compute, None)
+            .expect("direct");
+        let mut page = McJob::for_page(spec, &compute, None);
+        assert!(matches!(page.exec, Exec::Worker { .. }));
+        let in_worker = page.run_to_end(&compute, None).expect("in the worker");
+        assert_eq!(in_worker.checkpoints, direct.checkpoints);
+        for (a, b) in in_worker.curves.iter().zip(&direct.curves) {
+            assert_eq!((a.algo, &a.mean, &a.ci95), (b.algo, &b.mean, &b.ci95));
+        }
     }
 }

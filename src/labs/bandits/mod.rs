@@ -91,4 +91,8 @@ impl LabPage for BanditLab {
     fn commands() -> Vec<crate::command::LabCommand> {
         cli::commands()
     }
+
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        vec![crate::jobs::JobKind::of::<mc::CpuRunsJob>()]
+    }
 }

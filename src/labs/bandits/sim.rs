@@ -123,7 +123,7 @@ pub struct SimConfig {
 }
 
 /// The learner-side knobs of a Monte Carlo job.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Knobs {
     pub bound: u32,
     pub horizon: u32,

@@ -17,7 +17,7 @@ use super::conic::{Affine, ConeProgram, Outcome};
 pub const MAX_CLIENTS: usize = 8;
 
 /// P(S, Z, Y) for K clients, binary Z and Y: `p[(s * 2 + z) * 2 + y]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Data {
     pub clients: usize,
     pub p: Vec<f64>,
@@ -86,7 +86,7 @@ impl Data {
 
 /// Accuracy and disparities (bits) of a joint P(S, Z, Y, Yhat) laid out as in
 /// [`Data::with_predictions`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scores {
     pub accuracy: f64,
     pub global_disparity: f64,
@@ -122,7 +122,7 @@ pub fn scores(clients: usize, joint: &[f64]) -> Scores {
 /// A fairness budget in bits; `None` is unconstrained.
 pub type Budget = Option<f64>;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Optimum {
     pub scores: Scores,
     /// P(S, Z, Y, Yhat) of the optimal classifier.
@@ -297,7 +297,7 @@ impl<'a> Cells<'a> {
 /// Flipping the model's predictions at random within the group, P(Yhat' = 1 | Yhat = 1) = a and
 /// P(Yhat' = 1 | Yhat = 0) = b, reaches exactly the parallelogram a (f, t) + b (1 - f, 1 - t),
 /// a, b in [0, 1]: its corners are (0, 0), (f, t), (1, 1) and (1 - f, 1 - t).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelRoc {
     /// `None` where the group has no records of one label (a rate is undefined there and that
     /// group is left unconstrained).

@@ -1,7 +1,8 @@
 //! The page's work: records and P(S, Z, Y) from the scenario, the federated model trained
-//! round by round, the AGLFOP frontier and curves solved a few programs per frame, and the
-//! decompositions of the labels and of the model.
+//! round by round, the AGLFOP frontier and curves solved in background jobs (Web Workers), and
+//! the decompositions of the labels and of the model.
 
+use serde::{Deserialize, Serialize};
 use web_time::{Duration, Instant};
 
 use super::aglfop::{self, Budget, Data, ModelRoc, Optimum, Scores};
@@ -10,19 +11,24 @@ use super::fedavg::FedAvg;
 use super::info::Joint3;
 use super::pid::{Pid, broja};
 use super::settings::FairnessSettings;
+use crate::jobs::{Event, Job, JobHandle, Step};
 
-/// AGLFOP programs waiting to be solved, and their results in order.
+/// AGLFOP programs to solve, and their results in order. The solving runs in a background job
+/// (`SolveJob`: a Web Worker on the web, a thread natively), started by the first `work`.
 pub struct SolveQueue {
     pub budgets: Vec<(Budget, Budget)>,
     /// The model whose post-processings the programs are restricted to (the model-specific
     /// variant), or `None` for AGLFOP itself.
     pub roc: Option<ModelRoc>,
     pub results: Vec<Result<Optimum, String>>,
-    /// Time spent solving so far.
+    /// Time spent solving so far (in the worker).
     pub solve_time: Duration,
-    /// From the first solve to the last (wall clock, frames in between included).
+    /// From the start to the last result (wall clock).
     pub started: Option<Instant>,
     pub finished_after: Option<Duration>,
+    /// Why solving stopped short, if it did.
+    pub error: Option<String>,
+    job: JobHandle<SolveJob>,
 }
 
 impl SolveQueue {
@@ -34,33 +40,47 @@ impl SolveQueue {
             solve_time: Duration::ZERO,
             started: None,
             finished_after: None,
+            error: None,
+            job: JobHandle::default(),
         }
     }
 
     pub fn done(&self) -> bool {
-        self.results.len() >= self.budgets.len()
+        self.results.len() >= self.budgets.len() || self.error.is_some()
     }
 
     pub fn fraction(&self) -> f64 {
         self.results.len() as f64 / self.budgets.len().max(1) as f64
     }
 
-    /// Solves until `deadline`; at least one program per call so progress never stalls.
-    pub fn work(&mut self, data: &Data, deadline: Instant) {
-        let started = *self.started.get_or_insert_with(Instant::now);
-        while !self.done() {
-            let (g, l) = self.budgets[self.results.len()];
-            let t0 = Instant::now();
-            self.results.push(match &self.roc {
-                Some(roc) => aglfop::solve_model_specific(data, g, l, roc),
-                None => aglfop::solve(data, g, l),
-            });
-            self.solve_time += t0.elapsed();
-            if Instant::now() >= deadline {
-                break;
+    /// Starts the job on `data` the first time; then takes its results. `budget` is only spent
+    /// where no worker could start.
+    pub fn work(&mut self, data: &Data, budget: Duration) {
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+            self.job.start(
+                &SolveSpec {
+                    data: data.clone(),
+                    budgets: self.budgets.clone(),
+                    roc: self.roc,
+                },
+                false,
+            );
+        }
+        for event in self.job.poll(budget) {
+            match event {
+                Event::Update(update) => {
+                    self.results.extend(update.results);
+                    self.solve_time = Duration::from_secs_f64(update.solve_seconds);
+                }
+                Event::Finished => {}
+                Event::Failed(why) => self.error = Some(why),
             }
         }
-        if self.done() && self.finished_after.is_none() {
+        if self.done()
+            && self.finished_after.is_none()
+            && let Some(started) = self.started
+        {
             self.finished_after = Some(started.elapsed());
         }
     }
@@ -74,6 +94,77 @@ impl SolveQueue {
 
     pub fn failures(&self) -> usize {
         self.results.iter().filter(|r| r.is_err()).count()
+    }
+
+    /// Whether the programs are solved in a worker (not in the page's frames).
+    pub fn in_worker(&self) -> bool {
+        self.job.fallback_reason().is_none()
+    }
+}
+
+/// A list of AGLFOP programs (or their model-specific variant) on one distribution.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SolveSpec {
+    pub data: Data,
+    pub budgets: Vec<(Budget, Budget)>,
+    pub roc: Option<ModelRoc>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SolveUpdate {
+    /// Results since the last update, in the programs' order.
+    pub results: Vec<Result<Optimum, String>>,
+    pub solve_seconds: f64,
+}
+
+/// Solves the programs in order, a few per step.
+pub struct SolveJob {
+    spec: SolveSpec,
+    next: usize,
+    solve_seconds: f64,
+}
+
+impl Job for SolveJob {
+    const KIND: &'static str = "fairness-aglfop";
+    type Spec = SolveSpec;
+    type Update = SolveUpdate;
+    type Control = ();
+
+    fn start(spec: SolveSpec) -> Result<Self, String> {
+        // The page's own distribution, checked again as any message is.
+        Data::new(spec.data.clients, spec.data.p.clone())?;
+        Ok(Self {
+            spec,
+            next: 0,
+            solve_seconds: 0.0,
+        })
+    }
+
+    fn step(&mut self, budget: Duration) -> Step<SolveUpdate> {
+        let deadline = Instant::now() + budget;
+        let mut results = Vec::new();
+        // At least one program per step, so progress never stalls.
+        while let Some(&(g, l)) = self.spec.budgets.get(self.next) {
+            let t0 = Instant::now();
+            results.push(match &self.spec.roc {
+                Some(roc) => aglfop::solve_model_specific(&self.spec.data, g, l, roc),
+                None => aglfop::solve(&self.spec.data, g, l),
+            });
+            self.solve_seconds += t0.elapsed().as_secs_f64();
+            self.next += 1;
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        let update = SolveUpdate {
+            results,
+            solve_seconds: self.solve_seconds,
+        };
+        if self.next >= self.spec.budgets.len() {
+            Step::finished(update)
+        } else {
+            Step::running(update)
+        }
     }
 }
 
@@ -259,17 +350,19 @@ impl LabState {
             queue.roc = Some(view.roc);
             d.model_specific_curves = Some(queue);
         }
-        if !d.frontier.done() && Instant::now() < deadline {
-            d.frontier.work(&d.data, deadline);
+        // The programs are solved in workers; these only start them and take their results
+        // (the budget is spent only where no worker could start).
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !d.frontier.done() {
+            d.frontier.work(&d.data, left / 3);
         }
-        if !d.curves.done() && Instant::now() < deadline {
-            d.curves.work(&d.data, deadline);
+        if !d.curves.done() {
+            d.curves.work(&d.data, left / 3);
         }
         if let Some(queue) = &mut d.model_specific_curves
             && !queue.done()
-            && Instant::now() < deadline
         {
-            queue.work(&d.data, deadline);
+            queue.work(&d.data, left / 3);
         }
     }
 
@@ -320,6 +413,8 @@ impl LabState {
             "labels_pid": pid_json(&d.pid_labels),
             "labels_pid_ms": d.pid_labels_time.as_secs_f64() * 1e3,
             "model": model,
+            "frontier_in_worker": d.frontier.in_worker(),
+            "frontier_error": d.frontier.error,
             "frontier_cells": d.frontier.budgets.len(),
             "frontier_solved": d.frontier.results.len(),
             "frontier_failures": d.frontier.failures(),
@@ -357,6 +452,21 @@ mod tests {
 
     /// The whole page pipeline on degenerate data (one client, empty groups, constant labels)
     /// and on every scenario: everything finishes, nothing is NaN, no program fails.
+    fn d_errors(state: &LabState) -> Vec<String> {
+        let Some(d) = &state.data else {
+            return vec!["no data".into()];
+        };
+        [
+            Some(&d.frontier),
+            Some(&d.curves),
+            d.model_specific_curves.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q.error.clone())
+        .collect()
+    }
+
     #[test]
     fn every_scenario_and_degenerate_clients_finish_cleanly() {
         let mut cases: Vec<FairnessSettings> = Scenario::ALL
@@ -387,12 +497,14 @@ mod tests {
         for s in cases {
             let mut state = LabState::default();
             state.sync(&s);
-            let mut frames = 0;
+            // The programs are solved on their jobs' threads; frames take the results.
+            let started = Instant::now();
             while state.is_busy() {
                 state.work(Duration::from_millis(50));
-                frames += 1;
-                assert!(frames < 1000, "{s:?} never finished");
+                std::thread::sleep(Duration::from_millis(2));
+                assert!(started.elapsed().as_secs() < 120, "{s:?} never finished");
             }
+            assert!(d_errors(&state).is_empty(), "{s:?}: {:?}", d_errors(&state));
             let d = state.data.as_ref().expect("data built");
             assert_eq!(d.frontier.failures(), 0, "{s:?}");
             assert_eq!(d.curves.failures(), 0, "{s:?}");

@@ -85,4 +85,8 @@ impl LabPage for FairnessLab {
     fn commands() -> Vec<crate::command::LabCommand> {
         cli::commands()
     }
+
+    fn jobs() -> Vec<crate::jobs::JobKind> {
+        vec![crate::jobs::JobKind::of::<lab::SolveJob>()]
+    }
 }

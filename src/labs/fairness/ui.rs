@@ -149,6 +149,21 @@ fn results_ui(s: &mut FairnessSettings, state: &LabState, ui: &mut egui::Ui) {
             )),
         );
     }
+    let queues = [
+        Some(&d.frontier),
+        Some(&d.curves),
+        d.model_specific_curves.as_ref(),
+    ];
+    for error in queues
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q.error.as_ref())
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("solving stopped: {error}"),
+        );
+    }
     model_summary(state.model_view.as_ref(), ui);
     match s.view {
         View::Pid => pid_view(state, ui),

@@ -168,6 +168,12 @@ impl Job for TrainJob {
             self.run.iterate();
             let (loss, log_z) = self.run.evaluate_cheap();
             let trajectories = self.run.trainer.trajectories;
+            if !loss.is_finite() || !log_z.is_finite() {
+                return Step::failed(format!(
+                    "training diverged at {trajectories} trajectories (loss {loss}, log Z \
+                     {log_z}): lower the learning rate and restart"
+                ));
+            }
             curve.push(CurvePoint {
                 trajectories: trajectories as f64,
                 loss,

@@ -97,7 +97,14 @@ impl Job for TrainJob {
         let mut quality = Vec::new();
         // At least one step, so a slow lattice still moves.
         loop {
-            stats.push(self.trainer.step());
+            let step = self.trainer.step();
+            if !step.reverse_gap.is_finite() || !step.self_consistency.is_finite() {
+                return Step::failed(format!(
+                    "training diverged at step {}: restart (a new seed may help)",
+                    step.step
+                ));
+            }
+            stats.push(step);
             if let Some(exact) = &self.exact
                 && self.trainer.steps.is_multiple_of(QUALITY_EVERY)
             {
