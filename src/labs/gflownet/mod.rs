@@ -16,6 +16,7 @@ pub mod lab;
 pub mod metrics;
 pub mod model;
 pub mod oc;
+pub mod oc_jobs;
 pub mod oc_lab;
 mod oc_ui;
 pub mod oc_weights;
@@ -188,6 +189,8 @@ impl LabPage for GfnLab {
         vec![
             crate::jobs::JobKind::of::<jobs::TrainJob>(),
             crate::jobs::JobKind::of::<jobs::EvalJob>(),
+            crate::jobs::JobKind::of::<oc_jobs::PretrainJob>(),
+            crate::jobs::JobKind::of::<oc_jobs::CompareJob>(),
         ]
     }
 }

@@ -1,54 +1,52 @@
 //! The OC-GFN part of the page: the pre-trained conditional policy (shipped or trained here),
 //! conditioned sampling towards a clicked cell, the exact conversion check, and fine-tuning
-//! against training from scratch, advanced in frame slices.
+//! against training from scratch. Pre-training and the comparison run in background jobs
+//! (`oc_jobs.rs`); the page keeps what they report.
 
-use web_time::{Duration, Instant};
+use web_time::Duration;
 
 use super::env::{Hypergrid, RewardSpec, State, Target};
-use super::finetune::{FineTuneConfig, FineTuner};
-use super::metrics::ModesFound;
-use super::metrics::l1_between;
-use super::oc::{OcConfig, OcModel, OcTrainer, conditioned_paths, exact_conversion, success_rate};
+use super::oc::{OcModel, conditioned_paths, exact_conversion, success_rate};
+pub use super::oc_jobs::{COMPARISON_SEEDS, ComparisonPoint, PRETRAIN_TRAJECTORIES};
+use super::oc_jobs::{
+    CompareJob, CompareSpec, MAX_OC_STATES, OcSnapshot, PretrainJob, PretrainSpec,
+    comparison_epsilon,
+};
 use super::oc_weights;
 use super::sample::terminal_distribution;
-use super::train::{TrainConfig, Trainer};
+use crate::jobs::{Event, JobHandle};
 
-/// Trajectories of in-page pre-training (the shipped weights used 150,000).
-pub const PRETRAIN_TRAJECTORIES: u64 = 150_000;
-pub const COMPARISON_SEEDS: u64 = 3;
-
-/// Modes found by each seed after `trajectories` training trajectories.
-pub struct ComparisonPoint {
-    pub trajectories: u64,
-    pub finetuned: Vec<usize>,
-    pub scratch: Vec<usize>,
-    /// Calls of the reward so far per fine-tuning seed (training from scratch makes one per
-    /// trajectory, so its count is `trajectories`).
-    pub finetune_reward_evaluations: Vec<u64>,
-}
-
+/// The comparison as the page sees it: what its job reported.
 pub struct Comparison {
-    pub tuners: Vec<FineTuner>,
-    pub scratch: Vec<(Trainer, ModesFound)>,
     pub target: Target,
     pub limit: u64,
+    /// Trajectories per seed and method so far.
+    pub trajectories: u64,
+    pub epsilon: f32,
     pub curve: Vec<ComparisonPoint>,
     /// Once finished: per seed, the exact L1 to the target of the fine-tuned policy and of
     /// the one trained from scratch (their exact terminal distributions).
     pub exact_l1: Vec<(f64, f64)>,
+    pub finished: bool,
+    pub error: Option<String>,
 }
 
 impl Comparison {
     pub fn is_finished(&self) -> bool {
-        self.tuners.iter().all(|t| t.trajectories >= self.limit)
+        self.finished || self.error.is_some()
     }
+}
+
+/// Pre-training as the page sees it.
+pub struct Pretraining {
+    pub trajectories: u64,
 }
 
 pub struct OcState {
     pub grid: Hypergrid,
     pub model: Option<OcModel>,
     pub source: String,
-    pub pretraining: Option<OcTrainer>,
+    pub pretraining: Option<Pretraining>,
     /// (trajectories, success rate) during in-page pre-training.
     pub pretrain_curve: Vec<(u64, f64)>,
     pub success: Option<f64>,
@@ -56,6 +54,9 @@ pub struct OcState {
     pub conditioned_success: Option<f64>,
     pub exact_l1: Option<(String, f64)>,
     pub comparison: Option<Comparison>,
+    pub job_error: Option<String>,
+    pretrain_job: JobHandle<PretrainJob>,
+    compare_job: JobHandle<CompareJob>,
 }
 
 impl OcState {
@@ -78,6 +79,9 @@ impl OcState {
             conditioned_success: None,
             exact_l1: None,
             comparison: None,
+            job_error: None,
+            pretrain_job: JobHandle::default(),
+            compare_job: JobHandle::default(),
         };
         state.measure_success();
         state
@@ -91,97 +95,75 @@ impl OcState {
 
     fn measure_success(&mut self) {
         if let Some(model) = &self.model
-            && self.grid.n_states() <= 4096
+            && self.grid.n_states() <= MAX_OC_STATES
         {
             self.success = Some(success_rate(model, &self.all_outcomes(), 12345));
         }
     }
 
     pub fn start_pretraining(&mut self, seed: u64) {
-        self.pretraining = Some(OcTrainer::new(
-            self.grid,
-            OcConfig {
-                teleport: false,
+        self.pretrain_job.start(
+            &PretrainSpec {
+                grid: self.grid,
                 seed,
-                ..OcConfig::default()
             },
-        ));
+            false,
+        );
+        self.pretraining = Some(Pretraining { trajectories: 0 });
         self.pretrain_curve.clear();
+        self.job_error = None;
     }
 
-    /// Advances pre-training and the comparison within `budget`.
+    /// Takes the jobs' news; whether one is still running. `budget` is only spent where no
+    /// worker could start.
     pub fn work(&mut self, budget: Duration) -> bool {
-        let deadline = Instant::now() + budget;
-        let mut busy = false;
-        if let Some(trainer) = &mut self.pretraining {
-            busy = true;
-            while Instant::now() < deadline && trainer.trajectories < PRETRAIN_TRAJECTORIES {
-                trainer.iterate();
-                if trainer.trajectories % 10_000 < trainer.config.batch as u64 {
-                    let rate = success_rate(
-                        &trainer.model,
-                        &(0..self.grid.n_states())
-                            .map(|i| self.grid.state(i))
-                            .collect::<Vec<_>>(),
-                        12345,
-                    );
-                    self.pretrain_curve.push((trainer.trajectories, rate));
+        for event in self.pretrain_job.poll(budget / 2) {
+            match event {
+                Event::Update(update) => {
+                    if let Some(p) = &mut self.pretraining {
+                        p.trajectories = update.trajectories;
+                    }
+                    self.pretrain_curve.extend(update.curve);
+                    if let Some(snapshot) = update.model {
+                        self.take_pretrained(&snapshot, update.trajectories);
+                    }
+                }
+                Event::Finished => {}
+                Event::Failed(why) => {
+                    self.pretraining = None;
+                    self.job_error = Some(why);
                 }
             }
-            if trainer.trajectories >= PRETRAIN_TRAJECTORIES {
-                let done = trainer.trajectories;
-                self.model = self.pretraining.take().map(|t| t.model);
-                self.source = format!("pre-trained in this page ({done} trajectories)");
+        }
+        if let Some(cmp) = &mut self.comparison {
+            for event in self.compare_job.poll(budget / 2) {
+                match event {
+                    Event::Update(update) => {
+                        if let Some(last) = update.points.last() {
+                            cmp.trajectories = last.trajectories;
+                        }
+                        cmp.curve.extend(update.points);
+                        cmp.exact_l1.extend(update.exact_l1);
+                    }
+                    Event::Finished => cmp.finished = true,
+                    Event::Failed(why) => cmp.error = Some(why),
+                }
+            }
+        }
+        self.pretraining.is_some() || self.comparison.as_ref().is_some_and(|c| !c.is_finished())
+    }
+
+    fn take_pretrained(&mut self, snapshot: &OcSnapshot, trajectories: u64) {
+        self.pretraining = None;
+        match snapshot.model() {
+            Ok(model) => {
+                self.model = Some(model);
+                self.source = format!("pre-trained in this page ({trajectories} trajectories)");
                 self.measure_success();
                 self.exact_l1 = None;
             }
+            Err(e) => self.job_error = Some(format!("unreadable pre-trained network: {e}")),
         }
-        if let Some(cmp) = &mut self.comparison
-            && !cmp.is_finished()
-        {
-            busy = true;
-            while Instant::now() < deadline && !cmp.is_finished() {
-                for tuner in &mut cmp.tuners {
-                    tuner.iterate();
-                }
-                for (trainer, modes) in &mut cmp.scratch {
-                    trainer.iterate();
-                    for x in &trainer.last_terminals {
-                        modes.record(&cmp.target, cmp.target.grid.index(x));
-                    }
-                }
-                let t = cmp.tuners.first().map_or(0, |t| t.trajectories);
-                cmp.curve.push(ComparisonPoint {
-                    trajectories: t,
-                    finetuned: cmp
-                        .tuners
-                        .iter()
-                        .map(|t| t.modes.as_ref().map_or(0, |m| m.count))
-                        .collect(),
-                    scratch: cmp.scratch.iter().map(|(_, m)| m.count).collect(),
-                    finetune_reward_evaluations: cmp
-                        .tuners
-                        .iter()
-                        .map(|t| t.reward_evaluations)
-                        .collect(),
-                });
-            }
-            if cmp.is_finished() {
-                let l1 = |d: &[f64]| l1_between(&cmp.target.probabilities, d);
-                cmp.exact_l1 = cmp
-                    .tuners
-                    .iter()
-                    .zip(&cmp.scratch)
-                    .map(|(t, (s, _))| {
-                        (
-                            l1(&t.exact_distribution()),
-                            l1(&super::sample::exact_terminal_distribution(&s.model)),
-                        )
-                    })
-                    .collect();
-            }
-        }
-        busy
     }
 
     /// Draws `count` rollouts conditioned on `y` and measures how many end there.
@@ -206,7 +188,7 @@ impl OcState {
             return Some(*l1);
         }
         let model = self.model.as_ref()?;
-        if self.grid.n_states() > 4096 {
+        if self.grid.n_states() > MAX_OC_STATES {
             return None;
         }
         let target = Target::enumerate(self.grid, reward)?;
@@ -226,42 +208,24 @@ impl OcState {
         else {
             return;
         };
-        let tuners = (0..COMPARISON_SEEDS)
-            .map(|seed| {
-                FineTuner::new(
-                    model.clone(),
-                    reward.clone(),
-                    FineTuneConfig {
-                        batch,
-                        seed,
-                        ..FineTuneConfig::default()
-                    },
-                )
-            })
-            .collect();
-        let scratch = (0..COMPARISON_SEEDS)
-            .map(|seed| {
-                // The same exploration as the fine-tuning, so only the method differs.
-                let trainer = Trainer::new(
-                    self.grid,
-                    reward.clone(),
-                    TrainConfig {
-                        batch,
-                        seed,
-                        epsilon: FineTuneConfig::default().epsilon,
-                        ..TrainConfig::default()
-                    },
-                );
-                (trainer, ModesFound::new(&target))
-            })
-            .collect();
+        self.compare_job.start(
+            &CompareSpec {
+                model: OcSnapshot::of(model),
+                reward: reward.clone(),
+                limit,
+                batch,
+            },
+            false,
+        );
         self.comparison = Some(Comparison {
-            tuners,
-            scratch,
             target,
             limit,
+            trajectories: 0,
+            epsilon: comparison_epsilon(),
             curve: Vec::new(),
             exact_l1: Vec::new(),
+            finished: false,
+            error: None,
         });
     }
 }

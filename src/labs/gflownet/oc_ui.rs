@@ -5,7 +5,7 @@ use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::GfnLab;
-use super::env::Target;
+use super::env::{RewardSpec, Target};
 use super::oc_lab::{
     COMPARISON_SEEDS, Comparison, ComparisonPoint, OcState, PRETRAIN_TRAJECTORIES,
 };
@@ -90,6 +90,16 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
         ));
     }
     ui.add_space(6.0);
+    comparison_part(oc, &settings, &reward, ui);
+}
+
+/// The fine-tune-vs-scratch button, its progress, any job's error and the comparison's plots.
+fn comparison_part(
+    oc: &mut OcState,
+    settings: &GfnSettings,
+    reward: &RewardSpec,
+    ui: &mut egui::Ui,
+) {
     ui.horizontal_wrapped(|ui| {
         let running = oc.comparison.as_ref().is_some_and(|c| !c.is_finished());
         if !running && oc.model.is_some() {
@@ -100,17 +110,24 @@ pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
             crate::export::remember_button(ui.ctx(), "oc-compare", button.rect);
             if button.clicked() {
                 oc.start_comparison(
-                    &reward,
+                    reward,
                     u64::from(settings.compare_trajectories),
                     settings.batch as usize,
                 );
             }
         }
         if let Some(c) = &oc.comparison {
-            let done = c.tuners.first().map_or(0, |t| t.trajectories);
+            let done = c.trajectories;
             ui.add(egui::ProgressBar::new(done as f32 / c.limit as f32).text(format!("{done} / {} trajectories per seed", c.limit)));
         }
     });
+    let errors = [
+        oc.job_error.as_ref(),
+        oc.comparison.as_ref().and_then(|c| c.error.as_ref()),
+    ];
+    for error in errors.into_iter().flatten() {
+        ui.colored_label(ui.visuals().warn_fg_color, error);
+    }
     if let Some(c) = &oc.comparison {
         comparison_ui(c, ui);
     }
@@ -306,7 +323,7 @@ fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
                  fine-tuned {}; from scratch {}. Both explore with epsilon {}.",
                 fmt(c.exact_l1.iter().map(|p| p.0).collect()),
                 fmt(c.exact_l1.iter().map(|p| p.1).collect()),
-                c.tuners.first().map_or(0.0, |t| t.config.epsilon),
+                c.epsilon,
             ))
             .small(),
         );
