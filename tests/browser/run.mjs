@@ -411,6 +411,19 @@ async function ocgfn(browser, base, name) {
     check(`${name}: shipped OC-GFN reaches its outcomes`, st.oc_success >= 0.95, `${st.oc_success}`);
     check(`${name}: conditioned rollouts reach the clicked cell`, st.oc_conditioned_success >= 0.8, `${st.oc_conditioned_success}`);
     check(`${name}: exact conversion close to the target`, st.oc_exact_l1 < 0.1, `${st.oc_exact_l1}`);
+    // Fine-tune vs scratch, short, in its worker: the comparison finishes with each seed's
+    // exact L1.
+    await p.page.evaluate(() => { location.hash = location.hash.replace('compare_trajectories=', 'x=') + '&compare_trajectories=160'; });
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).fragment.includes('compare_trajectories=160'),
+      null, { timeout: 30_000 });
+    await p.page.waitForTimeout(300);
+    const [cx, cy] = await button(p.page, 'oc-compare');
+    await p.page.mouse.click(cx, cy);
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-gfn').textContent).oc_comparison_finished === true,
+      null, { timeout: 120_000, polling: 500 });
+    const done = await status(p.page, 'gfn');
+    check(`${name}: fine-tune vs scratch runs in its worker to the end`,
+      done.oc_comparison_seeds_with_exact_l1 === 3 && done.oc_comparison_error === null, JSON.stringify(done).slice(0, 300));
   } catch (e) {
     check(`${name}: OC-GFN view`, false, String(e).slice(0, 200));
   }

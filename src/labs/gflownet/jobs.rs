@@ -28,9 +28,10 @@ pub struct Snapshot {
     pub grid: Hypergrid,
     pub backward: BackwardPolicy,
     pub log_z: f32,
-    /// The policy network in the weights-file format (f32, exact).
-    #[serde(with = "wire::base64")]
-    pub policy: Vec<u8>,
+    /// The policy network in the weights-file format (f32, exact), base64. Kept as text: the
+    /// page passes it from the training worker to the evaluating one without decoding it
+    /// (decoding and encoding it again cost the page's main thread several milliseconds).
+    pub policy_base64: String,
 }
 
 impl Snapshot {
@@ -40,13 +41,14 @@ impl Snapshot {
             grid: model.grid,
             backward: model.backward,
             log_z: model.log_z,
-            policy: model.policy.to_bytes(),
+            policy_base64: wire::base64::encode(&model.policy.to_bytes()),
         }
     }
 
     pub fn model(&self) -> Result<Model, String> {
         check_grid(&self.grid)?;
-        let policy = Mlp::from_bytes(&self.policy).map_err(|e| e.to_string())?;
+        let bytes = wire::base64::decode(&self.policy_base64)?;
+        let policy = Mlp::from_bytes(&bytes).map_err(|e| e.to_string())?;
         let model = Model {
             grid: self.grid,
             policy,
@@ -91,6 +93,9 @@ pub enum TrainControl {
     EvalEvery(u64),
     /// A snapshot in the next update (or at once while paused): "Evaluate now".
     SnapshotNow,
+    /// The page's evaluator is free: the next eval point sends a snapshot. Until then eval
+    /// points pass without one (a snapshot the page would only drop costs its main thread).
+    EvaluatorFree,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -113,6 +118,8 @@ pub struct TrainJob {
     eval_every: u64,
     next_eval_at: u64,
     snapshot_now: bool,
+    /// Whether the page can take a snapshot for evaluation (see `TrainControl::EvaluatorFree`).
+    evaluator_free: bool,
 }
 
 impl TrainJob {
@@ -158,6 +165,7 @@ impl Job for TrainJob {
             eval_every: spec.eval_every.max(1),
             next_eval_at: 0,
             snapshot_now: false,
+            evaluator_free: true,
         })
     }
 
@@ -179,8 +187,9 @@ impl Job for TrainJob {
                 loss,
                 log_z,
             });
-            if trajectories >= self.next_eval_at {
+            if trajectories >= self.next_eval_at && self.evaluator_free {
                 self.next_eval_at = trajectories + self.eval_every;
+                self.evaluator_free = false;
                 self.snapshot_now = true;
                 // The snapshot is of the policy at exactly this point: report now.
                 break;
@@ -199,6 +208,10 @@ impl Job for TrainJob {
             TrainControl::SnapshotNow => {
                 self.snapshot_now = true;
                 Some(self.update(Vec::new()))
+            }
+            TrainControl::EvaluatorFree => {
+                self.evaluator_free = true;
+                None
             }
         }
     }
@@ -349,32 +362,49 @@ mod tests {
         let spec = small_spec();
         let mut handle = JobHandle::<TrainJob>::default();
         handle.start(&spec, false);
+        let mut curve = Vec::new();
+        let mut snapshots = Vec::new();
+        let take = |events: Vec<Event<TrainUpdate>>,
+                    curve: &mut Vec<CurvePoint>,
+                    snapshots: &mut Vec<Snapshot>| {
+            for event in events {
+                let Event::Update(update) = event else {
+                    panic!("unexpected {event:?}");
+                };
+                curve.extend(update.curve);
+                snapshots.extend(update.snapshot);
+            }
+        };
         let events = poll_until(
             &mut handle,
             |e| matches!(e, Event::Update(u) if u.trajectories >= 160),
         );
+        take(events, &mut curve, &mut snapshots);
         handle.set_paused(true);
-        let mut curve = Vec::new();
-        let mut snapshots = Vec::new();
-        for event in events {
-            let Event::Update(update) = event else {
-                panic!("unexpected {event:?}");
-            };
-            curve.extend(update.curve);
-            snapshots.extend(update.snapshot);
-        }
-        // Every eval point (0, 64, 128 ... trajectories: batches of 16) got its snapshot.
-        let at: Vec<u64> = snapshots.iter().map(|s| s.trajectories).collect();
-        assert_eq!(&at[..3], &[16, 80, 144], "{at:?}");
-        // The same seed trained here, on this thread, gives the same policy at 80 trajectories.
+        // The first eval point sends a snapshot; later ones wait until the page's evaluator
+        // is free again (as the page says once an evaluation ends).
+        assert_eq!(snapshots.len(), 1);
+        assert_eq!(snapshots[0].trajectories, 16);
+        handle.control(&TrainControl::EvaluatorFree);
+        handle.set_paused(false);
+        let events = poll_until(
+            &mut handle,
+            |e| matches!(e, Event::Update(u) if u.snapshot.is_some()),
+        );
+        take(events, &mut curve, &mut snapshots);
+        handle.set_paused(true);
+        let second = snapshots[1].trajectories;
+        assert!(second >= 160 && second % 16 == 0, "{second}");
+        // The same seed trained here, on this thread, gives the same losses, and the same
+        // policy at the second snapshot.
         let mut run = TrainingRun::new(spec.grid, spec.reward.clone(), spec.config.clone());
-        for point in curve.iter().take(5) {
+        for point in &curve[..(second / 16) as usize] {
             run.iterate();
             assert_eq!(run.evaluate_cheap().0, point.loss);
         }
         let here = Snapshot::of(&run.trainer.model, run.trainer.trajectories);
-        assert_eq!(here.trajectories, 80);
-        assert_eq!(here.policy, snapshots[1].policy);
+        assert_eq!(here.trajectories, second);
+        assert_eq!(here.policy_base64, snapshots[1].policy_base64);
         assert_eq!(
             snapshots[1].model().unwrap().policy,
             run.trainer.model.policy
@@ -422,7 +452,9 @@ mod tests {
         let mut snapshot = Snapshot::of(&run.trainer.model, 0);
         snapshot.grid = Hypergrid::new(3, 8);
         assert!(snapshot.model().unwrap_err().contains("does not fit"));
-        snapshot.policy.truncate(10);
+        snapshot.policy_base64.truncate(12);
+        assert!(snapshot.model().is_err());
+        snapshot.policy_base64 = "not base64!".into();
         assert!(snapshot.model().is_err());
         let mut bad = small_spec();
         bad.grid.ndim = 9;

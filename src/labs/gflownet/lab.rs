@@ -321,6 +321,7 @@ impl LabRun {
                 Event::Failed(why) => {
                     self.eval_error = Some(format!("evaluation failed: {why}"));
                     self.evaluation = None;
+                    self.train.control(&TrainControl::EvaluatorFree);
                     return;
                 }
             }
@@ -346,6 +347,8 @@ impl LabRun {
     }
 
     fn finish_evaluation(&mut self) {
+        // The training job may send the next snapshot (at its next eval point).
+        self.train.control(&TrainControl::EvaluatorFree);
         let (Some(eval), Some(target)) = (self.evaluation.take(), &self.target) else {
             return;
         };

@@ -171,6 +171,8 @@ impl LabPage for GfnLab {
                 "oc_conditioned_success": self.oc.as_ref().and_then(|oc| oc.conditioned_success),
                 "oc_exact_l1": self.oc.as_ref().and_then(|oc| oc.exact_l1.as_ref().map(|(_, l1)| *l1)),
                 "oc_comparison_finished": self.oc.as_ref().and_then(|oc| oc.comparison.as_ref().map(|c| c.is_finished())),
+                "oc_comparison_seeds_with_exact_l1": self.oc.as_ref().and_then(|oc| oc.comparison.as_ref().map(|c| c.exact_l1.len())),
+                "oc_comparison_error": self.oc.as_ref().and_then(|oc| oc.comparison.as_ref().and_then(|c| c.error.clone())),
             })
             .to_string(),
         )

@@ -13,8 +13,10 @@ use super::train::{StepStats, TrainConfig, Trainer};
 use crate::jobs::{Job, Step, wire};
 use crate::nn::Mlp;
 
-/// How often the page gets a fresh copy of the networks (its answers follow training).
-const SNAPSHOT_EVERY: Duration = Duration::from_millis(400);
+/// How often the page gets a fresh copy of the networks (its answers follow training). Once a
+/// second: an 8x8 lattice's two networks are about 1 MB of base64, which the page's main thread
+/// parses (its queries used to follow training every 500 ms).
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(1000);
 /// Steps between evaluations against exact marginals (L <= 4).
 const QUALITY_EVERY: usize = 250;
 
