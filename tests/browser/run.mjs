@@ -413,7 +413,11 @@ async function ocgfn(browser, base, name) {
     check(`${name}: exact conversion close to the target`, st.oc_exact_l1 < 0.1, `${st.oc_exact_l1}`);
     // Fine-tune vs scratch, short, in its worker: the comparison finishes with each seed's
     // exact L1.
-    await p.page.evaluate(() => { location.hash = location.hash.replace('compare_trajectories=', 'x=') + '&compare_trajectories=160'; });
+    await p.page.evaluate(() => {
+      const h = location.hash;
+      location.hash = /compare_trajectories=\d+/.test(h)
+        ? h.replace(/compare_trajectories=\d+/, 'compare_trajectories=160') : `${h}&compare_trajectories=160`;
+    });
     await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-link').textContent).fragment.includes('compare_trajectories=160'),
       null, { timeout: 30_000 });
     await p.page.waitForTimeout(300);

@@ -318,15 +318,21 @@ fn results_ui(lab: &GfnLab, run: &LabRun, ui: &mut egui::Ui) {
     curves_ui(run, ui, Some(target.log_z));
 }
 
-/// The figures as boxes: all of them on a wide screen; on a phone the headline four, the rest
+/// The figures as boxes on a wide screen; on a phone the headline four as a grid, the rest
 /// in a fold.
 fn stat_boxes(ui: &mut egui::Ui, headline: [(&str, String); 4], more: [(&str, String); 4]) {
     if crate::labs::layout::is_narrow(ui.ctx()) {
-        ui.horizontal_wrapped(|ui| {
-            for (label, value) in headline {
-                stat(ui, label, value);
-            }
-        });
+        // A grid of label and value, so the maps start on the first screen (boxes, one a row
+        // at 390 px, stacked four before them).
+        egui::Grid::new("gfn_headline_grid")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (label, value) in headline {
+                    ui.label(RichText::new(label).small());
+                    ui.label(RichText::new(value).strong());
+                    ui.end_row();
+                }
+            });
         egui::CollapsingHeader::new("More figures")
             .id_salt("gfn_more_figures")
             .show(ui, |ui| {
