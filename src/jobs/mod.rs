@@ -88,6 +88,15 @@ impl<U> Step<U> {
         }
     }
 
+    /// `update`, and whether the job is done with it.
+    pub fn new(update: U, finished: bool) -> Self {
+        Self {
+            update: Some(update),
+            finished,
+            failed: None,
+        }
+    }
+
     pub fn failed(why: String) -> Self {
         Self {
             update: None,

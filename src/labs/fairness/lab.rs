@@ -160,11 +160,7 @@ impl Job for SolveJob {
             results,
             solve_seconds: self.solve_seconds,
         };
-        if self.next >= self.spec.budgets.len() {
-            Step::finished(update)
-        } else {
-            Step::running(update)
-        }
+        Step::new(update, self.next >= self.spec.budgets.len())
     }
 }
 

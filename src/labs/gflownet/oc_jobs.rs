@@ -134,11 +134,7 @@ impl Job for PretrainJob {
             curve,
             model: done.then(|| OcSnapshot::of(&trainer.model)),
         };
-        if done {
-            Step::finished(update)
-        } else {
-            Step::running(update)
-        }
+        Step::new(update, done)
     }
 }
 

@@ -146,11 +146,7 @@ impl Job for SweepJob {
             points,
             fraction: (self.done as f64 + running) / self.total.max(1) as f64,
         };
-        if self.running.is_none() && self.plan.is_empty() {
-            Step::finished(update)
-        } else {
-            Step::running(update)
-        }
+        Step::new(update, self.running.is_none() && self.plan.is_empty())
     }
 }
 
