@@ -83,7 +83,13 @@ pub fn command_tree(commands: &[(&'static str, LabCommand)]) -> Command {
                             .subcommand_required(true),
                     );
                 }
-                root = root.mut_subcommand(*group, |g| g.subcommand(leaf(command, name)));
+                // A group that is also a command (`quant MATRIX` beside `quant model`): the
+                // subcommand word wins, and the group's own required arguments wait for it.
+                root = root.mut_subcommand(*group, |g| {
+                    g.subcommand(leaf(command, name))
+                        .subcommand_negates_reqs(true)
+                        .args_conflicts_with_subcommands(true)
+                });
             }
             _ => log::error!("command path {:?} is not one or two words", command.path),
         }

@@ -598,8 +598,10 @@ async function quant(browser, base, name, link, expectGpu) {
     check(`${name}: SqueezeLLM 3-bit + sparse beats RTN 4-bit with fewer bits`,
       sq3.output_rel_error < rtn4.output_rel_error && sq3.bits_per_weight < rtn4.bits_per_weight,
       `${JSON.stringify(sq3)} vs ${JSON.stringify(rtn4)}`);
-    check(`${name}: sensitivity weighting lowers the weighted error`,
-      sqd3.sensitivity_weighted_mse < km3.sensitivity_weighted_mse, `${sqd3.sensitivity_weighted_mse} vs ${km3.sensitivity_weighted_mse}`);
+    // Held out: the sensitivity is fitted on a calibration batch, the error measured on
+    // another one, so the weighting has to generalise to win.
+    check(`${name}: sensitivity weighting lowers the held-out output error at 3 bits`,
+      sqd3.output_rel_error < km3.output_rel_error, `${sqd3.output_rel_error} vs ${km3.output_rel_error}`);
     check(`${name}: every point finite`, st.sweep.every((q) => Number.isFinite(q.output_rel_error) && q.bits_per_weight > 1),
       JSON.stringify(st.sweep.slice(0, 2)));
     await p.page.waitForTimeout(300);
@@ -610,6 +612,12 @@ async function quant(browser, base, name, link, expectGpu) {
       await p.page.screenshot({ path: path.join(shots, `${name}-${view}.png`) });
     }
     check(`${name}: a sparse part exists`, (await status(p.page, 'quant')).sparse_entries > 0);
+    await p.page.evaluate(() => { location.hash = location.hash.replace(/view=[a-z]+/, 'view=model'); });
+    await p.page.waitForTimeout(800);
+    await p.page.screenshot({ path: path.join(shots, `${name}-model.png`) });
+    const hm = (await status(p.page, 'quant')).heldout_model;
+    check(`${name}: the whole-model held-out table is shown with its 3-bit verdict`,
+      hm && hm.rows >= 20 && typeof hm.ordering_holds_3 === 'boolean', JSON.stringify(hm));
     await p.page.evaluate(() => { location.hash = location.hash.replace(/view=[a-z]+/, 'view=kernels'); });
     const [x, y] = await button(p.page, 'time-kernels');
     await p.page.mouse.click(x, y);

@@ -8,5 +8,6 @@ mod fairness_cli;
 mod gfn_quality;
 mod gpu_kernels;
 mod mam_gpu;
+mod minilm;
 mod quant_gpu;
 mod share_links;

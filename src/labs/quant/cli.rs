@@ -5,7 +5,7 @@ use serde_json::json;
 use web_time::Instant;
 
 use super::lab::KMEANS_ITERATIONS;
-use super::matrix::{Matrix, channel_sensitivity, synthetic_activations, synthetic_weights};
+use super::matrix::{Matrix, calibration_and_held_out, synthetic_weights};
 use super::methods::{Config, Method, metrics, quantize};
 use super::settings::QuantSettings;
 use crate::command::{Args, CommandError, LabCommand, emit, number_arg, settings_args};
@@ -59,6 +59,7 @@ pub fn commands() -> Vec<LabCommand> {
             },
             run,
         },
+        super::model_cli::command(),
         LabCommand {
             path: &["bench", "quant"],
             about: "copy, f32 GEMV, 4-bit and 3-bit+sparse LUT-GEMV, Q4_0, bipolar GEMV and GEMM (16 vectors, against an f32 GEMM) at 1/2/4/8 bits: ms, GB/s, fraction of copy",
@@ -123,8 +124,7 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         )));
     }
     let (outlier_percent, sensitive_percent) = (s.outliers, s.sensitive);
-    let acts = synthetic_activations(batch, cols, seed, hot);
-    let sensitivity = channel_sensitivity(&acts);
+    let (sensitivity, acts) = calibration_and_held_out(batch, cols, seed, hot);
     let config = Config {
         method,
         bits,
@@ -145,7 +145,7 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         "output_rel_error": m.output_rel_error,
         "bits_per_weight": m.bits_per_weight,
         "sparse_nonzeros": m.sparse_nonzeros,
-        "sensitivity": "per-input-channel E[a^2] of the activation batch (mean 1)",
+        "sensitivity": "per-input-channel E[a^2] of a calibration batch (mean 1); errors on a second, held-out batch",
         "quantize_ms": quantize_ms,
     }));
     Ok(0)

@@ -8,9 +8,7 @@ use std::rc::Rc;
 
 use web_time::{Duration, Instant};
 
-use super::matrix::{
-    Activations, Matrix, channel_sensitivity, outputs, synthetic_activations, synthetic_weights,
-};
+use super::matrix::{Activations, Matrix, calibration_and_held_out, outputs, synthetic_weights};
 use super::methods::{Config, ErrorInputs, Method, MetricSums, Metrics, Quantized, Quantizer};
 use super::settings::QuantSettings;
 use super::sparse;
@@ -30,6 +28,7 @@ const TIMED_PASSES: u32 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Series {
     Rtn,
+    RtnG128,
     SignedInt,
     Bipolar,
     Kmeans,
@@ -40,8 +39,9 @@ pub enum Series {
 }
 
 impl Series {
-    pub const CURVES: [Series; 6] = [
+    pub const CURVES: [Series; 7] = [
         Series::Rtn,
+        Series::RtnG128,
         Series::SignedInt,
         Series::Bipolar,
         Series::Kmeans,
@@ -52,6 +52,7 @@ impl Series {
     pub fn label(self) -> &'static str {
         match self {
             Series::Rtn => "round-to-nearest (uniform)",
+            Series::RtnG128 => "round-to-nearest, groups of 128",
             Series::SignedInt => "signed INT",
             Series::Bipolar => "bipolar-INT",
             Series::Kmeans => "k-means codebook (plain)",
@@ -65,6 +66,7 @@ impl Series {
     pub fn config(self, bits: u32, s: &QuantSettings) -> Config {
         let method = match self {
             Series::Rtn => Method::Rtn,
+            Series::RtnG128 => Method::RtnG128,
             Series::SignedInt => Method::SignedInt,
             Series::Bipolar => Method::Bipolar,
             Series::Kmeans => Method::Kmeans,
@@ -90,6 +92,7 @@ pub fn detail_config(s: &QuantSettings) -> Config {
         Method::Squeeze => Series::SqueezeSparse,
         Method::Kmeans => Series::Kmeans,
         Method::Rtn => Series::Rtn,
+        Method::RtnG128 => Series::RtnG128,
         Method::SignedInt => Series::SignedInt,
         Method::Bipolar => Series::Bipolar,
         Method::Q40 => Series::Q40,
@@ -124,12 +127,11 @@ impl MatrixState {
         Ok(Some(Self::from_weights(w, name, s)))
     }
 
-    /// The activation batch, sensitivities and outputs of `w` under the settings (seeded: the
-    /// page and the sweep's worker build the same ones).
+    /// The sensitivities (from a calibration batch) and the held-out batch with its outputs of
+    /// `w` under the settings (seeded: the page and the sweep's worker build the same ones).
     pub fn from_weights(w: Matrix, name: String, s: &QuantSettings) -> Self {
         let hot = (s.hot_channels as usize).min(w.cols);
-        let acts = synthetic_activations(s.batch as usize, w.cols, s.seed, hot);
-        let sensitivity = channel_sensitivity(&acts);
+        let (sensitivity, acts) = calibration_and_held_out(s.batch as usize, w.cols, s.seed, hot);
         let reference = outputs(&w, &acts);
         Self {
             key: s.matrix_key(),
@@ -513,6 +515,10 @@ impl LabState {
             "sweep_error": self.sweep_error,
             "sweep": self.sweep.iter().map(point).collect::<Vec<_>>(),
             "sparse_entries": self.sparse_mask.iter().filter(|&&b| b).count(),
+            "heldout_model": super::minilm::table::parse(super::minilm::table::SHIPPED).ok().map(|rows| {
+                let holds = |bits| super::minilm::table::ordering(&rows, bits).map(|o| o.expected_holds);
+                serde_json::json!({ "rows": rows.len(), "ordering_holds_3": holds(3), "ordering_holds_4": holds(4) })
+            }),
             "kernels": kernels,
         })
     }

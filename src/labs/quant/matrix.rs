@@ -71,6 +71,29 @@ pub fn synthetic_activations(
     Activations { batch, cols, data }
 }
 
+/// Two batches of `batch` activations from one distribution (the same hot channels): the
+/// sensitivity fitted on the first (calibration), and the second (held out), on which every
+/// error is measured, so no method is scored on the data it was fitted to.
+pub fn calibration_and_held_out(
+    batch: usize,
+    cols: usize,
+    seed: u64,
+    hot_channels: usize,
+) -> (Vec<f64>, Activations) {
+    let mut all = synthetic_activations(2 * batch, cols, seed, hot_channels);
+    let held_out = all.data.split_off(batch * cols);
+    all.batch = batch;
+    let sensitivity = channel_sensitivity(&all);
+    (
+        sensitivity,
+        Activations {
+            batch,
+            cols,
+            data: held_out,
+        },
+    )
+}
+
 /// The sensitivity proxy per input channel: E[a_k^2] over the batch (the diagonal of the
 /// activation second moment, as llama.cpp's importance matrix), normalised to mean 1. It
 /// stands in for SqueezeLLM's diagonal Fisher information, which needs a model loss.

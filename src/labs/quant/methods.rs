@@ -14,7 +14,12 @@ use crate::rng::SplitMix64;
 pub enum Method {
     /// Asymmetric min-max round-to-nearest per output row, f16 scale and offset.
     Rtn,
-    /// llama.cpp Q4_0: blocks of 32, x = d (q - 8), one f16 d per block (4.5 bits/weight).
+    /// The same per group of 128 consecutive weights of a row (the group-wise RTN baseline LLM
+    /// quantization papers report, g = 128): b + 0.25 bits/weight.
+    #[serde(rename = "rtn_g128")]
+    RtnG128,
+    /// llama.cpp Q4_0: blocks of 32, x = d (q - 8), one f16 d per block (4.5 bits/weight);
+    /// with the importance vector, d is searched as llama.cpp's imatrix path does it.
     #[serde(rename = "q4_0")]
     Q40,
     /// llama.cpp IQ4_NL: blocks of 32, a fixed 16-level non-uniform table scaled by one f16.
@@ -34,8 +39,9 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Rtn,
+        Method::RtnG128,
         Method::Q40,
         Method::Iq4Nl,
         Method::Kmeans,
@@ -47,6 +53,7 @@ impl Method {
     pub fn code(self) -> &'static str {
         match self {
             Method::Rtn => "rtn",
+            Method::RtnG128 => "rtn_g128",
             Method::Q40 => "q4_0",
             Method::Iq4Nl => "iq4nl",
             Method::Kmeans => "kmeans",
@@ -165,7 +172,7 @@ impl Quantizer {
             .map(|i| {
                 if mask[i] {
                     0.0
-                } else if c.method == Method::Squeeze || c.method == Method::Iq4Nl {
+                } else if matches!(c.method, Method::Squeeze | Method::Iq4Nl | Method::Q40) {
                     sensitivity[i % w.cols]
                 } else {
                     1.0
@@ -177,6 +184,9 @@ impl Quantizer {
         let k = 1usize << c.bits;
         let dense_bits = match c.method {
             Method::Rtn => (rows * cols) as u64 * u64::from(c.bits) + 32 * rows as u64,
+            Method::RtnG128 => {
+                (rows * cols) as u64 * u64::from(c.bits) + 32 * (rows * cols.div_ceil(GROUP)) as u64
+            }
             Method::Q40 | Method::Iq4Nl => {
                 (rows * cols) as u64 * 4 + 16 * (rows * cols.div_ceil(BLOCK)) as u64
             }
@@ -235,14 +245,34 @@ impl Quantizer {
         let out = &mut self.q.dense[row.clone()];
         match c.method {
             Method::Rtn => rtn_row(values, c.bits, out),
+            Method::RtnG128 => {
+                for start in (0..cols).step_by(GROUP) {
+                    let i = start..(start + GROUP).min(cols);
+                    rtn_row(&values[i.clone()], c.bits, &mut out[i]);
+                }
+            }
             Method::Q40 | Method::Iq4Nl => {
+                let importance = &self.weights[row.clone()];
+                // llama.cpp's imatrix weighting: importance x sqrt(sigma^2 + x^2), sigma^2 the
+                // row's mean square for Q4_0, twice the block's for IQ4_NL.
+                let row_sigma2 = mean_square(values);
                 for start in (0..cols).step_by(BLOCK) {
                     let i = start..(start + BLOCK).min(cols);
-                    if c.method == Method::Q40 {
-                        q4_0_block(&values[i.clone()], &mut out[i]);
+                    let x = &values[i.clone()];
+                    let sigma2 = if c.method == Method::Q40 {
+                        row_sigma2
                     } else {
-                        let w = &self.weights[r * cols + i.start..r * cols + i.end];
-                        iq4nl_block(&values[i.clone()], w, &mut out[i]);
+                        2.0 * mean_square(x)
+                    };
+                    let w: Vec<f32> = x
+                        .iter()
+                        .zip(&importance[i.clone()])
+                        .map(|(&v, &q)| q as f32 * (sigma2 + v * v).sqrt())
+                        .collect();
+                    if c.method == Method::Q40 {
+                        q4_0_weighted_block(x, &w, &mut out[i]);
+                    } else {
+                        iq4nl_block(x, &w, &mut out[i]);
                     }
                 }
             }
@@ -286,6 +316,12 @@ impl Quantizer {
 }
 
 pub const BLOCK: usize = 32;
+/// The group of the group-wise RTN baseline.
+pub const GROUP: usize = 128;
+
+fn mean_square(values: &[f32]) -> f32 {
+    values.iter().map(|v| v * v).sum::<f32>() / values.len().max(1) as f32
+}
 
 fn rtn_row(values: &[f32], bits: u32, out: &mut [f32]) {
     let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
@@ -319,60 +355,116 @@ pub fn q4_0_encode(values: &[f32]) -> (f32, Vec<u8>) {
     (d, codes)
 }
 
-fn q4_0_block(values: &[f32], out: &mut [f32]) {
-    let (d, codes) = q4_0_encode(values);
-    for (o, q) in out.iter_mut().zip(codes) {
-        *o = d * (i32::from(q) - 8) as f32;
-    }
-}
-
-/// IQ4_NL: scale candidates around max / -127, each choice refitted by weighted least squares
-/// (llama.cpp's search, importance-weighted like its imatrix path); the best is kept.
-fn iq4nl_block(values: &[f32], weights: &[f64], out: &mut [f32]) {
+/// llama.cpp's `make_qx_quants(32, 8, x, L, 1, weights)` (its Q4_0 path with an importance
+/// matrix): levels l in -8..7 at the scale max / -8, then 18 nearby inverse scales
+/// -(8 + 0.1 k) / max, each refitted by weighted least squares; the best fit (largest
+/// (sum w x l)^2 / sum w l^2) is kept, d stored as f16.
+fn q4_0_weighted_block(values: &[f32], weights: &[f32], out: &mut [f32]) {
+    const NMAX: f32 = 8.0;
     let max = values
         .iter()
         .copied()
         .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
-    if max == 0.0 {
+    if max.abs() < 1e-15 {
         out.iter_mut().for_each(|o| *o = 0.0);
         return;
     }
-    let table: Vec<f64> = IQ4NL_TABLE.iter().map(|&t| f64::from(t)).collect();
-    let nearest_level = |x: f64| {
-        table
+    let levels = |iscale: f32| -> Vec<f32> {
+        values
             .iter()
-            .enumerate()
-            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
-            .map_or(0, |(i, _)| i)
+            .map(|&v| (iscale * v).round_ties_even().clamp(-NMAX, NMAX - 1.0))
+            .collect()
     };
-    let mut best: Option<(f64, f32, Vec<usize>)> = None;
-    for step in -9..=9 {
-        let id = (-127.0 + 0.5 * f64::from(step)) / f64::from(max);
-        let choice: Vec<usize> = values
-            .iter()
-            .map(|&v| nearest_level(f64::from(v) * id))
-            .collect();
-        let (mut num, mut den) = (0.0, 0.0);
-        for ((&v, &w), &l) in values.iter().zip(weights).zip(&choice) {
-            let w = w.max(1e-12);
-            num += w * table[l] * f64::from(v);
-            den += w * table[l] * table[l];
+    let fit = |levels: &[f32]| -> (f32, f32) {
+        let (mut sumlx, mut suml2) = (0.0f32, 0.0f32);
+        for ((&v, &w), &l) in values.iter().zip(weights).zip(levels) {
+            sumlx += w * v * l;
+            suml2 += w * l * l;
         }
-        let d = f16_round(if den > 0.0 { (num / den) as f32 } else { 0.0 });
-        let err: f64 = values
-            .iter()
-            .zip(weights)
-            .zip(&choice)
-            .map(|((&v, &w), &l)| w * (f64::from(v) - f64::from(d) * table[l]).powi(2))
-            .sum();
-        if best.as_ref().is_none_or(|b| err < b.0) {
-            best = Some((err, d, choice));
+        (sumlx, suml2)
+    };
+    let mut best_levels = levels(-NMAX / max);
+    let (sumlx, suml2) = fit(&best_levels);
+    let mut scale = if suml2 > 0.0 { sumlx / suml2 } else { 0.0 };
+    let mut best = scale * sumlx;
+    for step in (-9..=9).filter(|&k| k != 0) {
+        let candidate = levels(-(NMAX + 0.1 * step as f32) / max);
+        let (sumlx, suml2) = fit(&candidate);
+        if suml2 > 0.0 && sumlx * sumlx > best * suml2 {
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+            best_levels = candidate;
         }
     }
-    if let Some((_, d, choice)) = best {
-        for (o, l) in out.iter_mut().zip(choice) {
-            *o = d * f32::from(IQ4NL_TABLE[l]);
+    let d = f16_round(scale);
+    for (o, l) in out.iter_mut().zip(best_levels) {
+        *o = d * l;
+    }
+}
+
+/// llama.cpp's `quantize_row_iq4_nl_impl` for one block of 32 with an importance vector
+/// (`ntry` = 7): the scale max / 127 refitted by weighted least squares, then the inverse
+/// scales (k - 127) / max for k in -7..=7, keeping the fit with the largest
+/// (sum w q x)^2 / sum w q^2; the levels are chosen again with the kept scale, which is stored
+/// as f16.
+fn iq4nl_block(values: &[f32], weights: &[f32], out: &mut [f32]) {
+    const NTRY: i32 = 7;
+    let table = IQ4NL_TABLE.map(f32::from);
+    let max = values
+        .iter()
+        .copied()
+        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    if max.abs() < 1e-15 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        return;
+    }
+    let fit = |id: f32| -> (f32, f32) {
+        let (mut sumqx, mut sumq2) = (0.0f32, 0.0f32);
+        for (&v, &w) in values.iter().zip(weights) {
+            let q = table[best_index(&table, id * v)];
+            sumqx += w * q * v;
+            sumq2 += w * q * q;
         }
+        (sumqx, sumq2)
+    };
+    let (sumqx, sumq2) = fit(1.0 / (-max / table[0]));
+    let mut d = if sumq2 > 0.0 { sumqx / sumq2 } else { 0.0 };
+    let mut best = d * sumqx;
+    for itry in -NTRY..=NTRY {
+        let (sumqx, sumq2) = fit((itry as f32 + table[0]) / max);
+        if sumq2 > 0.0 && sumqx * sumqx > best * sumq2 {
+            d = sumqx / sumq2;
+            best = d * sumqx;
+        }
+    }
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let stored = f16_round(d);
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = stored * table[best_index(&table, id * v)];
+    }
+}
+
+/// llama.cpp's `best_index_int8`: the nearest table entry by bisection, ties to the upper.
+fn best_index(table: &[f32; 16], x: f32) -> usize {
+    if x <= table[0] {
+        return 0;
+    }
+    if x >= table[15] {
+        return 15;
+    }
+    let (mut lo, mut hi) = (0, 15);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if x < table[mid] {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    if x - table[hi - 1] < table[hi] - x {
+        hi - 1
+    } else {
+        hi
     }
 }
 
@@ -609,9 +701,7 @@ impl MetricSums {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::labs::quant::matrix::{
-        channel_sensitivity, synthetic_activations, synthetic_weights,
-    };
+    use crate::labs::quant::matrix::{calibration_and_held_out, synthetic_weights};
 
     fn config(method: Method, bits: u32, outliers: f64, sensitive: f64) -> Config {
         Config {
@@ -624,10 +714,10 @@ mod tests {
         }
     }
 
+    /// Weights, the sensitivity from a calibration batch, and a held-out batch.
     fn setup() -> (Matrix, Vec<f64>, Activations) {
         let w = synthetic_weights(64, 256, 3, 0.5);
-        let acts = synthetic_activations(32, 256, 3, 4);
-        let s = channel_sensitivity(&acts);
+        let (s, acts) = calibration_and_held_out(32, 256, 3, 4);
         (w, s, acts)
     }
 
@@ -638,12 +728,70 @@ mod tests {
         let mut values = [0.0f32; 32];
         values[0] = 0.5;
         values[1] = -1.6;
-        let mut out = [9.0f32; 32];
-        q4_0_block(&values, &mut out);
-        let d = f16_round(-1.6 / -8.0);
-        assert_eq!(out[0], d * 3.0);
-        assert_eq!(out[1], d * -8.0);
-        assert_eq!(out[2], 0.0);
+        let (d, codes) = q4_0_encode(&values);
+        assert_eq!(d, f16_round(-1.6 / -8.0));
+        assert_eq!(&codes[..3], &[11, 0, 8]);
+    }
+
+    #[test]
+    fn weighted_q4_0_and_iq4_nl_fit_no_worse_than_their_first_guess() {
+        // The searches start from the plain scale and keep a candidate only when its weighted
+        // fit is better, so on any block they cannot lose to the reference Q4_0 (up to the f16
+        // rounding of d, hence the slack).
+        let mut rng = SplitMix64::new(7);
+        for _ in 0..200 {
+            let x: Vec<f32> = (0..32).map(|_| rng.next_normal() as f32).collect();
+            let w: Vec<f32> = (0..32).map(|_| 0.1 + rng.next_f64() as f32).collect();
+            let err = |q: &[f32]| -> f64 {
+                x.iter()
+                    .zip(q)
+                    .zip(&w)
+                    .map(|((a, b), w)| f64::from(*w) * f64::from(a - b).powi(2))
+                    .sum()
+            };
+            let (d, codes) = q4_0_encode(&x);
+            let plain: Vec<f32> = codes
+                .iter()
+                .map(|&c| d * (i32::from(c) - 8) as f32)
+                .collect();
+            let mut weighted = [0.0f32; 32];
+            q4_0_weighted_block(&x, &w, &mut weighted);
+            assert!(err(&weighted) <= err(&plain) * 1.002 + 1e-9);
+            let mut nl = [0.0f32; 32];
+            iq4nl_block(&x, &w, &mut nl);
+            assert!(err(&nl).is_finite() && err(&nl) < err(&plain) * 1.5);
+        }
+        let table = IQ4NL_TABLE.map(f32::from);
+        assert_eq!(best_index(&table, -200.0), 0);
+        assert_eq!(best_index(&table, 7.0), 9); // 1 and 13: tie goes up
+        assert_eq!(best_index(&table, 6.9), 8);
+        assert_eq!(best_index(&table, 500.0), 15);
+    }
+
+    #[test]
+    fn group_rtn_rounds_each_group_of_128_on_its_own() {
+        // Two groups with very different ranges: per-row RTN spends its levels on the wide one.
+        let mut data = vec![0.0f32; 256];
+        let mut rng = SplitMix64::new(3);
+        for (j, v) in data.iter_mut().enumerate() {
+            let scale = if j < 128 { 0.01 } else { 1.0 };
+            *v = (rng.next_normal() * scale) as f32;
+        }
+        let w = Matrix {
+            rows: 1,
+            cols: 256,
+            data,
+        };
+        let s = vec![1.0; 256];
+        let group = quantize(&w, &s, &config(Method::RtnG128, 3, 0.0, 0.0));
+        let row = quantize(&w, &s, &config(Method::Rtn, 3, 0.0, 0.0));
+        let narrow_err = |q: &Quantized| -> f32 {
+            (0..128)
+                .map(|j| (q.dense[j] - w.data[j]).abs())
+                .fold(0.0, f32::max)
+        };
+        assert!(narrow_err(&group) < 0.01 && narrow_err(&row) > 0.01);
+        assert!((group.bits_per_weight() - 3.25).abs() < 1e-12);
     }
 
     #[test]

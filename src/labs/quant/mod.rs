@@ -25,6 +25,10 @@ pub mod lab;
 pub mod lut;
 pub mod matrix;
 pub mod methods;
+pub mod minilm;
+#[cfg(not(target_arch = "wasm32"))]
+mod model_cli;
+mod model_view;
 pub mod pack;
 pub mod pipeline;
 pub mod q4;

@@ -238,25 +238,19 @@ impl Q4GemvKernel {
 mod tests {
     use super::*;
     use crate::labs::quant::matrix::synthetic_weights;
-    use crate::labs::quant::methods::{Config, Method, quantize};
 
     #[test]
     fn layout_dequantizes_to_the_q4_0_quantizer() {
         // 70 columns: two full blocks and a short one.
         let w = synthetic_weights(9, 70, 3, 1.0);
         let m = Q4Matrix::from_matrix(&w);
-        let config = Config {
-            method: Method::Q40,
-            bits: 4,
-            outlier_percent: 0.0,
-            sensitive_percent: 0.0,
-            seed: 1,
-            iterations: 1,
-        };
-        let q = quantize(&w, &vec![1.0; 70], &config);
+        // The kernel stores llama.cpp's reference Q4_0 (no importance search).
         for r in 0..9 {
             for j in 0..70 {
-                assert_eq!(m.value(r, j), q.dense[r * 70 + j], "({r}, {j})");
+                let block = &w.row(r)[j / BLOCK * BLOCK..((j / BLOCK + 1) * BLOCK).min(70)];
+                let (d, codes) = q4_0_encode(block);
+                let expected = d * (i32::from(codes[j % BLOCK]) - 8) as f32;
+                assert_eq!(m.value(r, j), expected, "({r}, {j})");
             }
         }
         // Byte order: element 0 in the low nibble of byte 0, element 16 in its high nibble.

@@ -57,6 +57,8 @@ pub enum View {
     Sparse,
     /// Kernel speed on this device.
     Kernels,
+    /// The whole MiniLM quantized, scored on held-out verses (the shipped table).
+    Model,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,7 +123,13 @@ pub struct QuantSettings {
 pub const VIEW: Choice<View> = Choice::new(
     "view",
     View::Tradeoff,
-    &[View::Tradeoff, View::Row, View::Sparse, View::Kernels],
+    &[
+        View::Tradeoff,
+        View::Row,
+        View::Sparse,
+        View::Kernels,
+        View::Model,
+    ],
 )
 .help("Error vs bits, one row and its codebook, the sparse positions, or kernel speed.");
 pub const MATRIX: Choice<MatrixSource> =
@@ -143,7 +151,7 @@ pub const SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
 pub const BATCH: Setting<u32> = Setting::new("batch", 64, 1, 256)
     .log()
     .unit("vectors")
-    .help("Activation vectors: the sensitivity F_j and the output error use them.");
+    .help("Activation vectors in each of two batches: the sensitivity F_j is fitted on the first, the output error measured on the second (held out).");
 pub const HOT_CHANNELS: Setting<u32> = Setting::new("hot_channels", 4, 0, 64)
     .label("hot channels")
     .help("Input channels with 10-50x the typical magnitude, as in real LLM activations.");

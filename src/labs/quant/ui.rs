@@ -12,9 +12,10 @@ use crate::gpu::Compute;
 use crate::labs::controls;
 use crate::labs::layout::Part;
 
-fn series_color(s: Series) -> Color32 {
+pub(super) fn series_color(s: Series) -> Color32 {
     match s {
         Series::Rtn => Color32::from_rgb(150, 150, 150),
+        Series::RtnG128 => Color32::from_rgb(90, 90, 90),
         Series::SignedInt => Color32::from_rgb(78, 121, 167),
         Series::Bipolar => Color32::from_rgb(176, 122, 161),
         Series::Kmeans => Color32::from_rgb(242, 142, 43),
@@ -28,6 +29,7 @@ fn series_color(s: Series) -> Color32 {
 fn method_label(m: Method) -> &'static str {
     match m {
         Method::Rtn => "round-to-nearest (uniform)",
+        Method::RtnG128 => "round-to-nearest, groups of 128",
         Method::Q40 => "Q4_0 (llama.cpp)",
         Method::Iq4Nl => "IQ4_NL (llama.cpp)",
         Method::Kmeans => "k-means codebook (plain)",
@@ -85,8 +87,10 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
     controls::number(ui, &mut s.hot_channels, &settings::HOT_CHANNELS);
     ui.label(
         RichText::new(
-            "Sensitivity F_j = E[a_j^2] of input channel j over this seeded batch (mean 1): the \
-             diagonal second moment, standing in for SqueezeLLM's Fisher information.",
+            "Sensitivity F_j = E[a_j^2] of input channel j over a seeded calibration batch \
+             (mean 1): the diagonal second moment, standing in for SqueezeLLM's Fisher \
+             information. Output errors are measured on a second batch of the same size that \
+             no method was fitted to.",
         )
         .small(),
     );
@@ -135,6 +139,10 @@ fn results_ui(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, ui
             .on_hover_text("Where the dense-and-sparse split puts its exact weights");
         ui.selectable_value(&mut s.view, View::Kernels, "Kernel speed")
             .on_hover_text("Quantized GEMV kernels timed on this device");
+        ui.selectable_value(&mut s.view, View::Model, "Whole model (held out)")
+            .on_hover_text(
+                "Every linear layer of MiniLM quantized, scored on verses no method was fitted to",
+            );
     });
     detail_summary(state, ui);
     match s.view {
@@ -142,6 +150,7 @@ fn results_ui(s: &mut QuantSettings, state: &mut LabState, compute: &Compute, ui
         View::Row => row_view(s, state, ui),
         View::Sparse => sparse_view(state, ui),
         View::Kernels => kernels_view(s, state, compute, ui),
+        View::Model => super::model_view::model_view(ui),
     }
 }
 
@@ -323,8 +332,8 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
     );
     ui.label(
         RichText::new(
-            "series: 0 RTN, 1 signed INT, 2 bipolar-INT, 3 k-means, 4 SqueezeLLM dense, \
-             5 SqueezeLLM + sparse, 6 Q4_0, 7 IQ4_NL",
+            "series: 0 RTN, 1 RTN in groups of 128, 2 signed INT, 3 bipolar-INT, 4 k-means, \
+             5 SqueezeLLM dense, 6 SqueezeLLM + sparse, 7 Q4_0, 8 IQ4_NL",
         )
         .small(),
     );

@@ -1,0 +1,184 @@
+//! `paperlab quant model`: every linear layer of all-MiniLM-L6-v2 quantized with one method
+//! (or, with `--sweep`, every method at 2-4 bits), fitted on the calibration verses and scored
+//! on the held-out ones (see `minilm/eval.rs`). One JSON object per configuration.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use web_time::Instant;
+
+use super::lab::KMEANS_ITERATIONS;
+use super::methods::{Config, Method};
+use super::minilm::eval::{HeldOut, ModelScore, calibrate, quantize_model, score, sweep_configs};
+use super::minilm::model::{MAX_TOKENS, MiniLm};
+use super::minilm::{files, text};
+use super::settings::QuantSettings;
+use crate::command::{
+    Args, CommandError, LabCommand, emit, flag_arg, number_arg, output_arg, settings_args, text_arg,
+};
+use crate::share::{Flag, Setting};
+
+const KEYS: &[&str] = &["method", "bits", "outliers", "sensitive", "seed"];
+const SWEEP: Flag = Flag::new("sweep", false)
+    .help("Every method at 2, 3 and 4 bits (Q4_0 and IQ4_NL at 4; SqueezeLLM with and without its sparse part): one JSON line each.");
+const ITERATIONS: Setting<u32> = Setting::new("iterations", KMEANS_ITERATIONS, 1, 500)
+    .help("Lloyd iterations of the k-means codebooks.");
+/// The bit widths the issue asks the model to be judged at.
+const MIN_BITS: u32 = 2;
+const MAX_BITS: u32 = 8;
+
+pub fn command() -> LabCommand {
+    LabCommand {
+        path: &["quant", "model"],
+        about: "quantize every linear layer of MiniLM-L6 (calibrated on Proverbs 10-15) and score it on held-out verses (16-22): embedding_cosine_heldout, top1_agreement_heldout, bits_per_weight, output_rel_error_heldout",
+        long_about: "Needs the model folder scripts/fetch-minilm writes (target/models/minilm-l6; --model DIR for another). Sensitivity: each layer's calibration input second moment. --outliers and --sensitive default to 0 except for squeeze (0.45 and 0.05). Example: paperlab quant model --method squeeze --bits 3",
+        args: || {
+            let mut args = settings_args(&base(Method::Squeeze), KEYS);
+            args.push(text_arg(
+                "model",
+                "DIR",
+                "folder with model.safetensors and vocab.txt (default: target/models/minilm-l6)",
+            ));
+            args.push(number_arg(&ITERATIONS));
+            args.push(flag_arg(&SWEEP));
+            args.push(output_arg("the sweep's JSON array"));
+            args
+        },
+        run,
+    }
+}
+
+/// The command's defaults: 3 bits, the sparse part only for SqueezeLLM.
+fn base(method: Method) -> QuantSettings {
+    let page = QuantSettings::default();
+    let squeeze = method == Method::Squeeze;
+    QuantSettings {
+        method,
+        bits: 3,
+        outliers: if squeeze { page.outliers } else { 0.0 },
+        sensitive: if squeeze { page.sensitive } else { 0.0 },
+        ..page
+    }
+}
+
+fn run(args: &Args<'_>) -> Result<i32, CommandError> {
+    let method = args.settings(QuantSettings::default(), &["method"])?.method;
+    let s = args.settings(base(method), KEYS)?;
+    let bits = method.fixed_bits().unwrap_or(s.bits);
+    if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+        return Err(CommandError::usage(format!(
+            "--bits {bits}: the model is judged at {MIN_BITS}..{MAX_BITS} bits"
+        )));
+    }
+    let iterations = args.number(&ITERATIONS)?;
+    let sweep = args.flag(&SWEEP)?;
+    let out_path = args.output()?;
+    if out_path.is_some() && !sweep {
+        return Err(CommandError::usage("--out writes the sweep: add --sweep"));
+    }
+    let dir = args
+        .text("model")
+        .map_or_else(files::default_dir, PathBuf::from);
+    let t0 = Instant::now();
+    let (model, tokenizer) = files::load(&dir).map_err(CommandError::failed)?;
+    let (calibration, held_out) = text::split();
+    let tokens = |verses: &[text::Verse]| -> Vec<Vec<u32>> {
+        verses
+            .iter()
+            .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
+            .collect()
+    };
+    let sensitivities = calibrate(&model, &tokens(&calibration));
+    let reference = HeldOut::new(&model, tokens(&held_out));
+    let setup_s = t0.elapsed().as_secs_f64();
+    let context = json!({
+        "calibration_verses": calibration.len(),
+        "heldout_verses": held_out.len(),
+        "heldout_tokens_per_layer": reference.tokens_per_layer(),
+        "sensitivity": "per-layer input second moment E[x^2] on the calibration verses",
+        "setup_s": setup_s,
+    });
+    if !sweep {
+        let config = Config {
+            method,
+            bits,
+            outlier_percent: s.outliers,
+            sensitive_percent: s.sensitive,
+            seed: s.seed,
+            iterations,
+        };
+        emit(row(
+            method.code(),
+            &config,
+            &model,
+            &sensitivities,
+            &reference,
+            &context,
+        ));
+        return Ok(0);
+    }
+    let mut rows = Vec::new();
+    for (label, config) in sweep_configs(s.seed, iterations) {
+        if crate::command::interrupted() {
+            return Err(CommandError::failed("interrupted"));
+        }
+        let line = row(
+            &label,
+            &config,
+            &model,
+            &sensitivities,
+            &reference,
+            &context,
+        );
+        emit(&line);
+        rows.push(line);
+    }
+    if let Some(path) = out_path {
+        let text = serde_json::to_string_pretty(&Value::Array(rows))
+            .map_err(|e| CommandError::failed(e.to_string()))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| CommandError::failed(format!("{}: {e}", path.display())))?;
+    }
+    Ok(0)
+}
+
+fn row(
+    label: &str,
+    config: &Config,
+    model: &MiniLm,
+    sensitivities: &[Vec<f64>],
+    reference: &HeldOut,
+    context: &Value,
+) -> Value {
+    let t0 = Instant::now();
+    let q = quantize_model(model, sensitivities, config, |_| {});
+    let quantize_s = t0.elapsed().as_secs_f64();
+    let ModelScore {
+        embedding_cosine_heldout,
+        top1_agreement_heldout,
+        bits_per_weight,
+        output_rel_error_heldout,
+        worst_layer,
+        worst_layer_rel_error,
+        sparse_nonzeros,
+    } = score(reference, &q);
+    let mut out = json!({
+        "method": label,
+        "bits": config.bits,
+        "outliers_percent": config.outlier_percent,
+        "sensitive_percent": config.sensitive_percent,
+        "embedding_cosine_heldout": embedding_cosine_heldout,
+        "top1_agreement_heldout": top1_agreement_heldout,
+        "bits_per_weight": bits_per_weight,
+        "output_rel_error_heldout": output_rel_error_heldout,
+        "worst_layer": worst_layer,
+        "worst_layer_rel_error": worst_layer_rel_error,
+        "sparse_nonzeros": sparse_nonzeros,
+        "quantize_s": quantize_s,
+        "total_s": t0.elapsed().as_secs_f64(),
+    });
+    if let (Some(o), Some(c)) = (out.as_object_mut(), context.as_object()) {
+        o.extend(c.clone());
+    }
+    out
+}
