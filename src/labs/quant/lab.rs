@@ -109,29 +109,50 @@ pub struct MatrixState {
     pub acts: Activations,
     pub sensitivity: Vec<f64>,
     pub reference: Vec<f64>,
+    /// MiniLM's own activations (calibration verses, held-out verses), not synthetic ones.
+    pub real_activations: bool,
 }
 
 impl MatrixState {
     /// `Ok(None)` while the shipped weights are still being fetched (web).
     pub fn build(s: &QuantSettings) -> Result<Option<Self>, String> {
-        let (w, name) = match s.matrix.shipped_name() {
-            Some(name) => match super::real::minilm(name)? {
-                Some(w) => (w, name.to_owned()),
-                None => return Ok(None),
-            },
+        let (w, name, real) = match s.matrix.shipped_name() {
+            Some(name) => {
+                let (Some(w), Some(real)) = (
+                    super::real::minilm(name)?,
+                    super::real::minilm_activations(name, s.batch as usize)?,
+                ) else {
+                    return Ok(None);
+                };
+                (w, name.to_owned(), Some(real))
+            }
             None => (
                 synthetic_weights(s.rows as usize, s.cols as usize, s.seed, s.weight_outliers),
                 format!("synthetic {}x{}", s.rows, s.cols),
+                None,
             ),
         };
-        Ok(Some(Self::from_weights(w, name, s)))
+        Ok(Some(Self::from_weights(w, name, s, real)))
     }
 
     /// The sensitivities (from a calibration batch) and the held-out batch with its outputs of
-    /// `w` under the settings (seeded: the page and the sweep's worker build the same ones).
-    pub fn from_weights(w: Matrix, name: String, s: &QuantSettings) -> Self {
-        let hot = (s.hot_channels as usize).min(w.cols);
-        let (sensitivity, acts) = calibration_and_held_out(s.batch as usize, w.cols, s.seed, hot);
+    /// `w`: the real ones given for a shipped matrix, else synthetic ones from the settings
+    /// (seeded: the page and the sweep's worker build the same ones).
+    pub fn from_weights(
+        w: Matrix,
+        name: String,
+        s: &QuantSettings,
+        real: Option<(Vec<f64>, Activations)>,
+    ) -> Self {
+        let (sensitivity, acts, real_activations) = match real {
+            Some((sensitivity, acts)) => (sensitivity, acts, true),
+            None => {
+                let hot = (s.hot_channels as usize).min(w.cols);
+                let (sensitivity, acts) =
+                    calibration_and_held_out(s.batch as usize, w.cols, s.seed, hot);
+                (sensitivity, acts, false)
+            }
+        };
         let reference = outputs(&w, &acts);
         Self {
             key: s.matrix_key(),
@@ -140,6 +161,7 @@ impl MatrixState {
             acts,
             sensitivity,
             reference,
+            real_activations,
         }
     }
 }
@@ -506,6 +528,7 @@ impl LabState {
         serde_json::json!({
             "matrix": self.matrix.as_ref().map(|m| &m.name),
             "matrix_error": self.matrix_error,
+            "real_activations": self.matrix.as_ref().map(|m| m.real_activations),
             "detail": self.detail.as_ref().map(|(c, _, m)| serde_json::json!({
                 "method": c.method.code(), "bits": c.bits, "metrics": m,
             })),

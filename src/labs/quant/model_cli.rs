@@ -9,7 +9,10 @@ use web_time::Instant;
 
 use super::lab::KMEANS_ITERATIONS;
 use super::methods::{Config, Method};
-use super::minilm::eval::{HeldOut, ModelScore, calibrate, quantize_model, score, sweep_configs};
+use super::minilm::eval::{
+    HeldOut, Layer0Activations, ModelScore, calibrate, layer0_activations, quantize_model, score,
+    sweep_configs,
+};
 use super::minilm::model::{MAX_TOKENS, MiniLm};
 use super::minilm::{files, text};
 use super::settings::QuantSettings;
@@ -23,6 +26,8 @@ const SWEEP: Flag = Flag::new("sweep", false)
     .help("Every method at 2, 3 and 4 bits (Q4_0 and IQ4_NL at 4; SqueezeLLM with and without its sparse part): one JSON line each.");
 const ITERATIONS: Setting<u32> = Setting::new("iterations", KMEANS_ITERATIONS, 1, 500)
     .help("Lloyd iterations of the k-means codebooks.");
+/// Held-out input vectors per layer-0 matrix shipped to the page (the batch setting's maximum).
+const EXPORTED_TOKENS: usize = 256;
 /// The bit widths the issue asks the model to be judged at.
 const MIN_BITS: u32 = 2;
 const MAX_BITS: u32 = 8;
@@ -42,6 +47,11 @@ pub fn command() -> LabCommand {
             args.push(number_arg(&ITERATIONS));
             args.push(flag_arg(&SWEEP));
             args.push(output_arg("the sweep's JSON array"));
+            args.push(text_arg(
+                "export-activations",
+                "DIR",
+                "write layer 0's calibration sensitivities and 256 held-out input vectors for the page (minilm-l6-layer0-acts.f16 and .json) into DIR, then stop",
+            ));
             args
         },
         run,
@@ -88,6 +98,17 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
             .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
             .collect()
     };
+    if let Some(dir) = args.text("export-activations") {
+        return export_activations(
+            std::path::Path::new(dir),
+            &layer0_activations(
+                &model,
+                &tokens(&calibration),
+                &tokens(&held_out),
+                EXPORTED_TOKENS,
+            ),
+        );
+    }
     let sensitivities = calibrate(&model, &tokens(&calibration));
     let reference = HeldOut::new(&model, tokens(&held_out));
     let setup_s = t0.elapsed().as_secs_f64();
@@ -181,4 +202,45 @@ fn row(
         o.extend(c.clone());
     }
     out
+}
+
+/// Writes `minilm-l6-layer0-acts.f16` (each matrix's held-out inputs, f16, row-major, one
+/// matrix after another) and `minilm-l6-layer0-acts.json` (shapes, byte offsets and the
+/// calibration sensitivities) for `real.rs`.
+fn export_activations(
+    dir: &std::path::Path,
+    acts: &Layer0Activations,
+) -> Result<i32, CommandError> {
+    let mut blob = Vec::new();
+    let mut index = Vec::new();
+    for (name, sensitivity, x) in &acts.matrices {
+        index.push(json!({
+            "name": name,
+            "tokens": acts.tokens,
+            "cols": sensitivity.len(),
+            "offset_bytes": blob.len(),
+            "sensitivity": sensitivity.iter().map(|v| (v * 1e6).round() / 1e6).collect::<Vec<f64>>(),
+        }));
+        for v in x {
+            blob.extend_from_slice(&super::formats::f16_bits(*v).to_le_bytes());
+        }
+    }
+    let index = json!({
+        "source": "paperlab quant model --export-activations: all-MiniLM-L6-v2 layer-0 linear inputs",
+        "sensitivity": "E[x^2] per input channel over every token of Proverbs 10-15 (mean 1)",
+        "held_out": "input vectors of evenly spaced tokens of Proverbs 16-22, f16",
+        "matrices": index,
+    });
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)
+            .map_err(|e| CommandError::failed(format!("{}: {e}", path.display())))
+    };
+    write("minilm-l6-layer0-acts.f16", &blob)?;
+    write(
+        "minilm-l6-layer0-acts.json",
+        (serde_json::to_string_pretty(&index).unwrap_or_default() + "\n").as_bytes(),
+    )?;
+    emit(json!({ "wrote": dir.display().to_string(), "bytes": blob.len(), "tokens": acts.tokens }));
+    Ok(0)
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::matrix::Matrix;
+use super::matrix::{Activations, Matrix};
 
 /// The 2.6 MB of f16 weights: compiled in natively, fetched by the page (`crate::served`).
 const DATA: crate::served::Served = crate::served!(
@@ -11,6 +11,72 @@ const DATA: crate::served::Served = crate::served!(
 );
 
 const INDEX: &str = include_str!("../../../assets/quant/minilm-l6-layer0.json");
+
+/// Real activations of the three matrices (1.2 MB f16; `paperlab quant model
+/// --export-activations`): held-out input vectors, fetched like the weights; the calibration
+/// sensitivities are in the index.
+const ACTS: crate::served::Served = crate::served!(
+    "./minilm-l6-layer0-acts.f16",
+    "../../../assets/quant/minilm-l6-layer0-acts.f16"
+);
+const ACTS_INDEX: &str = include_str!("../../../assets/quant/minilm-l6-layer0-acts.json");
+
+#[derive(Deserialize)]
+struct ActsEntry {
+    name: String,
+    tokens: usize,
+    cols: usize,
+    offset_bytes: usize,
+    sensitivity: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct ActsIndex {
+    matrices: Vec<ActsEntry>,
+}
+
+/// A shipped matrix's real activations: the sensitivity from the calibration verses and the
+/// first `batch` (at most the 256 shipped) held-out input vectors. `Ok(None)` while fetching.
+pub fn minilm_activations(
+    name: &str,
+    batch: usize,
+) -> Result<Option<(Vec<f64>, Activations)>, String> {
+    let index: ActsIndex = serde_json::from_str(ACTS_INDEX)
+        .map_err(|e| format!("the activations index is unreadable: {e}"))?;
+    let entry = index
+        .matrices
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| format!("no activations for '{name}'"))?;
+    if entry.sensitivity.len() != entry.cols || entry.sensitivity.iter().any(|v| !v.is_finite()) {
+        return Err(format!("the activations index is damaged ({name})"));
+    }
+    let batch = batch.clamp(1, entry.tokens.max(1));
+    let len = batch * entry.cols;
+    let decoded = crate::served::with_served(ACTS, |data| {
+        data.get(entry.offset_bytes..entry.offset_bytes + 2 * len)
+            .map(|bytes| {
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                    .collect::<Vec<f32>>()
+            })
+    })?;
+    match decoded {
+        None => Ok(None),
+        Some(None) => Err(format!(
+            "the activations file is shorter than the index says ({name})"
+        )),
+        Some(Some(data)) => Ok(Some((
+            entry.sensitivity.clone(),
+            Activations {
+                batch,
+                cols: entry.cols,
+                data,
+            },
+        ))),
+    }
+}
 
 #[derive(Deserialize)]
 struct Entry {
@@ -88,6 +154,18 @@ mod tests {
             assert!((0.01..0.2).contains(&rms), "{name}: rms {rms}");
         }
         assert!(minilm("nope").is_err());
+        for (name, cols) in [("attn_query", 384), ("mlp_up", 384), ("mlp_down", 1536)] {
+            let (s, acts) = minilm_activations(name, 64)
+                .expect("shipped")
+                .expect("compiled in");
+            assert_eq!((s.len(), acts.batch, acts.cols), (cols, 64, cols));
+            assert!((s.iter().sum::<f64>() / cols as f64 - 1.0).abs() < 1e-3);
+            assert!(acts.data.iter().all(|v| v.is_finite()));
+            let all = minilm_activations(name, 10_000)
+                .expect("shipped")
+                .expect("in");
+            assert_eq!(all.1.batch, 256);
+        }
         assert_eq!(f16_to_f32(0x3c00), 1.0);
         assert_eq!(f16_to_f32(0xc000), -2.0);
         assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));

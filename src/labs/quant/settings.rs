@@ -151,7 +151,7 @@ pub const SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
 pub const BATCH: Setting<u32> = Setting::new("batch", 64, 1, 256)
     .log()
     .unit("vectors")
-    .help("Activation vectors in each of two batches: the sensitivity F_j is fitted on the first, the output error measured on the second (held out).");
+    .help("Held-out activation vectors the output error is measured on. Synthetic: a calibration batch of the same size fits F_j. MiniLM matrices: the first of 256 held-out tokens (F_j from the calibration verses).");
 pub const HOT_CHANNELS: Setting<u32> = Setting::new("hot_channels", 4, 0, 64)
     .label("hot channels")
     .help("Input channels with 10-50x the typical magnitude, as in real LLM activations.");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use web_time::{Duration, Instant};
 
 use super::lab::{MatrixState, QuantJob, Series, SweepPoint};
-use super::matrix::Matrix;
+use super::matrix::{Activations, Matrix};
 use super::settings::QuantSettings;
 use crate::jobs::{Job, Step, wire};
 
@@ -39,6 +39,50 @@ pub struct SweepSpec {
     /// The weights, f32 little-endian.
     #[serde(with = "wire::base64")]
     pub weights: Vec<u8>,
+    /// A shipped matrix's real activations (the worker cannot rebuild them from a seed).
+    #[serde(default)]
+    pub real: Option<RealActivations>,
+}
+
+/// The calibration sensitivity and the held-out inputs (`batch x cols`, f32 little-endian).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RealActivations {
+    pub sensitivity: Vec<f64>,
+    pub batch: usize,
+    #[serde(with = "wire::base64")]
+    pub inputs: Vec<u8>,
+}
+
+impl RealActivations {
+    fn decode(&self, cols: usize) -> Result<(Vec<f64>, Activations), String> {
+        if self.sensitivity.len() != cols
+            || self.batch.checked_mul(cols).and_then(|n| n.checked_mul(4))
+                != Some(self.inputs.len())
+        {
+            return Err(format!(
+                "real activations: {} sensitivities and {} bytes for {} x {cols}",
+                self.sensitivity.len(),
+                self.inputs.len(),
+                self.batch
+            ));
+        }
+        let data: Vec<f32> = self
+            .inputs
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if data.iter().any(|v| !v.is_finite()) || self.sensitivity.iter().any(|v| !v.is_finite()) {
+            return Err("real activations: a value is not finite".to_owned());
+        }
+        Ok((
+            self.sensitivity.clone(),
+            Activations {
+                batch: self.batch,
+                cols,
+                data,
+            },
+        ))
+    }
 }
 
 impl SweepSpec {
@@ -49,6 +93,11 @@ impl SweepSpec {
             rows: m.w.rows,
             cols: m.w.cols,
             weights: m.w.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            real: m.real_activations.then(|| RealActivations {
+                sensitivity: m.sensitivity.clone(),
+                batch: m.acts.batch,
+                inputs: m.acts.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            }),
         }
     }
 
@@ -105,7 +154,10 @@ impl Job for SweepJob {
         let w = spec.matrix()?;
         let plan = sweep_plan();
         Ok(Self {
-            matrix: MatrixState::from_weights(w, spec.name.clone(), &spec.settings),
+            matrix: {
+                let real = spec.real.as_ref().map(|r| r.decode(w.cols)).transpose()?;
+                MatrixState::from_weights(w, spec.name.clone(), &spec.settings, real)
+            },
             settings: spec.settings,
             total: plan.len(),
             plan,
@@ -198,6 +250,7 @@ mod tests {
             rows: 2,
             cols: 2,
             weights: vec![0; 15],
+            real: None,
         };
         assert!(
             SweepJob::start(bad)
@@ -211,7 +264,48 @@ mod tests {
             rows: 1,
             cols: 1,
             weights: f32::NAN.to_le_bytes().to_vec(),
+            real: None,
         };
         assert!(SweepJob::start(nan).err().unwrap().contains("not finite"));
+        let short = SweepSpec {
+            real: Some(RealActivations {
+                sensitivity: vec![1.0; 2],
+                batch: 1,
+                inputs: vec![0; 4],
+            }),
+            ..SweepSpec::of(
+                &MatrixState::build(&QuantSettings {
+                    matrix: MatrixSource::Synthetic,
+                    rows: 2,
+                    cols: 2,
+                    ..QuantSettings::default()
+                })
+                .unwrap()
+                .unwrap(),
+                &QuantSettings::default(),
+            )
+        };
+        assert!(
+            SweepJob::start(short)
+                .err()
+                .unwrap()
+                .contains("real activations")
+        );
+    }
+
+    #[test]
+    fn a_shipped_matrix_reaches_the_worker_with_its_real_activations() {
+        let s = QuantSettings {
+            matrix: MatrixSource::AttnQuery,
+            batch: 16,
+            ..QuantSettings::default()
+        };
+        let m = MatrixState::build(&s).unwrap().unwrap();
+        assert!(m.real_activations && m.acts.batch == 16);
+        let job = SweepJob::start(SweepSpec::of(&m, &s)).unwrap();
+        assert!(job.matrix.real_activations);
+        assert_eq!(job.matrix.acts, m.acts);
+        assert_eq!(job.matrix.sensitivity, m.sensitivity);
+        assert_eq!(job.matrix.reference, m.reference);
     }
 }

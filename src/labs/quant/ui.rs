@@ -84,16 +84,21 @@ fn controls_ui(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
     controls::drag(ui, &mut s.seed, &settings::SEED);
     ui.heading("Activations");
     controls::number(ui, &mut s.batch, &settings::BATCH);
-    controls::number(ui, &mut s.hot_channels, &settings::HOT_CHANNELS);
-    ui.label(
-        RichText::new(
-            "Sensitivity F_j = E[a_j^2] of input channel j over a seeded calibration batch \
-             (mean 1): the diagonal second moment, standing in for SqueezeLLM's Fisher \
-             information. Output errors are measured on a second batch of the same size that \
-             no method was fitted to.",
-        )
-        .small(),
-    );
+    let real = s.matrix.shipped_name().is_some();
+    ui.add_enabled_ui(!real, |ui| {
+        controls::number(ui, &mut s.hot_channels, &settings::HOT_CHANNELS);
+    });
+    let text = if real {
+        "MiniLM's own activations: sensitivity F_j = E[a_j^2] of input channel j over every \
+         token of the calibration verses (Proverbs 10-15, mean 1); output errors on the \
+         first `batch` of 256 held-out tokens (Proverbs 16-22). F_j is the diagonal second \
+         moment, standing in for SqueezeLLM's Fisher information."
+    } else {
+        "Synthetic activations: sensitivity F_j = E[a_j^2] of input channel j over a seeded \
+         calibration batch (mean 1), standing in for SqueezeLLM's Fisher information; output \
+         errors on a second batch of the same size that no method was fitted to."
+    };
+    ui.label(RichText::new(text).small());
     ui.heading("Method (row and sparse views)");
     egui::ComboBox::from_label("method")
         .selected_text(method_label(s.method))

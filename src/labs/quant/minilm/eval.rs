@@ -256,3 +256,73 @@ pub fn score(held_out: &HeldOut, q: &QuantizedModel) -> ModelScore {
         sparse_nonzeros: q.sparse_nonzeros,
     }
 }
+
+/// Layer 0's three shipped matrices and the linear layer each is (`real.rs` names).
+pub const LAYER0_MATRICES: [(&str, usize); 3] = [("attn_query", 0), ("mlp_up", 4), ("mlp_down", 5)];
+
+/// What the page's matrix view needs to judge a shipped layer-0 matrix on real activations:
+/// per matrix, the calibration second moment of its input (mean 1) and `tokens` held-out
+/// input vectors, evenly spaced over all held-out tokens.
+pub struct Layer0Activations {
+    /// (name, sensitivity, `tokens x cols` held-out inputs).
+    pub matrices: Vec<(String, Vec<f64>, Vec<f32>)>,
+    pub tokens: usize,
+}
+
+pub fn layer0_activations(
+    model: &MiniLm,
+    calibration: &[Vec<u32>],
+    held_out: &[Vec<u32>],
+    tokens: usize,
+) -> Layer0Activations {
+    let sensitivities = calibrate(model, calibration);
+    let total: usize = held_out
+        .iter()
+        .map(|s| s.len().min(super::model::MAX_TOKENS))
+        .sum();
+    let stride = (total / tokens.max(1)).max(1);
+    let mut inputs: Vec<Vec<f32>> = vec![Vec::new(); LAYER0_MATRICES.len()];
+    model.embed_tapped(held_out, &mut |id, x, rows| {
+        let cols = x.len() / rows.max(1);
+        for (slot, (_, which)) in LAYER0_MATRICES.iter().enumerate() {
+            if id.layer == 0 && id.which == *which {
+                for t in (0..rows).step_by(stride).take(tokens) {
+                    inputs[slot].extend_from_slice(&x[t * cols..(t + 1) * cols]);
+                }
+            }
+        }
+    });
+    let kept = inputs
+        .iter()
+        .zip(&LAYER0_MATRICES)
+        .map(|(x, (_, which))| {
+            x.len()
+                / model
+                    .linear(LinearId {
+                        layer: 0,
+                        which: *which,
+                    })
+                    .w
+                    .cols
+        })
+        .min()
+        .unwrap_or(0);
+    Layer0Activations {
+        matrices: LAYER0_MATRICES
+            .iter()
+            .zip(inputs)
+            .map(|((name, which), mut x)| {
+                let cols = model
+                    .linear(LinearId {
+                        layer: 0,
+                        which: *which,
+                    })
+                    .w
+                    .cols;
+                x.truncate(kept * cols);
+                ((*name).to_owned(), sensitivities[*which].clone(), x)
+            })
+            .collect(),
+        tokens: kept,
+    }
+}
