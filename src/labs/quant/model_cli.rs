@@ -204,9 +204,9 @@ fn row(
     out
 }
 
-/// Writes `minilm-l6-layer0-acts.f16` (each matrix's held-out inputs, f16, row-major, one
-/// matrix after another) and `minilm-l6-layer0-acts.json` (shapes, byte offsets and the
-/// calibration sensitivities) for `real.rs`.
+/// Writes `minilm-l6-layer0-acts.f16` (per matrix, one after another: the calibration
+/// sensitivities as f32, then the held-out inputs as f16, row-major) and
+/// `minilm-l6-layer0-acts.json` (shapes and byte offsets) for `real.rs`.
 fn export_activations(
     dir: &std::path::Path,
     acts: &Layer0Activations,
@@ -214,12 +214,18 @@ fn export_activations(
     let mut blob = Vec::new();
     let mut index = Vec::new();
     for (name, sensitivity, x) in &acts.matrices {
+        // The sensitivities as f32 first (kept out of the JSON, which the page compiles in),
+        // then the held-out inputs as f16.
+        let sensitivity_offset = blob.len();
+        for v in sensitivity {
+            blob.extend_from_slice(&(*v as f32).to_le_bytes());
+        }
         index.push(json!({
             "name": name,
             "tokens": acts.tokens,
             "cols": sensitivity.len(),
+            "sensitivity_offset_bytes": sensitivity_offset,
             "offset_bytes": blob.len(),
-            "sensitivity": sensitivity.iter().map(|v| (v * 1e6).round() / 1e6).collect::<Vec<f64>>(),
         }));
         for v in x {
             blob.extend_from_slice(&super::formats::f16_bits(*v).to_le_bytes());

@@ -26,8 +26,8 @@ struct ActsEntry {
     name: String,
     tokens: usize,
     cols: usize,
+    sensitivity_offset_bytes: usize,
     offset_bytes: usize,
-    sensitivity: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -48,33 +48,42 @@ pub fn minilm_activations(
         .iter()
         .find(|e| e.name == name)
         .ok_or_else(|| format!("no activations for '{name}'"))?;
-    if entry.sensitivity.len() != entry.cols || entry.sensitivity.iter().any(|v| !v.is_finite()) {
-        return Err(format!("the activations index is damaged ({name})"));
-    }
     let batch = batch.clamp(1, entry.tokens.max(1));
     let len = batch * entry.cols;
+    let s_start = entry.sensitivity_offset_bytes;
     let decoded = crate::served::with_served(ACTS, |data| {
-        data.get(entry.offset_bytes..entry.offset_bytes + 2 * len)
-            .map(|bytes| {
-                bytes
-                    .chunks_exact(2)
-                    .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                    .collect::<Vec<f32>>()
-            })
+        let sensitivity: Vec<f64> = data
+            .get(s_start..s_start + 4 * entry.cols)?
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect();
+        let inputs: Vec<f32> = data
+            .get(entry.offset_bytes..entry.offset_bytes + 2 * len)?
+            .chunks_exact(2)
+            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect();
+        Some((sensitivity, inputs))
     })?;
     match decoded {
         None => Ok(None),
         Some(None) => Err(format!(
             "the activations file is shorter than the index says ({name})"
         )),
-        Some(Some(data)) => Ok(Some((
-            entry.sensitivity.clone(),
-            Activations {
-                batch,
-                cols: entry.cols,
-                data,
-            },
-        ))),
+        Some(Some((sensitivity, data))) => {
+            if sensitivity.iter().any(|v| !v.is_finite()) || data.iter().any(|v| !v.is_finite()) {
+                return Err(format!(
+                    "the activations file holds a non-finite value ({name})"
+                ));
+            }
+            Ok(Some((
+                sensitivity,
+                Activations {
+                    batch,
+                    cols: entry.cols,
+                    data,
+                },
+            )))
+        }
     }
 }
 
