@@ -22,6 +22,9 @@ use crate::command::{
 use crate::share::{Flag, Setting};
 
 const KEYS: &[&str] = &["method", "bits", "outliers", "sensitive", "seed"];
+const TABLE: Flag = Flag::new("table", false).help(
+    "With --sweep: after the JSON lines, a markdown table on stderr: method, bits, bits/weight, cosine, top-1 kept, layer error, sorted by bits/weight per method (the page's two plots as text).",
+);
 const SWEEP: Flag = Flag::new("sweep", false)
     .help("Every method at 2, 3 and 4 bits (Q4_0 and IQ4_NL at 4; SqueezeLLM with and without its sparse part): one JSON line each.");
 const ITERATIONS: Setting<u32> = Setting::new("iterations", KMEANS_ITERATIONS, 1, 500)
@@ -46,6 +49,7 @@ pub fn command() -> LabCommand {
             ));
             args.push(number_arg(&ITERATIONS));
             args.push(flag_arg(&SWEEP));
+            args.push(flag_arg(&TABLE));
             args.push(output_arg("the sweep's JSON array"));
             args.push(text_arg(
                 "export-activations",
@@ -83,8 +87,11 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
     let iterations = args.number(&ITERATIONS)?;
     let sweep = args.flag(&SWEEP)?;
     let out_path = args.output()?;
-    if out_path.is_some() && !sweep {
-        return Err(CommandError::usage("--out writes the sweep: add --sweep"));
+    let table = args.flag(&TABLE)?;
+    if (out_path.is_some() || table) && !sweep {
+        return Err(CommandError::usage(
+            "--out and --table are for the sweep: add --sweep",
+        ));
     }
     let dir = args
         .text("model")
@@ -153,6 +160,9 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         );
         emit(&line);
         rows.push(line);
+    }
+    if table {
+        eprintln!("{}", markdown_table(&rows));
     }
     if let Some(path) = out_path {
         let text = serde_json::to_string_pretty(&Value::Array(rows))
@@ -249,4 +259,36 @@ fn export_activations(
     )?;
     emit(json!({ "wrote": dir.display().to_string(), "bytes": blob.len(), "tokens": acts.tokens }));
     Ok(0)
+}
+
+/// The sweep's rows as a markdown table, each method's rows together in order of bits/weight.
+fn markdown_table(rows: &[Value]) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in rows {
+        if let Some(m) = r["method"].as_str().filter(|m| !methods.contains(m)) {
+            methods.push(m);
+        }
+    }
+    let mut out = String::from(
+        "| method | bits | bits/weight | cosine (held out) | top-1 kept | layer error |\n|---|---|---|---|---|---|\n",
+    );
+    for method in methods {
+        let mut mine: Vec<&Value> = rows.iter().filter(|r| r["method"] == method).collect();
+        mine.sort_by(|a, b| {
+            let key = |r: &Value| r["bits_per_weight"].as_f64().unwrap_or(0.0);
+            key(a).total_cmp(&key(b))
+        });
+        for r in mine {
+            let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+            out.push_str(&format!(
+                "| {method} | {} | {:.2} | {:.3} | {:.3} | {:.3} |\n",
+                r["bits"],
+                f("bits_per_weight"),
+                f("embedding_cosine_heldout"),
+                f("top1_agreement_heldout"),
+                f("output_rel_error_heldout"),
+            ));
+        }
+    }
+    out
 }
