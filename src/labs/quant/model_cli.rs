@@ -13,11 +13,12 @@ use super::minilm::eval::{
     HeldOut, Layer0Activations, ModelScore, calibrate, layer0_activations, quantize_model, score,
     sweep_configs,
 };
-use super::minilm::model::{MAX_TOKENS, MiniLm};
+use super::minilm::model::{LinearId, MAX_TOKENS, MiniLm};
 use super::minilm::{files, text};
 use super::settings::QuantSettings;
 use crate::command::{
-    Args, CommandError, LabCommand, emit, flag_arg, number_arg, output_arg, settings_args, text_arg,
+    Args, CommandError, LabCommand, Progress, emit, flag_arg, number_arg, output_arg,
+    settings_args, text_arg,
 };
 use crate::share::{Flag, Setting};
 
@@ -126,6 +127,13 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
         "sensitivity": "per-layer input second moment E[x^2] on the calibration verses",
         "setup_s": setup_s,
     });
+    let judge = Judge {
+        model: &model,
+        sensitivities: &sensitivities,
+        reference: &reference,
+        context: &context,
+    };
+    let layers = LinearId::all().count() as u64;
     if !sweep {
         let config = Config {
             method,
@@ -135,32 +143,26 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
             seed: s.seed,
             iterations,
         };
-        emit(row(
-            method.code(),
-            &config,
-            &model,
-            &sensitivities,
-            &reference,
-            &context,
-        ));
+        let progress = Progress::new(layers, "quantizing MiniLM's linear layers");
+        let line = judge.row(method.code(), &config, &|i| progress.set(i as u64));
+        progress.finish();
+        emit(line);
         return Ok(0);
     }
+    let configs = sweep_configs(s.seed, iterations);
+    let progress = Progress::new(configs.len() as u64 * layers, "sweep: layers quantized");
     let mut rows = Vec::new();
-    for (label, config) in sweep_configs(s.seed, iterations) {
+    for (n, (label, config)) in configs.iter().enumerate() {
         if crate::command::interrupted() {
+            progress.finish();
             return Err(CommandError::failed("interrupted"));
         }
-        let line = row(
-            &label,
-            &config,
-            &model,
-            &sensitivities,
-            &reference,
-            &context,
-        );
-        emit(&line);
+        let done = n as u64 * layers;
+        let line = judge.row(label, config, &|i| progress.set(done + i as u64));
+        progress.emit(&line);
         rows.push(line);
     }
+    progress.finish();
     if table {
         eprintln!("{}", markdown_table(&rows));
     }
@@ -173,45 +175,51 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
     Ok(0)
 }
 
-fn row(
-    label: &str,
-    config: &Config,
-    model: &MiniLm,
-    sensitivities: &[Vec<f64>],
-    reference: &HeldOut,
-    context: &Value,
-) -> Value {
-    let t0 = Instant::now();
-    let q = quantize_model(model, sensitivities, config, |_| {});
-    let quantize_s = t0.elapsed().as_secs_f64();
-    let ModelScore {
-        embedding_cosine_heldout,
-        top1_agreement_heldout,
-        bits_per_weight,
-        output_rel_error_heldout,
-        worst_layer,
-        worst_layer_rel_error,
-        sparse_nonzeros,
-    } = score(reference, &q);
-    let mut out = json!({
-        "method": label,
-        "bits": config.bits,
-        "outliers_percent": config.outlier_percent,
-        "sensitive_percent": config.sensitive_percent,
-        "embedding_cosine_heldout": embedding_cosine_heldout,
-        "top1_agreement_heldout": top1_agreement_heldout,
-        "bits_per_weight": bits_per_weight,
-        "output_rel_error_heldout": output_rel_error_heldout,
-        "worst_layer": worst_layer,
-        "worst_layer_rel_error": worst_layer_rel_error,
-        "sparse_nonzeros": sparse_nonzeros,
-        "quantize_s": quantize_s,
-        "total_s": t0.elapsed().as_secs_f64(),
-    });
-    if let (Some(o), Some(c)) = (out.as_object_mut(), context.as_object()) {
-        o.extend(c.clone());
+/// The fitted model and its held-out reference, which every configuration is scored against.
+struct Judge<'a> {
+    model: &'a MiniLm,
+    sensitivities: &'a [Vec<f64>],
+    reference: &'a HeldOut,
+    context: &'a Value,
+}
+
+impl Judge<'_> {
+    /// One configuration quantized and scored: its JSON line. `progress` hears each layer.
+    fn row(&self, label: &str, config: &Config, progress: &dyn Fn(usize)) -> Value {
+        let (model, sensitivities, reference, context) =
+            (self.model, self.sensitivities, self.reference, self.context);
+        let t0 = Instant::now();
+        let q = quantize_model(model, sensitivities, config, progress);
+        let quantize_s = t0.elapsed().as_secs_f64();
+        let ModelScore {
+            embedding_cosine_heldout,
+            top1_agreement_heldout,
+            bits_per_weight,
+            output_rel_error_heldout,
+            worst_layer,
+            worst_layer_rel_error,
+            sparse_nonzeros,
+        } = score(reference, &q);
+        let mut out = json!({
+            "method": label,
+            "bits": config.bits,
+            "outliers_percent": config.outlier_percent,
+            "sensitive_percent": config.sensitive_percent,
+            "embedding_cosine_heldout": embedding_cosine_heldout,
+            "top1_agreement_heldout": top1_agreement_heldout,
+            "bits_per_weight": bits_per_weight,
+            "output_rel_error_heldout": output_rel_error_heldout,
+            "worst_layer": worst_layer,
+            "worst_layer_rel_error": worst_layer_rel_error,
+            "sparse_nonzeros": sparse_nonzeros,
+            "quantize_s": quantize_s,
+            "total_s": t0.elapsed().as_secs_f64(),
+        });
+        if let (Some(o), Some(c)) = (out.as_object_mut(), context.as_object()) {
+            o.extend(c.clone());
+        }
+        out
     }
-    out
 }
 
 /// Writes `minilm-l6-layer0-acts.f16` (per matrix, one after another: the calibration

@@ -26,6 +26,19 @@ fn series(method: &str) -> Option<Series> {
     })
 }
 
+/// The CSV's method numbers.
+const METHOD_ORDER: [&str; 9] = [
+    "rtn",
+    "rtn_g128",
+    "int",
+    "bipolar",
+    "kmeans",
+    "squeeze",
+    "squeeze+sparse",
+    "q4_0",
+    "iq4nl",
+];
+
 fn label(method: &str) -> &'static str {
     series(method).map_or("?", Series::label)
 }
@@ -50,25 +63,7 @@ pub fn model_view(ui: &mut egui::Ui) {
         ))
         .small(),
     );
-    for bits in [3, 4] {
-        if let Some(o) = table::ordering(&rows, bits) {
-            let ranked: Vec<String> = o
-                .ranked
-                .iter()
-                .take(4)
-                .map(|(m, c)| format!("{} {c:.3}", label(m)))
-                .collect();
-            let verdict = if o.expected_holds {
-                "SqueezeLLM + sparse > k-means > RTN holds"
-            } else {
-                "the expected SqueezeLLM + sparse > k-means > RTN does NOT hold"
-            };
-            ui.label(format!(
-                "{bits} bits, held-out cosine: {}. {verdict}.",
-                ranked.join(" > ")
-            ));
-        }
-    }
+    verdicts(ui, &rows);
     let narrow = crate::labs::layout::is_narrow(ui.ctx());
     // On a phone the nine-entry legend needs room: a taller plot and small legend text.
     let height = if narrow { 420.0 } else { 300.0 };
@@ -92,6 +87,7 @@ pub fn model_view(ui: &mut egui::Ui) {
         narrow,
     };
     top1_plot.show(ui, &rows, &top1);
+    csv_export(ui, &rows);
     ui.label(
         RichText::new(
             "Higher is better. Bits per weight count everything stored: codes, per-row codebooks \
@@ -99,6 +95,74 @@ pub fn model_view(ui: &mut egui::Ui) {
              the sensitivity weighting; Q4_0 and IQ4_NL get the same importance vector, as \
              llama.cpp's imatrix path uses it.",
         )
+        .small(),
+    );
+}
+
+/// What the figures say at 3 and 4 bits, read from them.
+fn verdicts(ui: &mut egui::Ui, rows: &[Row]) {
+    for bits in [3, 4] {
+        if let Some(o) = table::ordering(rows, bits) {
+            let ranked: Vec<String> = o
+                .ranked
+                .iter()
+                .take(4)
+                .map(|(m, c)| format!("{} {c:.3}", label(m)))
+                .collect();
+            let verdict = if o.expected_holds {
+                "SqueezeLLM + sparse > k-means > RTN holds"
+            } else {
+                "the expected SqueezeLLM + sparse > k-means > RTN does NOT hold"
+            };
+            ui.label(format!(
+                "{bits} bits, held-out cosine: {}. {verdict}.",
+                ranked.join(" > ")
+            ));
+        }
+    }
+}
+
+/// The table as CSV (methods numbered as the line under the button says).
+fn csv_export(ui: &mut egui::Ui, rows: &[Row]) {
+    crate::export::csv_button(
+        ui,
+        "quant-minilm-heldout.csv",
+        &[
+            "method",
+            "bits",
+            "bits_per_weight",
+            "embedding_cosine_heldout",
+            "top1_agreement_heldout",
+            "output_rel_error_heldout",
+        ],
+        || {
+            rows.iter()
+                .map(|r| {
+                    vec![
+                        METHOD_ORDER
+                            .iter()
+                            .position(|m| *m == r.method)
+                            .map_or(-1.0, |i| i as f64),
+                        f64::from(r.bits),
+                        r.bits_per_weight,
+                        r.embedding_cosine_heldout,
+                        r.top1_agreement_heldout,
+                        r.output_rel_error_heldout,
+                    ]
+                })
+                .collect()
+        },
+    );
+    ui.label(
+        RichText::new(format!(
+            "method: {}",
+            METHOD_ORDER
+                .iter()
+                .enumerate()
+                .map(|(i, m)| format!("{i} {}", label(m)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
         .small(),
     );
 }
