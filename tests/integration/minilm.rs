@@ -123,12 +123,7 @@ fn the_shipped_table_reproduces() {
     let (model, tokenizer) = files::load(&files::default_dir()).unwrap_or_else(|e| panic!("{e}"));
     let shipped = table::parse(table::SHIPPED).expect("shipped table");
     let (calibration, held_out) = text::split();
-    let tokens = |verses: &[text::Verse]| -> Vec<Vec<u32>> {
-        verses
-            .iter()
-            .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
-            .collect()
-    };
+    let tokens = |verses: &[text::Verse]| text::encode(&tokenizer, verses, MAX_TOKENS);
     let sensitivities = calibrate(&model, &tokens(&calibration));
     let reference = HeldOut::new(&model, tokens(&held_out));
     for (label, config) in sweep_configs(1, 50)
@@ -165,12 +160,7 @@ fn the_shipped_layer0_activations_reproduce() {
     use paperlab::labs::quant::real::minilm_activations;
     let (model, tokenizer) = files::load(&files::default_dir()).unwrap_or_else(|e| panic!("{e}"));
     let (calibration, held_out) = text::split();
-    let tokens = |verses: &[text::Verse]| -> Vec<Vec<u32>> {
-        verses
-            .iter()
-            .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
-            .collect()
-    };
+    let tokens = |verses: &[text::Verse]| text::encode(&tokenizer, verses, MAX_TOKENS);
     let computed = layer0_activations(&model, &tokens(&calibration), &tokens(&held_out), 256);
     assert_eq!(computed.tokens, 256);
     for (name, sensitivity, inputs) in &computed.matrices {

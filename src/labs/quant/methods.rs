@@ -319,6 +319,15 @@ pub const BLOCK: usize = 32;
 /// The group of the group-wise RTN baseline.
 pub const GROUP: usize = 128;
 
+/// The value of largest magnitude, with its sign (the first of ties), as llama.cpp's block
+/// quantizers take it; 0 for no values.
+fn largest_magnitude(values: &[f32]) -> f32 {
+    values
+        .iter()
+        .copied()
+        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m })
+}
+
 fn mean_square(values: &[f32]) -> f32 {
     values.iter().map(|v| v * v).sum::<f32>() / values.len().max(1) as f32
 }
@@ -342,10 +351,7 @@ fn rtn_row(values: &[f32], bits: u32, out: &mut [f32]) {
 /// llama.cpp's `quantize_row_q4_0_ref`: d = max / -8 with max the value of largest magnitude,
 /// q = min(15, trunc(x / d + 8.5)); d rounded to f16. Returns d and the 4-bit codes.
 pub fn q4_0_encode(values: &[f32]) -> (f32, Vec<u8>) {
-    let max = values
-        .iter()
-        .copied()
-        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    let max = largest_magnitude(values);
     let d = f16_round(max / -8.0);
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     let codes = values
@@ -361,10 +367,7 @@ pub fn q4_0_encode(values: &[f32]) -> (f32, Vec<u8>) {
 /// (sum w x l)^2 / sum w l^2) is kept, d stored as f16.
 fn q4_0_weighted_block(values: &[f32], weights: &[f32], out: &mut [f32]) {
     const NMAX: f32 = 8.0;
-    let max = values
-        .iter()
-        .copied()
-        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    let max = largest_magnitude(values);
     if max.abs() < 1e-15 {
         out.iter_mut().for_each(|o| *o = 0.0);
         return;
@@ -410,10 +413,7 @@ fn q4_0_weighted_block(values: &[f32], weights: &[f32], out: &mut [f32]) {
 fn iq4nl_block(values: &[f32], weights: &[f32], out: &mut [f32]) {
     const NTRY: i32 = 7;
     let table = IQ4NL_TABLE.map(f32::from);
-    let max = values
-        .iter()
-        .copied()
-        .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+    let max = largest_magnitude(values);
     if max.abs() < 1e-15 {
         out.iter_mut().for_each(|o| *o = 0.0);
         return;

@@ -100,12 +100,7 @@ fn run(args: &Args<'_>) -> Result<i32, CommandError> {
     let t0 = Instant::now();
     let (model, tokenizer) = files::load(&dir).map_err(CommandError::failed)?;
     let (calibration, held_out) = text::split();
-    let tokens = |verses: &[text::Verse]| -> Vec<Vec<u32>> {
-        verses
-            .iter()
-            .map(|v| tokenizer.encode(&v.text, MAX_TOKENS))
-            .collect()
-    };
+    let tokens = |verses: &[text::Verse]| text::encode(&tokenizer, verses, MAX_TOKENS);
     if let Some(dir) = args.text("export-activations") {
         return export_activations(
             std::path::Path::new(dir),

@@ -31,6 +31,18 @@ pub fn parse(file: &str) -> Result<Vec<Verse>, String> {
         .collect()
 }
 
+/// Each verse as the model's token ids (`[CLS] ... [SEP]`, cut at `max_tokens`).
+pub fn encode(
+    tokenizer: &super::tokenizer::Tokenizer,
+    verses: &[Verse],
+    max_tokens: usize,
+) -> Vec<Vec<u32>> {
+    verses
+        .iter()
+        .map(|v| tokenizer.encode(&v.text, max_tokens))
+        .collect()
+}
+
 /// (calibration, held-out) verses of the shipped text.
 pub fn split() -> (Vec<Verse>, Vec<Verse>) {
     // The file is compiled in and its format is tested: a parse error is a build bug.
