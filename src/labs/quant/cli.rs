@@ -26,19 +26,22 @@ const QUANT_KEYS: &[&str] = &[
 const ITERATIONS: Setting<u32> = Setting::new("iterations", KMEANS_ITERATIONS, 1, 500)
     .help("Lloyd iterations of the k-means codebooks (the page uses the default).");
 
-/// The page's settings with the command's defaults: 4 bits, and no sparse part unless the
+/// The page's settings with a command's defaults: `bits`, and no sparse part unless the
 /// method is SqueezeLLM (whose defaults are the paper's 0.45% + 0.05%).
-fn base(method: Method) -> QuantSettings {
+pub(super) fn base(method: Method, bits: u32) -> QuantSettings {
     let page = QuantSettings::default();
     let squeeze = method == Method::Squeeze;
     QuantSettings {
         method,
-        bits: 4,
+        bits,
         outliers: if squeeze { page.outliers } else { 0.0 },
         sensitive: if squeeze { page.sensitive } else { 0.0 },
         ..page
     }
 }
+
+/// `paperlab quant`'s default width.
+const BITS: u32 = 4;
 
 pub fn commands() -> Vec<LabCommand> {
     vec![
@@ -53,7 +56,7 @@ pub fn commands() -> Vec<LabCommand> {
                         .required(true)
                         .help("attn_query, mlp_up, mlp_down or synthetic:ROWSxCOLS:SEED"),
                 ];
-                args.extend(settings_args(&base(Method::Squeeze), QUANT_KEYS));
+                args.extend(settings_args(&base(Method::Squeeze, BITS), QUANT_KEYS));
                 args.push(number_arg(&ITERATIONS));
                 args
             },
@@ -104,7 +107,7 @@ fn parse_source(text: &str) -> Result<(usize, usize, u64), String> {
 fn run(args: &Args<'_>) -> Result<i32, CommandError> {
     let source = args.text("matrix").unwrap_or_default();
     let method = args.settings(QuantSettings::default(), &["method"])?.method;
-    let s = args.settings(base(method), QUANT_KEYS)?;
+    let s = args.settings(base(method, BITS), QUANT_KEYS)?;
     if method.fixed_bits().is_none() && s.bits < method.min_bits() {
         return Err(CommandError::usage(format!(
             "--bits {}: {} needs at least {} bits",

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use web_time::Instant;
 
+use super::cli::base;
 use super::lab::KMEANS_ITERATIONS;
 use super::methods::{Config, Method};
 use super::minilm::eval::{
@@ -42,7 +43,7 @@ pub fn command() -> LabCommand {
         about: "quantize every linear layer of MiniLM-L6 (calibrated on Proverbs 10-15) and score it on held-out verses (16-22): embedding_cosine_heldout, top1_agreement_heldout, bits_per_weight, output_rel_error_heldout",
         long_about: "Needs the model folder scripts/fetch-minilm writes (target/models/minilm-l6; --model DIR for another). Sensitivity: each layer's calibration input second moment. --outliers and --sensitive default to 0 except for squeeze (0.45 and 0.05). Example: paperlab quant model --method squeeze --bits 3",
         args: || {
-            let mut args = settings_args(&base(Method::Squeeze), KEYS);
+            let mut args = settings_args(&base(Method::Squeeze, BITS), KEYS);
             args.push(text_arg(
                 "model",
                 "DIR",
@@ -63,22 +64,12 @@ pub fn command() -> LabCommand {
     }
 }
 
-/// The command's defaults: 3 bits, the sparse part only for SqueezeLLM.
-fn base(method: Method) -> QuantSettings {
-    let page = QuantSettings::default();
-    let squeeze = method == Method::Squeeze;
-    QuantSettings {
-        method,
-        bits: 3,
-        outliers: if squeeze { page.outliers } else { 0.0 },
-        sensitive: if squeeze { page.sensitive } else { 0.0 },
-        ..page
-    }
-}
+/// `paperlab quant model`'s default width: where the paper's ordering is in question.
+const BITS: u32 = 3;
 
 fn run(args: &Args<'_>) -> Result<i32, CommandError> {
     let method = args.settings(QuantSettings::default(), &["method"])?.method;
-    let s = args.settings(base(method), KEYS)?;
+    let s = args.settings(base(method, BITS), KEYS)?;
     let bits = method.fixed_bits().unwrap_or(s.bits);
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
         return Err(CommandError::usage(format!(
