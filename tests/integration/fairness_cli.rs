@@ -2,7 +2,8 @@
 //! BROJA decomposition from CSV files, the AGLFOP JSON, and clear errors for bad input.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+use crate::support::run;
 
 fn write_csv(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("paperlab-fairness-{}", std::process::id()));
@@ -10,18 +11,6 @@ fn write_csv(name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write csv");
     path
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_paperlab"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn json(text: &str) -> serde_json::Value {

@@ -11,3 +11,4 @@ mod mam_gpu;
 mod minilm;
 mod quant_gpu;
 mod share_links;
+mod support;

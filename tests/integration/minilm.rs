@@ -3,8 +3,7 @@
 //! `paperlab quant model` as a user runs it, bad input included. Needs the model folder that
 //! `scripts/fetch-minilm` writes (scripts/setup runs it).
 
-use std::process::Command;
-
+use crate::support::run;
 use paperlab::labs::quant::minilm::files;
 use paperlab::labs::quant::minilm::model::MAX_TOKENS;
 
@@ -67,18 +66,6 @@ fn forward_pass_matches_the_numpy_reference() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(most < 1e-6, "{most}");
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_paperlab"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -538,8 +538,8 @@ impl LabState {
             "sweep_error": self.sweep_error,
             "sweep": self.sweep.iter().map(point).collect::<Vec<_>>(),
             "sparse_entries": self.sparse_mask.iter().filter(|&&b| b).count(),
-            "heldout_model": super::minilm::table::parse(super::minilm::table::SHIPPED).ok().map(|rows| {
-                let holds = |bits| super::minilm::table::ordering(&rows, bits).map(|o| o.expected_holds);
+            "heldout_model": super::minilm::table::shipped().as_ref().ok().map(|rows| {
+                let holds = |bits| super::minilm::table::ordering(rows, bits).map(|o| o.expected_holds);
                 serde_json::json!({ "rows": rows.len(), "ordering_holds_3": holds(3), "ordering_holds_4": holds(4) })
             }),
             "kernels": kernels,

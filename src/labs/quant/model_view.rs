@@ -44,7 +44,7 @@ fn label(method: &str) -> &'static str {
 }
 
 pub fn model_view(ui: &mut egui::Ui) {
-    let rows = match table::parse(table::SHIPPED) {
+    let rows = match table::shipped() {
         Ok(rows) => rows,
         Err(e) => {
             ui.colored_label(Color32::RED, e);
@@ -63,7 +63,7 @@ pub fn model_view(ui: &mut egui::Ui) {
         ))
         .small(),
     );
-    verdicts(ui, &rows);
+    verdicts(ui, rows);
     let narrow = crate::labs::layout::is_narrow(ui.ctx());
     // On a phone the nine-entry legend needs room: a taller plot and small legend text.
     let height = if narrow { 420.0 } else { 300.0 };
@@ -78,7 +78,7 @@ pub fn model_view(ui: &mut egui::Ui) {
         height,
         narrow,
     };
-    cosine_plot.show(ui, &rows, &cosine);
+    cosine_plot.show(ui, rows, &cosine);
     let top1_plot = Figure {
         id: "model-top1",
         y_label: "nearest neighbour unchanged (share; colours as above)",
@@ -86,8 +86,8 @@ pub fn model_view(ui: &mut egui::Ui) {
         height: 300.0,
         narrow,
     };
-    top1_plot.show(ui, &rows, &top1);
-    csv_export(ui, &rows);
+    top1_plot.show(ui, rows, &top1);
+    csv_export(ui, rows);
     ui.label(
         RichText::new(
             "Higher is better. Bits per weight count everything stored: codes, per-row codebooks \

@@ -66,11 +66,7 @@ impl RealActivations {
                 self.batch
             ));
         }
-        let data: Vec<f32> = self
-            .inputs
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let data = f32s(&self.inputs);
         if data.iter().any(|v| !v.is_finite()) || self.sensitivity.iter().any(|v| !v.is_finite()) {
             return Err("real activations: a value is not finite".to_owned());
         }
@@ -111,11 +107,7 @@ impl SweepSpec {
                 self.cols
             ));
         }
-        let data: Vec<f32> = self
-            .weights
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let data = f32s(&self.weights);
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(format!("weight {i} is not finite"));
         }
@@ -125,6 +117,14 @@ impl SweepSpec {
             data,
         })
     }
+}
+
+/// Little-endian f32 bytes (a length checked by the caller) as values.
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -10,10 +10,9 @@
 //!   linear layer's relative output error ||X (W - Q)^T|| / ||X W^T|| on (up to
 //!   [`HELD_OUT_TOKENS`]) held-out tokens of its f32 input, averaged over the 36 layers.
 
-use super::model::{LinearId, MiniLm};
+use super::model::{LinearId, MiniLm, times_transposed};
 use crate::labs::quant::matrix::Matrix;
 use crate::labs::quant::methods::{Config, Method, quantize};
-use crate::nn::{View, gemm};
 
 /// Held-out tokens each layer's output error is measured on (evenly spaced over all).
 pub const HELD_OUT_TOKENS: usize = 1024;
@@ -93,20 +92,9 @@ impl HeldOut {
     }
 }
 
-/// X W^T for `n` rows of X.
+/// X W^T (no bias) for `n` rows of X.
 fn product(x: &[f32], n: usize, w: &Matrix) -> Vec<f32> {
-    let mut y = vec![0.0; n * w.rows];
-    gemm(
-        1.0,
-        x,
-        View::row_major(n, w.cols),
-        &w.data,
-        View::row_major(w.rows, w.cols).transposed(),
-        0.0,
-        &mut y,
-        View::row_major(n, w.rows),
-    );
-    y
+    times_transposed(x, n, w, None)
 }
 
 /// For each unit vector, the index of the most similar other one.

@@ -31,20 +31,27 @@ pub struct Linear {
 impl Linear {
     /// y = x W^T + b for `tokens` stacked rows of x.
     fn apply(&self, x: &[f32], tokens: usize) -> Vec<f32> {
-        let (out, inp) = (self.w.rows, self.w.cols);
-        let mut y: Vec<f32> = (0..tokens).flat_map(|_| self.b.iter().copied()).collect();
-        gemm(
-            1.0,
-            x,
-            View::row_major(tokens, inp),
-            &self.w.data,
-            View::row_major(out, inp).transposed(),
-            1.0,
-            &mut y,
-            View::row_major(tokens, out),
-        );
-        y
+        times_transposed(x, tokens, &self.w, Some(&self.b))
     }
+}
+
+/// x W^T (+ b on every row) for `rows` stacked rows of x (`rows x w.cols`).
+pub fn times_transposed(x: &[f32], rows: usize, w: &Matrix, bias: Option<&[f32]>) -> Vec<f32> {
+    let (mut y, beta) = match bias {
+        Some(b) => ((0..rows).flat_map(|_| b.iter().copied()).collect(), 1.0),
+        None => (vec![0.0; rows * w.rows], 0.0),
+    };
+    gemm(
+        1.0,
+        x,
+        View::row_major(rows, w.cols),
+        &w.data,
+        View::row_major(w.rows, w.cols).transposed(),
+        beta,
+        &mut y,
+        View::row_major(rows, w.rows),
+    );
+    y
 }
 
 #[derive(Clone, Debug)]
