@@ -7,6 +7,8 @@
 //! builds for wasm32 (where it uses its portable kernel). No autograd framework: the MLP's
 //! backward pass is written out in `mlp.rs`.
 
+use super::few_rows;
+
 /// A row-major view: element (r, c) is at `r * row_stride + c * col_stride`.
 #[derive(Clone, Copy, Debug)]
 pub struct View {
@@ -63,6 +65,25 @@ pub fn gemm(
     c: &mut [f32],
     cv: View,
 ) {
+    check_views(a, av, b, bv, c, cv);
+    if cv.rows == 0 || cv.cols == 0 {
+        return;
+    }
+    if alpha == 1.0 && av.col_stride == 1 && bv.col_stride == 1 && cv.col_stride == 1 {
+        let rows = |v: View| few_rows::Rows {
+            rows: v.rows,
+            cols: v.cols,
+            stride: v.row_stride,
+        };
+        if few_rows::try_gemm(a, rows(av), b, rows(bv), beta, c, rows(cv)) {
+            return;
+        }
+    }
+    packed_gemm(alpha, a, av, b, bv, beta, c, cv);
+}
+
+/// Panics unless the shapes agree and every view stays inside its slice.
+fn check_views(a: &[f32], av: View, b: &[f32], bv: View, c: &[f32], cv: View) {
     assert!(
         av.cols == bv.rows && av.rows == cv.rows && bv.cols == cv.cols,
         "gemm shapes"
@@ -71,13 +92,25 @@ pub fn gemm(
         av.extent() <= a.len() && bv.extent() <= b.len() && cv.extent() <= c.len(),
         "gemm bounds"
     );
-    if cv.rows == 0 || cv.cols == 0 {
-        return;
-    }
+}
+
+/// `gemm` by `matrixmultiply` (packing panels), whatever the shapes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn packed_gemm(
+    alpha: f32,
+    a: &[f32],
+    av: View,
+    b: &[f32],
+    bv: View,
+    beta: f32,
+    c: &mut [f32],
+    cv: View,
+) {
+    check_views(a, av, b, bv, c, cv);
     // Strides fit in isize: every slice is at most isize::MAX bytes long.
     let s = |x: usize| x as isize;
     #[allow(unsafe_code)]
-    // SAFETY: the asserts above keep every index the views describe inside its slice; `c` is
+    // SAFETY: `check_views` keeps every index the views describe inside its slice; `c` is
     // a unique borrow, so it aliases neither `a` nor `b`.
     unsafe {
         matrixmultiply::sgemm(
@@ -134,6 +167,59 @@ mod tests {
         for (got, want) in c.iter().zip(&expected) {
             assert!((got - (want + 1.0)).abs() < 1e-5, "{got} vs {}", want + 1.0);
         }
+    }
+
+    /// The few-rows kernel against `matrixmultiply`, bit for bit: training (and the weights
+    /// shipped from it) must not change with the path a product takes.
+    #[test]
+    fn few_rows_kernel_matches_matrixmultiply_bit_for_bit() {
+        let mut seed = 10;
+        let mut taken = 0;
+        for &k in &[1, 3, 16, 255, 256, 257, 300, 600] {
+            for &n in &[1, 3, 7, 8, 9, 16, 23, 24, 40, 65, 256] {
+                for m in 1..=few_rows::MAX_ROWS {
+                    for &beta in &[0.0, 1.0] {
+                        seed += 1;
+                        let value = |i: usize| crate::rng::hash_f32(seed, i as u64) - 0.5;
+                        let a: Vec<f32> = (0..m * k).map(value).collect();
+                        let b: Vec<f32> = (0..k * n).map(|i| value(i + m * k)).collect();
+                        let c0: Vec<f32> = (0..m * n).map(|i| value(i + (m + n) * k)).collect();
+                        let (av, bv, cv) = (
+                            View::row_major(m, k),
+                            View::row_major(k, n),
+                            View::row_major(m, n),
+                        );
+                        let mut want = c0.clone();
+                        packed_gemm(1.0, &a, av, &b, bv, beta, &mut want, cv);
+                        let mut got = c0.clone();
+                        gemm(1.0, &a, av, &b, bv, beta, &mut got, cv);
+                        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got), bits(&want), "m {m} k {k} n {n} beta {beta}");
+                        let rows = |v: View| few_rows::Rows {
+                            rows: v.rows,
+                            cols: v.cols,
+                            stride: v.row_stride,
+                        };
+                        let mut probe = c0;
+                        taken += usize::from(few_rows::try_gemm(
+                            &a,
+                            rows(av),
+                            &b,
+                            rows(bv),
+                            beta,
+                            &mut probe,
+                            rows(cv),
+                        ));
+                    }
+                }
+            }
+        }
+        // Where the fast path exists, the comparison above really exercised it.
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("avx2") {
+            assert_eq!(taken, 8 * 11 * few_rows::MAX_ROWS * 2);
+        }
+        let _ = taken;
     }
 
     #[test]

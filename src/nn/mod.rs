@@ -3,6 +3,7 @@
 //! lab and (later) the marginalization-model lab.
 
 mod adam;
+mod few_rows;
 mod gemm;
 pub mod gpu;
 mod mlp;
