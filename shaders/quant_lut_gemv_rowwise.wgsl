@@ -11,6 +11,11 @@
 
 const WG_SIZE: u32 = 64u;
 const BITS: u32 = 4u;
+// How a code becomes its codebook entry, per adapter (src/labs/quant/lut.rs `Lookup`): 0, a
+// tree of selects on registers (lavapipe: 1.2x the f32 GEMV at 2048^2); 1, a load from the
+// row's codebook in the storage buffer (SwiftShader, whose selects cost more: 0.50x against
+// 0.36x with the tree; lavapipe 0.68x). Constant per pipeline, so the other branch folds away.
+const GATHER: u32 = 0u;
 const ENTRIES: u32 = 1u << BITS;
 const MASK: u32 = ENTRIES - 1u;
 
@@ -91,14 +96,25 @@ fn main(
             }
             let xa = x[g * 8u + 2u * o];
             let xb = x[g * 8u + 2u * o + 1u];
-            acc += entry(q0, q1, q2, q3, v, 0u) * xa.x
-                + entry(q0, q1, q2, q3, v, BITS) * xa.y
-                + entry(q0, q1, q2, q3, v, 2u * BITS) * xa.z
-                + entry(q0, q1, q2, q3, v, 3u * BITS) * xa.w
-                + entry(q0, q1, q2, q3, v, 4u * BITS) * xb.x
-                + entry(q0, q1, q2, q3, v, 5u * BITS) * xb.y
-                + entry(q0, q1, q2, q3, v, 6u * BITS) * xb.z
-                + entry(q0, q1, q2, q3, v, 7u * BITS) * xb.w;
+            if (GATHER == 1u) {
+                acc += luts[book + (v & MASK)] * xa.x
+                    + luts[book + ((v >> BITS) & MASK)] * xa.y
+                    + luts[book + ((v >> (2u * BITS)) & MASK)] * xa.z
+                    + luts[book + ((v >> (3u * BITS)) & MASK)] * xa.w
+                    + luts[book + ((v >> (4u * BITS)) & MASK)] * xb.x
+                    + luts[book + ((v >> (5u * BITS)) & MASK)] * xb.y
+                    + luts[book + ((v >> (6u * BITS)) & MASK)] * xb.z
+                    + luts[book + ((v >> (7u * BITS)) & MASK)] * xb.w;
+            } else {
+                acc += entry(q0, q1, q2, q3, v, 0u) * xa.x
+                    + entry(q0, q1, q2, q3, v, BITS) * xa.y
+                    + entry(q0, q1, q2, q3, v, 2u * BITS) * xa.z
+                    + entry(q0, q1, q2, q3, v, 3u * BITS) * xa.w
+                    + entry(q0, q1, q2, q3, v, 4u * BITS) * xb.x
+                    + entry(q0, q1, q2, q3, v, 5u * BITS) * xb.y
+                    + entry(q0, q1, q2, q3, v, 6u * BITS) * xb.z
+                    + entry(q0, q1, q2, q3, v, 7u * BITS) * xb.w;
+            }
         }
     }
     for (var k = row_ptr[row]; k < row_ptr[row + 1u]; k++) {

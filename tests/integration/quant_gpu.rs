@@ -3,7 +3,7 @@
 
 use paperlab::gpu::GpuContext;
 use paperlab::kernels::gemv_f32::{gemv_error_bound, gemv_row_oracle};
-use paperlab::labs::quant::lut::{LutGemvKernel, LutMatrix, row_terms};
+use paperlab::labs::quant::lut::{Lookup, LutGemvKernel, LutMatrix, row_terms};
 use paperlab::labs::quant::matrix::{
     channel_sensitivity, synthetic_activations, synthetic_weights,
 };
@@ -19,8 +19,14 @@ fn ctx() -> GpuContext {
 #[test]
 fn lut_gemv_matches_the_oracle_for_every_width_and_shape() {
     let ctx = ctx();
-    for shape in Shape::all_for(&ctx) {
-        let kernel = LutGemvKernel::with_shape(shape);
+    // Both lookups of the thread-per-row shader (the adapter picks one; lavapipe runs both).
+    let lookups = |s: Shape| match s {
+        Shape::Rowwise => Lookup::ALL.to_vec(),
+        Shape::Team { .. } => vec![Lookup::SelectTree],
+    };
+    let shapes = Shape::all_for(&ctx).into_iter();
+    for (shape, lookup) in shapes.flat_map(|s| lookups(s).into_iter().map(move |l| (s, l))) {
+        let kernel = LutGemvKernel::with_shape(shape, lookup);
         // Several workgroups of every shape (team: 16 rows each), rows padded to whole units.
         for (rows, cols) in [(1, 1), (33, 33), (70, 200), (5, 1000), (130, 520)] {
             for bits in 2..=8 {
@@ -53,7 +59,7 @@ fn lut_gemv_matches_the_oracle_for_every_width_and_shape() {
                         let err = (f64::from(y[r]) - dot).abs();
                         assert!(
                             err <= bound,
-                            "{shape:?} {rows}x{cols} bits {bits} sparse {sparse} row {r}: {} vs {dot} (bound {bound})",
+                            "{shape:?} {lookup:?} {rows}x{cols} bits {bits} sparse {sparse} row {r}: {} vs {dot} (bound {bound})",
                             y[r]
                         );
                     }

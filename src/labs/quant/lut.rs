@@ -100,7 +100,34 @@ pub fn row_terms(m: &LutMatrix, x: &[f32], r: usize) -> (Vec<f32>, Vec<f32>) {
 /// The LUT-GEMV pipelines of one device, compiled per bit width on first use.
 pub struct LutGemvKernel {
     pub shape: Shape,
+    /// How the thread-per-row shader looks codes up (the team shape always uses its shared
+    /// codebooks).
+    pub lookup: Lookup,
     compiled: PipelineCache<u32>,
+}
+
+/// How `quant_lut_gemv_rowwise.wgsl` turns a code into its codebook entry: its `GATHER`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// A tree of selects on the codebook held in registers.
+    SelectTree,
+    /// A load from the row's codebook in the storage buffer.
+    Gather,
+}
+
+impl Lookup {
+    /// Measured per adapter at 2048^2 (docs/BENCHMARKS.md): on SwiftShader (the browsers'
+    /// software WebGPU) the gather is faster (0.50x the f32 GEMV against 0.36x), on lavapipe the
+    /// select tree (1.2x against 0.68x). GPUs run the team shape, which has neither.
+    pub fn for_adapter(ctx: &GpuContext) -> Self {
+        if ctx.adapter.name.to_lowercase().contains("swiftshader") {
+            Self::Gather
+        } else {
+            Self::SelectTree
+        }
+    }
+
+    pub const ALL: [Self; 2] = [Self::SelectTree, Self::Gather];
 }
 
 /// Rows per team in the team shape: x is loaded once per unit for this many rows.
@@ -146,13 +173,14 @@ impl LutGemvKernel {
     }
 
     pub fn with_variant(ctx: &GpuContext, variant: GemvVariant) -> Self {
-        Self::with_shape(Shape::for_variant(ctx, variant))
+        Self::with_shape(Shape::for_variant(ctx, variant), Lookup::for_adapter(ctx))
     }
 
-    /// A given shape (the tests run every one the device has).
-    pub fn with_shape(shape: Shape) -> Self {
+    /// A given shape and lookup (the tests run every one the device has).
+    pub fn with_shape(shape: Shape, lookup: Lookup) -> Self {
         Self {
             shape,
+            lookup,
             compiled: PipelineCache::default(),
         }
     }
@@ -172,7 +200,10 @@ impl LutGemvKernel {
                     "quant_lut_gemv_rowwise",
                     crate::shader!("quant_lut_gemv_rowwise"),
                     self.shape,
-                    &[("BITS", bits)],
+                    &[
+                        ("BITS", bits),
+                        ("GATHER", u32::from(self.lookup == Lookup::Gather)),
+                    ],
                 ),
                 Layout::Wide => compile(
                     ctx,
@@ -188,6 +219,9 @@ impl LutGemvKernel {
     pub fn label(&self, bits: u32) -> String {
         match layout(self.shape, bits) {
             Layout::Wide => "workgroup per row".to_owned(),
+            Layout::Rowwise if self.lookup == Lookup::Gather => {
+                format!("{}, codebook loads", self.shape.label())
+            }
             _ => self.shape.label(),
         }
     }

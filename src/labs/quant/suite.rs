@@ -15,7 +15,7 @@ use super::bipolar_gemm::{
     BipolarGemmKernel, bipolar_gemm_reference, gemm_bytes_moved as bipolar_gemm_bytes_moved,
 };
 use super::bipolar_gpu::{BipolarGemvKernel, BipolarProblemSpec, bytes_moved, i32s_from_bytes};
-use super::lut::{LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
+use super::lut::{Lookup, LutGemvKernel, LutMatrix, lut_gemv_reference, row_terms};
 use super::pack::words_per_row;
 use super::pipeline::{PipelineCache, Shape};
 use super::q4::{Q4GemvKernel, Q4Matrix, q4_gemv_reference};
@@ -428,7 +428,7 @@ impl SuiteKernels {
             bipolar_gemm: PipelineCache::default(),
             copy: CopyKernel::new(ctx),
             gemv: GemvF32Kernel::with_variant(ctx, variant),
-            lut: LutGemvKernel::with_shape(shape),
+            lut: LutGemvKernel::with_shape(shape, Lookup::for_adapter(ctx)),
             q4: Q4GemvKernel::with_shape(ctx, shape),
             bipolar: BipolarGemvKernel::with_shape(shape),
         }
