@@ -19,8 +19,10 @@
 #[cfg(target_arch = "x86_64")]
 const KC: usize = 256;
 
-/// Up to this many rows the unpacked kernel is faster (measured on the 2-core dev box, AVX-512:
-/// `paperlab bench gfn`, and the crossover of the two for 256 x 256 panels).
+/// The most rows this path takes: a GFlowNet rollout step's batch (16), where it measured
+/// faster (`bench gfn`, 2-core AVX-512 box). Larger products (the backward pass over a whole
+/// batch, sampling) stay with `matrixmultiply`, whose packing is amortised there; the crossover
+/// was not measured.
 pub const MAX_ROWS: usize = 16;
 
 /// A dense row-major operand: `rows` rows of `cols` values, row `r` at `r * stride`.
