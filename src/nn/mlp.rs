@@ -98,9 +98,59 @@ pub struct ForwardCache {
     /// `values[0]` is the input, `values[l + 1]` the output of layer l (after its activation,
     /// except for the last layer).
     values: Vec<Vec<f32>>,
+    /// Rows being rearranged by `forward_append` (kept to reuse its allocation).
+    scratch: Vec<f32>,
+}
+
+/// The most rows `forward_append` compares for repeats (a rollout step's batch); beyond it the
+/// quadratic comparison would stop paying and big batches rarely repeat whole rows.
+const DISTINCT_MAX_ROWS: usize = 16;
+
+/// Where `rows` rows of `input` (each `width` wide) repeat one another bit for bit: the first
+/// row of each distinct input, and for every row the index (into those) of its copy; `None`
+/// when all rows differ or there are too many rows to compare.
+fn distinct_rows(input: &[f32], rows: usize, width: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    if !(2..=DISTINCT_MAX_ROWS).contains(&rows) {
+        return None;
+    }
+    let row = |r: usize| &input[r * width..(r + 1) * width];
+    let same = |p: usize, q: usize| {
+        row(p)
+            .iter()
+            .zip(row(q))
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    };
+    let mut distinct: Vec<usize> = Vec::with_capacity(rows);
+    let mut copy_of = Vec::with_capacity(rows);
+    for r in 0..rows {
+        match distinct.iter().position(|&d| same(d, r)) {
+            Some(i) => copy_of.push(i),
+            None => {
+                copy_of.push(distinct.len());
+                distinct.push(r);
+            }
+        }
+    }
+    (distinct.len() < rows).then_some((distinct, copy_of))
 }
 
 impl ForwardCache {
+    /// The rows appended after `first` were computed once per distinct input: lays them out
+    /// again as one row per original input (`copy_of[r]` is row r's computed row).
+    fn expand_rows(&mut self, first: usize, copy_of: &[usize]) {
+        for values in &mut self.values {
+            let width = values.len() / self.batch;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&values[first * width..]);
+            values.truncate(first * width);
+            for &d in copy_of {
+                values.extend_from_slice(&self.scratch[d * width..(d + 1) * width]);
+            }
+            debug_assert_eq!(values.len(), (first + copy_of.len()) * width);
+        }
+        self.batch = first + copy_of.len();
+    }
+
     pub fn output(&self) -> &[f32] {
         self.values.last().map(Vec::as_slice).unwrap_or(&[])
     }
@@ -122,6 +172,13 @@ impl ForwardCache {
         }
         self.batch += other.batch;
     }
+}
+
+/// The backward pass's per-layer buffers (dLoss/d activations), kept between calls.
+#[derive(Clone, Debug, Default)]
+pub struct BackwardScratch {
+    delta: Vec<f32>,
+    delta_prev: Vec<f32>,
 }
 
 /// Parameter gradients, laid out like the layers.
@@ -195,35 +252,73 @@ impl Mlp {
     /// Forward pass of `batch` rows of `input` (batch x inputs, row-major); the output
     /// (batch x outputs) is `cache.output()`. The cache's buffers are reused between calls.
     pub fn forward(&self, input: &[f32], batch: usize, cache: &mut ForwardCache) {
-        assert_eq!(input.len(), batch * self.spec.inputs, "input shape");
-        cache.batch = batch;
+        cache.clear();
+        self.forward_append(input, batch, cache);
+    }
+
+    /// Forward pass of `rows` more rows, appended to the rows already in `cache` (whose outputs
+    /// are untouched): many small forward passes (a rollout's steps) then share one backward
+    /// pass without copying their activations. Each row's result does not depend on the other
+    /// rows, so it is the same as a separate `forward` of those rows, to the bit. Returns the new
+    /// rows' outputs (rows x outputs).
+    pub fn forward_append<'c>(
+        &self,
+        input: &[f32],
+        rows: usize,
+        cache: &'c mut ForwardCache,
+    ) -> &'c [f32] {
+        assert_eq!(input.len(), rows * self.spec.inputs, "input shape");
+        let first = cache.batch;
+        if let Some((distinct, copy_of)) = distinct_rows(input, rows, self.spec.inputs) {
+            // Identical inputs give identical rows: compute each distinct row once, then copy.
+            cache.scratch.clear();
+            for &r in &distinct {
+                let from = r * self.spec.inputs;
+                cache
+                    .scratch
+                    .extend_from_slice(&input[from..from + self.spec.inputs]);
+            }
+            let distinct_input = std::mem::take(&mut cache.scratch);
+            self.compute_rows(&distinct_input, distinct.len(), cache);
+            cache.scratch = distinct_input;
+            cache.expand_rows(first, &copy_of);
+        } else {
+            self.compute_rows(input, rows, cache);
+        }
+        let outputs = self.spec.outputs;
+        &cache.output()[first * outputs..]
+    }
+
+    /// `forward_append` without looking for repeated rows.
+    fn compute_rows(&self, input: &[f32], rows: usize, cache: &mut ForwardCache) {
+        let first = cache.batch;
+        cache.batch += rows;
         cache.values.resize(self.layers.len() + 1, Vec::new());
-        cache.values[0].clear();
         cache.values[0].extend_from_slice(input);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let (before, after) = cache.values.split_at_mut(l + 1);
-            let x = &before[l];
+            let x = &before[l][first * layer.inputs..];
             let y = &mut after[0];
-            y.clear();
-            y.resize(batch * layer.outputs, 0.0);
+            y.truncate(first * layer.outputs);
             // Each row starts as the bias; gemm adds x W on top (beta = 1).
-            for row in y.chunks_exact_mut(layer.outputs) {
-                row.copy_from_slice(&layer.bias);
+            for _ in 0..rows {
+                y.extend_from_slice(&layer.bias);
             }
+            let y_new = &mut y[first * layer.outputs..];
             gemm(
                 1.0,
                 x,
-                View::row_major(batch, layer.inputs),
+                View::row_major(rows, layer.inputs),
                 &layer.weights,
                 View::row_major(layer.inputs, layer.outputs),
                 1.0,
-                y,
-                View::row_major(batch, layer.outputs),
+                y_new,
+                View::row_major(rows, layer.outputs),
             );
             if l != last {
                 let activation = self.spec.activation;
-                for v in y.iter_mut() {
+                for v in y_new.iter_mut() {
                     *v = activation.apply(*v);
                 }
             }
@@ -240,14 +335,28 @@ impl Mlp {
     /// Backward pass: given dLoss/dOutput (batch x outputs) for the forward pass in `cache`,
     /// **adds** dLoss/dParameters into `grads`.
     pub fn backward(&self, cache: &ForwardCache, grad_output: &[f32], grads: &mut Gradients) {
+        self.backward_with(cache, grad_output, grads, &mut BackwardScratch::default());
+    }
+
+    /// `backward` with its per-layer buffers kept in `scratch` between calls (a training loop
+    /// that calls it thousands of times a second would otherwise allocate and zero them each
+    /// time). Same results.
+    pub fn backward_with(
+        &self,
+        cache: &ForwardCache,
+        grad_output: &[f32],
+        grads: &mut Gradients,
+        scratch: &mut BackwardScratch,
+    ) {
         let batch = cache.batch;
         assert_eq!(
             grad_output.len(),
             batch * self.spec.outputs,
             "gradient shape"
         );
-        let mut delta = grad_output.to_vec();
-        let mut delta_prev = Vec::new();
+        let BackwardScratch { delta, delta_prev } = scratch;
+        delta.clear();
+        delta.extend_from_slice(grad_output);
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
             let x = &cache.values[l];
@@ -257,7 +366,7 @@ impl Mlp {
                 1.0,
                 x,
                 View::row_major(batch, layer.inputs).transposed(),
-                &delta,
+                delta,
                 View::row_major(batch, layer.outputs),
                 1.0,
                 &mut g.weights,
@@ -272,23 +381,24 @@ impl Mlp {
                 break;
             }
             // delta_prev = (delta W^T) * act'(x)
-            delta_prev.clear();
+            // beta = 0 below: gemm writes every element without reading it, so only the length
+            // matters (a fill would cost a pass over memory per layer).
             delta_prev.resize(batch * layer.inputs, 0.0);
             gemm(
                 1.0,
-                &delta,
+                delta,
                 View::row_major(batch, layer.outputs),
                 &layer.weights,
                 View::row_major(layer.inputs, layer.outputs).transposed(),
                 0.0,
-                &mut delta_prev,
+                delta_prev,
                 View::row_major(batch, layer.inputs),
             );
             let activation = self.spec.activation;
             for (d, &y) in delta_prev.iter_mut().zip(x.iter()) {
                 *d *= activation.derivative_from_output(y);
             }
-            std::mem::swap(&mut delta, &mut delta_prev);
+            std::mem::swap(delta, delta_prev);
         }
     }
 
@@ -332,6 +442,88 @@ mod tests {
             .zip(c)
             .map(|(y, c)| f64::from(*y) * f64::from(*c))
             .sum()
+    }
+
+    /// Steps appended to one cache (some rows repeated, as a rollout's trajectories share
+    /// states) give, bit for bit, the rows each step's own forward pass gives, and the same
+    /// gradients as one forward pass over all rows.
+    #[test]
+    fn appended_steps_with_repeated_rows_match_separate_passes() {
+        let wide = MlpSpec {
+            inputs: 6,
+            hidden: vec![40, 40],
+            outputs: 3,
+            activation: Activation::Relu,
+        };
+        let mlp = Mlp::new(wide, 5);
+        let width = 6;
+        // Row patterns per step: which distinct input each row takes (0..), from all rows
+        // alike (the origin) to all different, across the repeat-check limit.
+        let steps: Vec<Vec<usize>> = vec![
+            vec![0; 16],
+            vec![0, 1, 0, 1, 1, 0, 2],
+            (0..16).collect(),
+            vec![3],
+            vec![1, 1],
+            (0..17).map(|r| r % 3).collect(),
+        ];
+        let mut cache = ForwardCache::default();
+        let mut all_input = Vec::new();
+        for (s, pattern) in steps.iter().enumerate() {
+            let step_input: Vec<f32> = pattern
+                .iter()
+                .flat_map(|&d| {
+                    (0..width)
+                        .map(move |i| crate::rng::hash_f32(s as u64 * 100 + d as u64, i as u64))
+                })
+                .collect();
+            let rows = pattern.len();
+            let got = mlp.forward_append(&step_input, rows, &mut cache).to_vec();
+            // Each row alone: no other row to repeat.
+            for r in 0..rows {
+                let want = mlp.predict(&step_input[r * width..(r + 1) * width], 1);
+                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got[r * 3..(r + 1) * 3]),
+                    bits(&want),
+                    "step {s} row {r}"
+                );
+            }
+            all_input.extend_from_slice(&step_input);
+        }
+        let total = cache.batch;
+        assert_eq!(total, steps.iter().map(Vec::len).sum::<usize>());
+        // The same rows in one pass of many rows (not compared for repeats).
+        let mut one_pass = ForwardCache::default();
+        mlp.forward(&all_input, total, &mut one_pass);
+        assert_eq!(cache.values, one_pass.values, "every layer's rows");
+        let grad_out: Vec<f32> = (0..total * 3)
+            .map(|i| crate::rng::hash_f32(77, i as u64) - 0.5)
+            .collect();
+        let mut g1 = mlp.zero_gradients();
+        mlp.backward(&cache, &grad_out, &mut g1);
+        let mut g2 = mlp.zero_gradients();
+        let mut scratch = BackwardScratch::default();
+        mlp.backward_with(&one_pass, &grad_out, &mut g2, &mut scratch);
+        // Twice with the same scratch: nothing left over from the first call.
+        let mut g3 = mlp.zero_gradients();
+        mlp.backward_with(&one_pass, &grad_out, &mut g3, &mut scratch);
+        assert_eq!(g1, g2);
+        assert_eq!(g1, g3);
+    }
+
+    #[test]
+    fn distinct_rows_finds_repeats_bit_for_bit() {
+        let rows = [1.0f32, 2.0, 1.0, 2.0, 0.0, 2.0, -0.0, 2.0];
+        let (distinct, copy_of) = distinct_rows(&rows, 4, 2).expect("rows 0 and 1 repeat");
+        assert_eq!(distinct, vec![0, 2, 3], "0 and -0 differ in bits");
+        assert_eq!(copy_of, vec![0, 0, 1, 2]);
+        assert!(
+            distinct_rows(&[1.0, 2.0, 3.0], 3, 1).is_none(),
+            "all differ"
+        );
+        assert!(distinct_rows(&[1.0], 1, 1).is_none());
+        assert!(distinct_rows(&[0.0; 17], 17, 1).is_none(), "past the limit");
     }
 
     #[test]

@@ -11,5 +11,5 @@ mod serial;
 
 pub use adam::Adam;
 pub use gemm::{View, gemm};
-pub use mlp::{Activation, ForwardCache, Gradients, Layer, Mlp, MlpSpec};
+pub use mlp::{Activation, BackwardScratch, ForwardCache, Gradients, Layer, Mlp, MlpSpec};
 pub use serial::WeightsError;

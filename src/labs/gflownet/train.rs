@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::env::{Hypergrid, MAX_NDIM, RewardSpec, State};
 use super::model::{BackwardPolicy, Loss, Model, choose_action, masked_log_softmax};
 use super::rollout::lock_step;
-use crate::nn::{Adam, ForwardCache, Gradients};
+use crate::nn::{Adam, BackwardScratch, ForwardCache, Gradients};
 use crate::rng::{hash3, unit_f32};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,7 +43,8 @@ pub struct IterationStats {
 /// One step of the batch: which trajectory each forward row belongs to, and what it did.
 #[derive(Default)]
 struct StepRecord {
-    cache: ForwardCache,
+    /// This step's first row in the batch's forward cache (its rows follow in order).
+    first_row: usize,
     trajectory: Vec<usize>,
     action: Vec<usize>,
     /// Masked log-probabilities of every action (rows x n_actions).
@@ -58,8 +59,10 @@ pub struct Trainer {
     adam_log_z: Adam,
     grads: Gradients,
     steps: Vec<StepRecord>,
-    /// All steps' forward rows concatenated, for one backward pass per batch.
+    /// All steps' forward rows, appended step by step as the rollout runs them, for one
+    /// backward pass per batch.
     combined: ForwardCache,
+    backward_scratch: BackwardScratch,
     input: Vec<f32>,
     grad_rows: Vec<f32>,
     /// Trajectories trained on so far (also the RNG stream of the next one).
@@ -92,6 +95,7 @@ impl Trainer {
             config,
             steps: Vec::new(),
             combined: ForwardCache::default(),
+            backward_scratch: BackwardScratch::default(),
             input: Vec::new(),
             grad_rows: Vec::new(),
             trajectories: 0,
@@ -175,6 +179,8 @@ impl Trainer {
         }
         let (model, config, trajectories) = (&self.model, &self.config, self.trajectories);
         let (steps, input, paths) = (&mut self.steps, &mut self.input, &mut self.last_paths);
+        let combined = &mut self.combined;
+        combined.clear();
         let mut taken = 0;
         let terminals = lock_step(&grid, batch, |step, active, states| {
             let step = step as usize;
@@ -188,11 +194,11 @@ impl Trainer {
                 grid.encode_into(&states[t], &mut input[r * width..(r + 1) * width]);
             }
             let record = &mut steps[step];
-            model.policy.forward(input, rows, &mut record.cache);
+            record.first_row = combined.batch;
+            let out = model.policy.forward_append(input, rows, combined);
             record.trajectory.clear();
             record.action.clear();
             record.log_probs.clear();
-            let out = record.cache.output();
             let mut actions = Vec::with_capacity(rows);
             for (r, &t) in active.iter().enumerate() {
                 let x = states[t];
@@ -262,7 +268,7 @@ impl Trainer {
                 }
                 states[t][a] += 1;
                 let next_row = row_of[s + 1][t];
-                let out = self.steps[s + 1].cache.output();
+                let out = self.step_output(s + 1);
                 let row = &out[next_row * outputs..(next_row + 1) * outputs];
                 let mut probs = vec![0.0f32; grid.ndim];
                 let log_pb = self.model.log_backward(&states[t], row, a, &mut probs);
@@ -365,15 +371,30 @@ impl Trainer {
         (loss, grad_log_z)
     }
 
-    /// One backward pass over every step's rows (`grad_rows` holds them in step order).
+    /// One backward pass over every step's rows (`grad_rows` holds them in step order, as the
+    /// rollout appended them to `combined`).
     fn backward_all(&mut self, n_steps: usize) {
-        self.combined.clear();
-        for record in &self.steps[..n_steps] {
-            self.combined.append(&record.cache);
-        }
-        self.model
-            .policy
-            .backward(&self.combined, &self.grad_rows, &mut self.grads);
+        debug_assert_eq!(
+            self.combined.batch,
+            self.steps[..n_steps]
+                .iter()
+                .map(|r| r.trajectory.len())
+                .sum::<usize>()
+        );
+        self.model.policy.backward_with(
+            &self.combined,
+            &self.grad_rows,
+            &mut self.grads,
+            &mut self.backward_scratch,
+        );
+    }
+
+    /// Step `s`'s forward outputs (its rows x outputs) in the batch's cache.
+    fn step_output(&self, s: usize) -> &[f32] {
+        let outputs = self.model.outputs();
+        let record = &self.steps[s];
+        let first = record.first_row * outputs;
+        &self.combined.output()[first..first + record.trajectory.len() * outputs]
     }
 
     /// Detailed balance: for each transition s -> s' the squared residual
@@ -396,7 +417,7 @@ impl Trainer {
         let mut deltas: Vec<Vec<f64>> = Vec::with_capacity(n_steps);
         let mut loss = 0.0;
         for (s, record) in self.steps[..n_steps].iter().enumerate() {
-            let out = record.cache.output();
+            let out = self.step_output(s);
             let mut step_deltas = Vec::with_capacity(record.trajectory.len());
             for (r, (&t, &a)) in record.trajectory.iter().zip(&record.action).enumerate() {
                 let log_f = f64::from(out[r * outputs + flow]);
@@ -405,9 +426,8 @@ impl Trainer {
                     log_f + log_pf - self.log_reward(&states[t])
                 } else {
                     states[t][a] += 1;
-                    let next = &self.steps[s + 1];
                     let next_row = row_of[s + 1][t];
-                    let log_f_next = f64::from(next.cache.output()[next_row * outputs + flow]);
+                    let log_f_next = f64::from(self.step_output(s + 1)[next_row * outputs + flow]);
                     log_f + log_pf - log_f_next - backward[s][r].0
                 };
                 loss += delta * delta;
