@@ -434,6 +434,41 @@ async function ocgfn(browser, base, name) {
   await finish(p);
 }
 
+/// The harder OC-GFN setting (4D H=8): its shipped f16 network is fetched, reaches its outcomes
+/// (measured on 256 of them in the frame), and a short fine-tune vs scratch runs to the end.
+async function ocgfn4d(browser, base, name) {
+  const p = await openPage(browser, `${base}#lab=gfn&view=oc&ndim=4&height=8&r0=0.001&compare_trajectories=100`, name);
+  try {
+    await p.page.waitForFunction(() => {
+      const el = document.getElementById('status-gfn');
+      const st = el && JSON.parse(el.textContent);
+      return st && (st.oc_success !== null || st.oc_job_error !== null);
+    }, null, { timeout: 120_000, polling: 500 });
+    const st = await status(p.page, 'gfn');
+    check(`${name}: fetched 4D network reaches its outcomes`,
+      st.oc_success >= 0.93 && st.oc_success_outcomes === 256 && st.oc_job_error === null,
+      `${st.oc_success} over ${st.oc_success_outcomes}; ${st.oc_source}; ${st.oc_job_error}`);
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}.png`) });
+    const [cx, cy] = await button(p.page, 'oc-compare');
+    await p.page.mouse.click(cx, cy);
+    await p.page.waitForFunction(() => JSON.parse(document.getElementById('status-gfn').textContent).oc_comparison_finished === true,
+      null, { timeout: 180_000, polling: 500 });
+    const done = await status(p.page, 'gfn');
+    check(`${name}: 4D fine-tune vs scratch runs to the end`,
+      done.oc_comparison_seeds_with_exact_l1 === 3 && done.oc_comparison_error === null, JSON.stringify(done).slice(0, 300));
+    await p.page.waitForTimeout(300);
+    await p.page.screenshot({ path: path.join(shots, `${name}-compared.png`) });
+    // The same view on a phone, for a look at the narrow layout.
+    await p.page.setViewportSize({ width: 390, height: 844 });
+    await p.page.waitForTimeout(800);
+    await p.page.screenshot({ path: path.join(shots, `${name}-phone.png`) });
+  } catch (e) {
+    check(`${name}: OC-GFN view on 4D H=8`, false, String(e).slice(0, 200));
+  }
+  await finish(p);
+}
+
 /// Keyboard: Space starts and pauses GFlowNet training, R restarts it, ? lists the shortcuts and
 /// Esc closes the list.
 async function keyboard(browser, base) {
@@ -766,6 +801,7 @@ try {
     await gflownet(b, base, 'gfn-webgpu');
     await keyboard(b, base);
     await ocgfn(b, base, 'ocgfn-webgpu');
+    await ocgfn4d(b, base, 'ocgfn-4d');
   });
   await group('bandits (WebGPU)', ['bandits'], GPU, (b) => bandits(b, base, 'bandits-webgpu', true));
   await group('quant (WebGPU)', ['quant'], GPU, (b) => quant(b, base, 'quant-webgpu', QUANT_GPU_LINK, true));

@@ -65,6 +65,11 @@ const TELEPORT: Flag = Flag::new("teleport", false).help(
      (measured to slow pre-training; the shipped weights train without it).",
 );
 
+const F16: Flag = Flag::new("f16", false).help(
+    "Write the network as f16 (half the bytes, for weights the page fetches); the final success \
+     rate is measured on the rounded network, as the file holds it.",
+);
+
 /// The page's settings with a command's own defaults.
 fn pretrain_base() -> GfnSettings {
     let oc = super::oc::OcConfig::default();
@@ -114,6 +119,7 @@ pub fn commands() -> Vec<LabCommand> {
                 let mut args = settings_args(&pretrain_base(), PRETRAIN_KEYS);
                 args.push(number_arg(&PRETRAIN_TRAJECTORIES));
                 args.push(flag_arg(&TELEPORT));
+                args.push(flag_arg(&F16));
                 args.push(output_arg(
                     "write the pre-trained network here (checked before training; Ctrl-C saves the network so far)",
                 ));
@@ -161,6 +167,7 @@ fn pretrain(args: &Args<'_>) -> Result<i32, CommandError> {
         )));
     }
     let teleport = args.flag(&TELEPORT)?;
+    let f16 = args.flag(&F16)?;
     let trajectories = args.number(&PRETRAIN_TRAJECTORIES)?;
     let out = args.output()?;
     let grid = s.grid();
@@ -208,9 +215,22 @@ fn pretrain(args: &Args<'_>) -> Result<i32, CommandError> {
         }
     }
     progress.finish();
+    if f16 {
+        // Report on what the file will hold.
+        trainer.model.net = trainer.model.net.rounded_to_f16();
+    }
     emit(report(&trainer, loss, true));
     if let Some(out) = out {
-        crate::files::write_atomic(&out, &trainer.model.net.to_bytes())
+        let bytes = if f16 {
+            trainer
+                .model
+                .net
+                .to_bytes_f16()
+                .map_err(|e| CommandError::failed(e.to_string()))?
+        } else {
+            trainer.model.net.to_bytes()
+        };
+        crate::files::write_atomic(&out, &bytes)
             .map_err(|e| CommandError::failed(e.to_string()))?;
         eprintln!(
             "wrote {} ({} trajectories)",

@@ -136,9 +136,7 @@ impl LabPage for GfnLab {
     }
 
     fn is_busy(&self) -> bool {
-        let oc_busy = self.oc.as_ref().is_some_and(|oc| {
-            oc.pretraining.is_some() || oc.comparison.as_ref().is_some_and(|c| !c.is_finished())
-        });
+        let oc_busy = self.oc.as_ref().is_some_and(OcState::is_busy);
         oc_busy || self.settings.train || self.run.as_ref().is_some_and(LabRun::is_evaluating)
     }
 
@@ -168,6 +166,9 @@ impl LabPage for GfnLab {
                 "modes_found": run.modes_found,
                 "eval_error": run.eval_error,
                 "oc_success": self.oc.as_ref().and_then(|oc| oc.success),
+                "oc_success_outcomes": self.oc.as_ref().map(|oc| oc.success_outcomes),
+                "oc_source": self.oc.as_ref().map(|oc| oc.source.clone()),
+                "oc_job_error": self.oc.as_ref().and_then(|oc| oc.job_error.clone()),
                 "oc_conditioned_success": self.oc.as_ref().and_then(|oc| oc.conditioned_success),
                 "oc_exact_l1": self.oc.as_ref().and_then(|oc| oc.exact_l1.as_ref().map(|(_, l1)| *l1)),
                 "oc_comparison_finished": self.oc.as_ref().and_then(|oc| oc.comparison.as_ref().map(|c| c.is_finished())),

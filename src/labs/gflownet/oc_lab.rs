@@ -12,7 +12,14 @@ use super::oc_jobs::{
     CompareJob, CompareSpec, MAX_OC_STATES, OcSnapshot, PretrainJob, PretrainSpec,
     comparison_epsilon,
 };
-use super::oc_weights;
+use super::oc_weights::{self, Shipped};
+
+/// Outcomes the page's success rate is measured on, at most (it runs in the frame).
+pub const SUCCESS_OUTCOMES: usize = 256;
+
+/// The largest grid whose exact conversion the page computes (in the frame, cached per
+/// reward): it sums over every reachable outcome of every state, seconds in wasm on 4D H=8.
+pub const EXACT_CONVERSION_MAX_STATES: usize = 1024;
 use super::sample::terminal_distribution;
 use crate::jobs::{Event, JobHandle};
 
@@ -46,10 +53,14 @@ pub struct OcState {
     pub grid: Hypergrid,
     pub model: Option<OcModel>,
     pub source: String,
+    /// The shipped weights are still being fetched (web).
+    fetching: bool,
     pub pretraining: Option<Pretraining>,
     /// (trajectories, success rate) during in-page pre-training.
     pub pretrain_curve: Vec<(u64, f64)>,
     pub success: Option<f64>,
+    /// How many outcomes `success` was measured on (all of them on small grids).
+    pub success_outcomes: usize,
     pub conditioned: Vec<Vec<State>>,
     pub conditioned_success: Option<f64>,
     pub exact_l1: Option<(String, f64)>,
@@ -60,21 +71,18 @@ pub struct OcState {
 }
 
 impl OcState {
-    /// Loads the shipped weights for `grid` if there are any (instant).
+    /// Loads the shipped weights for `grid` if there are any (instant where they are compiled
+    /// in; the fetched ones arrive in `work`).
     pub fn new(grid: Hypergrid) -> Self {
-        let model = oc_weights::shipped(grid).map(|net| OcModel { grid, net });
-        let source = if model.is_some() {
-            "shipped pre-trained weights (assets/gfn), loaded at start".to_owned()
-        } else {
-            "no shipped weights for this grid: pre-train here".to_owned()
-        };
         let mut state = Self {
             grid,
-            model,
-            source,
+            model: None,
+            source: String::new(),
+            fetching: false,
             pretraining: None,
             pretrain_curve: Vec::new(),
             success: None,
+            success_outcomes: 0,
             conditioned: Vec::new(),
             conditioned_success: None,
             exact_l1: None,
@@ -83,8 +91,35 @@ impl OcState {
             pretrain_job: JobHandle::default(),
             compare_job: JobHandle::default(),
         };
-        state.measure_success();
+        state.take_shipped();
         state
+    }
+
+    /// Takes the shipped network's state: the model once it is at hand, the reason if it
+    /// failed to load.
+    fn take_shipped(&mut self) {
+        self.fetching = false;
+        match oc_weights::load_shipped(self.grid) {
+            Shipped::Ready(net) => {
+                self.model = Some(OcModel {
+                    grid: self.grid,
+                    net,
+                });
+                self.source = "shipped pre-trained weights (assets/gfn)".to_owned();
+                self.measure_success();
+            }
+            Shipped::Loading => {
+                self.fetching = true;
+                self.source = "fetching the shipped pre-trained weights…".to_owned();
+            }
+            Shipped::Failed(why) => {
+                self.source = "shipped weights did not load: pre-train here".to_owned();
+                self.job_error = Some(why);
+            }
+            Shipped::None => {
+                self.source = "no shipped weights for this grid: pre-train here".to_owned();
+            }
+        }
     }
 
     fn all_outcomes(&self) -> Vec<State> {
@@ -93,11 +128,17 @@ impl OcState {
             .collect()
     }
 
+    /// The success rate over every outcome, or on larger grids over `SUCCESS_OUTCOMES` evenly
+    /// spread ones: it runs in the frame, and all 4,096 of 4D H=8 would stall it for seconds.
     fn measure_success(&mut self) {
         if let Some(model) = &self.model
             && self.grid.n_states() <= MAX_OC_STATES
         {
-            self.success = Some(success_rate(model, &self.all_outcomes(), 12345));
+            let all = self.all_outcomes();
+            let stride = all.len().div_ceil(SUCCESS_OUTCOMES).max(1);
+            let outcomes: Vec<State> = all.into_iter().step_by(stride).collect();
+            self.success = Some(success_rate(model, &outcomes, 12345));
+            self.success_outcomes = outcomes.len();
         }
     }
 
@@ -117,6 +158,9 @@ impl OcState {
     /// Takes the jobs' news; whether one is still running. `budget` is only spent where no
     /// worker could start.
     pub fn work(&mut self, budget: Duration) -> bool {
+        if self.fetching {
+            self.take_shipped();
+        }
         for event in self.pretrain_job.poll(budget / 2) {
             match event {
                 Event::Update(update) => {
@@ -150,7 +194,16 @@ impl OcState {
                 }
             }
         }
-        self.pretraining.is_some() || self.comparison.as_ref().is_some_and(|c| !c.is_finished())
+        self.is_busy()
+    }
+
+    /// Whether something is under way that the page must keep repainting for: the shipped
+    /// weights' fetch (nothing else would wake the page when they arrive), pre-training, the
+    /// comparison.
+    pub fn is_busy(&self) -> bool {
+        self.fetching
+            || self.pretraining.is_some()
+            || self.comparison.as_ref().is_some_and(|c| !c.is_finished())
     }
 
     fn take_pretrained(&mut self, snapshot: &OcSnapshot, trajectories: u64) {
@@ -188,7 +241,7 @@ impl OcState {
             return Some(*l1);
         }
         let model = self.model.as_ref()?;
-        if self.grid.n_states() > MAX_OC_STATES {
+        if self.grid.n_states() > EXACT_CONVERSION_MAX_STATES {
             return None;
         }
         let target = Target::enumerate(self.grid, reward)?;
