@@ -298,8 +298,17 @@ struct SeedRun<'a> {
     progress: &'a Progress,
 }
 
+/// Modes found by each method at one progress point of one seed.
+#[derive(Clone, Copy)]
+struct ModesAt {
+    trajectories: u64,
+    finetuned: usize,
+    scratch: usize,
+}
+
 impl SeedRun<'_> {
-    fn compare(&self, seed: u64) -> serde_json::Value {
+    /// One seed's comparison: its final object and the modes found at every progress point.
+    fn compare(&self, seed: u64) -> (serde_json::Value, Vec<ModesAt>) {
         use super::finetune::{FineTuneConfig, FineTuner};
         use super::metrics::ModesFound;
         let grid = self.oc.grid;
@@ -325,6 +334,7 @@ impl SeedRun<'_> {
         );
         let mut scratch_modes = ModesFound::new(self.target);
         let mut next = self.every;
+        let mut curve = Vec::new();
         let (mut ft_first_all, mut sc_first_all) = (None, None);
         while (tuner.trajectories < self.trajectories || scratch.trajectories < self.trajectories)
             && !interrupted()
@@ -349,6 +359,11 @@ impl SeedRun<'_> {
             }
             if tuner.trajectories >= next {
                 next += self.every;
+                curve.push(ModesAt {
+                    trajectories: tuner.trajectories,
+                    finetuned: ft,
+                    scratch: scratch_modes.count,
+                });
                 self.progress
                     .emit(json!({"seed": seed, "trajectories": tuner.trajectories,
                     "finetune_modes": ft, "scratch_modes": scratch_modes.count,
@@ -359,7 +374,7 @@ impl SeedRun<'_> {
         let l1_of = |distribution: &[f64]| {
             super::metrics::l1_between(&self.target.probabilities, distribution)
         };
-        json!({
+        let summary = json!({
             "seed": seed,
             "finetune_all_modes_at": ft_first_all.map(|f| f.0),
             "finetune_all_modes_at_reward_evaluations": ft_first_all.map(|f| f.1),
@@ -369,8 +384,34 @@ impl SeedRun<'_> {
             "finetune_l1_exact": l1_of(&tuner.exact_distribution()),
             "scratch_l1_exact": l1_of(&super::sample::exact_terminal_distribution(&scratch.model)),
             "epsilon": tuner.config.epsilon,
-        })
+        });
+        (summary, curve)
     }
+}
+
+/// Mean, lowest and highest over seeds of modes found at each progress point the seeds share
+/// (every seed runs the same schedule, so they share all of them unless one was interrupted):
+/// the bands the page plots, as numbers.
+fn modes_bands(curves: &[Vec<ModesAt>]) -> Vec<serde_json::Value> {
+    let shared = curves.iter().map(Vec::len).min().unwrap_or(0);
+    (0..shared)
+        .map(|i| {
+            let at: Vec<ModesAt> = curves.iter().map(|c| c[i]).collect();
+            let band = |modes: &dyn Fn(&ModesAt) -> usize| {
+                let values: Vec<usize> = at.iter().map(modes).collect();
+                json!({
+                    "mean": values.iter().sum::<usize>() as f64 / values.len() as f64,
+                    "min": values.iter().min(),
+                    "max": values.iter().max(),
+                })
+            };
+            json!({
+                "trajectories": at[0].trajectories,
+                "finetune_modes": band(&|m| m.finetuned),
+                "scratch_modes": band(&|m| m.scratch),
+            })
+        })
+        .collect()
 }
 
 /// Fine-tuned OC-GFN against a GFlowNet trained from scratch on the same reward: modes found
@@ -408,6 +449,7 @@ fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
         .sum();
     emit(json!({"exact_conversion_l1": exact_l1, "modes_total": target.mode_count}));
     let mut finals = Vec::new();
+    let mut curves = Vec::new();
     catch_interrupts();
     let progress = Progress::new(seeds * trajectories, "fine-tune vs scratch (trajectories)");
     let run = SeedRun {
@@ -423,12 +465,14 @@ fn finetune(args: &Args<'_>) -> Result<i32, CommandError> {
         if interrupted() {
             break;
         }
-        finals.push(run.compare(seed));
+        let (summary, curve) = run.compare(seed);
+        finals.push(summary);
+        curves.push(curve);
     }
     progress.finish();
     emit(
         json!({"final": true, "interrupted": interrupted(), "modes_total": target.mode_count,
-        "exact_conversion_l1": exact_l1, "runs": finals}),
+        "exact_conversion_l1": exact_l1, "runs": finals, "bands": modes_bands(&curves)}),
     );
     Ok(if interrupted() {
         INTERRUPTED_EXIT_CODE
@@ -521,6 +565,29 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
 
 #[cfg(test)]
 mod tests {
+    /// The bands over seeds: mean, lowest, highest at each shared point; a seed cut short
+    /// (interrupted) limits them to the points all seeds reached.
+    #[test]
+    fn modes_bands_summarise_the_seeds_at_shared_points() {
+        let at = |trajectories, finetuned, scratch| super::ModesAt {
+            trajectories,
+            finetuned,
+            scratch,
+        };
+        let curves = vec![
+            vec![at(100, 1, 0), at(200, 4, 1), at(300, 16, 2)],
+            vec![at(100, 3, 2), at(200, 8, 1)],
+        ];
+        let bands = super::modes_bands(&curves);
+        assert_eq!(bands.len(), 2);
+        assert_eq!(bands[1]["trajectories"], 200);
+        assert_eq!(bands[1]["finetune_modes"]["mean"], 6.0);
+        assert_eq!(bands[1]["finetune_modes"]["min"], 4);
+        assert_eq!(bands[1]["finetune_modes"]["max"], 8);
+        assert_eq!(bands[0]["scratch_modes"]["mean"], 1.0);
+        assert!(super::modes_bands(&[]).is_empty());
+    }
+
     #[test]
     fn command_option_keys_are_page_settings() {
         for keys in [
