@@ -160,18 +160,6 @@ impl ForwardCache {
         self.batch = 0;
         self.values.iter_mut().for_each(Vec::clear);
     }
-
-    /// Appends the rows of `other` (a forward pass of the same network): many small forward
-    /// passes then share one backward pass with large, efficient matrix products.
-    pub fn append(&mut self, other: &ForwardCache) {
-        if self.values.len() < other.values.len() {
-            self.values.resize(other.values.len(), Vec::new());
-        }
-        for (mine, theirs) in self.values.iter_mut().zip(&other.values) {
-            mine.extend_from_slice(theirs);
-        }
-        self.batch += other.batch;
-    }
 }
 
 /// The backward pass's per-layer buffers (dLoss/d activations), kept between calls.

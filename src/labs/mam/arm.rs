@@ -200,7 +200,7 @@ struct Drawn {
 }
 
 /// Ancestral sampling of `batch` chains in random orders; with `keep`, every pass's forward
-/// cache is appended to it (rows t * B + b).
+/// rows are appended to it (rows t * B + b), otherwise `cache` holds one pass at a time.
 fn draw_batch(
     net: &Mlp,
     d: usize,
@@ -224,8 +224,14 @@ fn draw_batch(
             let row_known = &known[b * d..(b + 1) * d];
             encode_masked_into(&spins[b * d..(b + 1) * d], |i| row_known[i], &mut input);
         }
-        net.forward(&input, batch, cache);
-        let logits = cache.output();
+        // With `keep`, the pass is appended there directly (no copy); else `cache` holds it.
+        let logits = match keep.as_deref_mut() {
+            Some(all) => net.forward_append(&input, batch, all),
+            None => {
+                net.forward(&input, batch, cache);
+                cache.output()
+            }
+        };
         for b in 0..batch {
             let site = orders[b][t];
             let z = f64::from(logits[b * d + site]);
@@ -234,9 +240,6 @@ fn draw_batch(
             spins[b * d + site] = spin;
             known[b * d + site] = true;
             steps.push((site, z, spin));
-        }
-        if let Some(all) = keep.as_deref_mut() {
-            all.append(cache);
         }
     }
     Drawn {
