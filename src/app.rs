@@ -583,8 +583,16 @@ impl eframe::App for PaperlabApp {
             self.open_lab(id);
             ui.ctx().request_repaint();
         }
-        if self.labs[self.active].is_busy() || self.selftest.is_some() {
+        let lab = &self.labs[self.active];
+        if self.selftest.is_some() {
             ui.ctx().request_repaint();
+        } else if lab.is_busy() {
+            let interval = lab.busy_redraw_interval();
+            if interval.is_zero() {
+                ui.ctx().request_repaint();
+            } else {
+                ui.ctx().request_repaint_after(interval);
+            }
         }
         self.sync_url(ui.ctx());
         self.sync_title(ui.ctx());

@@ -263,6 +263,12 @@ impl<J: Job> JobHandle<J> {
         self.fallback_reason.as_deref()
     }
 
+    /// Whether the current job advances only in the page's frames (no worker or thread runs
+    /// it): then every frame counts, and the page must not slow its redraws.
+    pub fn runs_in_page(&self) -> bool {
+        self.running && matches!(self.backend, Some(Backend::InPage(_)))
+    }
+
     /// The current job's events since the last call. `budget` is only spent where the job runs
     /// in the page (no worker).
     pub fn poll(&mut self, budget: Duration) -> Vec<Event<J::Update>> {
@@ -325,6 +331,12 @@ impl<J: Job> JobHandle<J> {
             // The worker is gone before or while taking this message: the page takes over.
             self.fall_back(why);
         }
+    }
+
+    /// For tests: what a page without workers does (the current job restarts in the page).
+    #[cfg(test)]
+    pub fn fall_back_for_test(&mut self) {
+        self.fall_back("a test takes the job into the page".into());
     }
 
     /// Runs this handle's jobs in the page from now on, restarting the current one there.

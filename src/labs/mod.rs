@@ -117,6 +117,13 @@ pub trait LabPage: Default + 'static {
         false
     }
 
+    /// How soon the shell redraws while the lab is busy: zero (every frame) where the frames
+    /// themselves advance the work; longer where workers do it and a frame only shows their
+    /// news, which leaves the CPU to the workers and keeps the page's own tasks short.
+    fn busy_redraw_interval(&self) -> web_time::Duration {
+        web_time::Duration::ZERO
+    }
+
     /// A small JSON status (e.g. the latest figures) published for scripts and browser tests.
     fn status_json(&self) -> Option<String> {
         None
@@ -163,6 +170,7 @@ pub trait Lab {
     fn reset_settings(&mut self);
     fn ui(&mut self, ui: &mut egui::Ui, env: &LabEnv<'_>);
     fn is_busy(&self) -> bool;
+    fn busy_redraw_interval(&self) -> web_time::Duration;
     fn status_json(&self) -> Option<String>;
     fn shortcut_labels(&self) -> ShortcutLabels;
     fn shortcut(&mut self, action: Shortcut, compute: &Compute);
@@ -214,6 +222,10 @@ impl<P: LabPage> Lab for P {
 
     fn is_busy(&self) -> bool {
         LabPage::is_busy(self)
+    }
+
+    fn busy_redraw_interval(&self) -> web_time::Duration {
+        LabPage::busy_redraw_interval(self)
     }
 
     fn status_json(&self) -> Option<String> {

@@ -185,6 +185,20 @@ impl LabRun {
         self.evaluation.is_some() || self.pending.is_some()
     }
 
+    /// Whether all of the run's work happens off the page's frames: both jobs in workers (or
+    /// threads), and no evaluation sampling on the page's GPU (polled once a frame).
+    pub fn works_off_page(&self) -> bool {
+        !self.train.runs_in_page()
+            && !self.eval_job.runs_in_page()
+            && self.evaluation.as_ref().is_none_or(|e| e.gpu.is_none())
+    }
+
+    /// For tests: training as a page without workers runs it.
+    #[cfg(test)]
+    pub fn fall_back_for_test(&mut self) {
+        self.train.fall_back_for_test();
+    }
+
     /// Whether training runs in a worker (`None`) or, failing that, in the page (why).
     pub fn fallback_reason(&self) -> Option<&str> {
         self.train.fallback_reason()
@@ -271,19 +285,21 @@ impl LabRun {
         // Software adapters (SwiftShader, lavapipe) sample faster through the CPU reference.
         let gpu_wanted =
             compute.gpu().is_some_and(|ctx| !ctx.adapter.is_cpu) && self.eval_error.is_none();
-        let gpu = match (gpu_wanted, snapshot.model()) {
-            (true, Ok(model)) => Some(GpuSampling {
+        // Only GPU sampling needs the network here: the CPU path decodes it in the job.
+        let model = gpu_wanted.then(|| snapshot.model());
+        let gpu = match model {
+            Some(Ok(model)) => Some(GpuSampling {
                 model,
                 terminals: Vec::with_capacity(wanted),
                 wanted,
                 seed,
                 run: None,
             }),
-            (true, Err(e)) => {
+            Some(Err(e)) => {
                 self.eval_error = Some(format!("bad snapshot: {e}"));
                 None
             }
-            (false, _) => None,
+            None => None,
         };
         let trajectories = snapshot.trajectories;
         self.eval_job.start(

@@ -34,6 +34,10 @@ use crate::selftest::Check;
 use lab::LabRun;
 use oc_lab::OcState;
 use settings::{GfnSettings, View};
+use web_time::Duration;
+
+/// The redraw interval while only workers work (see `busy_redraw_interval`).
+const WORKER_NEWS_REDRAW_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Default)]
 pub struct GfnLab {
@@ -140,6 +144,17 @@ impl LabPage for GfnLab {
         oc_busy || self.settings.train || self.run.as_ref().is_some_and(LabRun::is_evaluating)
     }
 
+    /// While only the workers work (training, and an evaluation sampled on the CPU), 20
+    /// redraws a second show their news: the software rasteriser and the page's main thread
+    /// then leave the CPU to the training worker, and no main-thread task nears 50 ms.
+    fn busy_redraw_interval(&self) -> Duration {
+        let oc_busy = self.oc.as_ref().is_some_and(OcState::is_busy);
+        match &self.run {
+            Some(run) if !oc_busy && run.works_off_page() => WORKER_NEWS_REDRAW_INTERVAL,
+            _ => Duration::ZERO,
+        }
+    }
+
     fn status_json(&self) -> Option<String> {
         let run = self.run.as_ref()?;
         let last = run.evals.last();
@@ -195,5 +210,26 @@ impl LabPage for GfnLab {
             crate::jobs::JobKind::of::<oc_jobs::PretrainJob>(),
             crate::jobs::JobKind::of::<oc_jobs::CompareJob>(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shell slows its redraws only while workers (threads here) do all of the work.
+    #[test]
+    fn redraws_slow_down_only_while_workers_do_the_work() {
+        let mut lab = GfnLab::default();
+        lab.settings.train = true;
+        // No run yet: the next frame starts one, so draw it at once.
+        assert_eq!(lab.busy_redraw_interval(), Duration::ZERO);
+        lab.restart();
+        assert_eq!(lab.busy_redraw_interval(), WORKER_NEWS_REDRAW_INTERVAL);
+        // Training that falls back into the page advances only in frames: every frame.
+        if let Some(run) = &mut lab.run {
+            run.fall_back_for_test();
+        }
+        assert_eq!(lab.busy_redraw_interval(), Duration::ZERO);
     }
 }
