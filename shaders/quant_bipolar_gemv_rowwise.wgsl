@@ -28,27 +28,39 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = (wg.x + wg.y * groups.x) * WG_SIZE + lid;
-    if (row >= params.rows) {
+    // Two adjacent rows per thread: each load of the x planes serves both (software adapters
+    // load per lane). A last odd row repeats itself as the second, written once.
+    let first = ((wg.x + wg.y * groups.x) * WG_SIZE + lid) * 2u;
+    if (first >= params.rows) {
         return;
     }
+    let second = min(first + 1u, params.rows - 1u);
     let words = params.words;
-    let base = row * P * words;
-    var acc = 0u;
+    let base0 = first * P * words;
+    let base1 = second * P * words;
+    var acc0 = 0u;
+    var acc1 = 0u;
     for (var v = 0u; v < words; v++) {
         var xs: array<u32, Q>;
         for (var j = 0u; j < Q; j++) {
             xs[j] = x_planes[j * words + v];
         }
         for (var i = 0u; i < P; i++) {
-            let a = w_planes[base + i * words + v];
-            var plane_sum = 0u;
+            let a0 = w_planes[base0 + i * words + v];
+            let a1 = w_planes[base1 + i * words + v];
+            var sum0 = 0u;
+            var sum1 = 0u;
             for (var j = 0u; j < Q; j++) {
-                plane_sum += countOneBits(a ^ xs[j]) << j;
+                sum0 += countOneBits(a0 ^ xs[j]) << j;
+                sum1 += countOneBits(a1 ^ xs[j]) << j;
             }
-            acc += plane_sum << i;
+            acc0 += sum0 << i;
+            acc1 += sum1 << i;
         }
     }
-    let full = params.lanes * ((1u << P) - 1u) * ((1u << Q) - 1u);
-    y[row] = i32(full) - 2 * i32(acc);
+    let full = i32(params.lanes * ((1u << P) - 1u) * ((1u << Q) - 1u));
+    y[first] = full - 2 * i32(acc0);
+    if (first + 1u < params.rows) {
+        y[first + 1u] = full - 2 * i32(acc1);
+    }
 }

@@ -27,23 +27,53 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = (wg.x + wg.y * groups.x) * WG_SIZE + lid;
-    if (row >= params.rows) {
+    // Two adjacent rows per thread: each load of x serves both (software adapters load per
+    // lane). A last odd row repeats itself as the second, written once.
+    let first = ((wg.x + wg.y * groups.x) * WG_SIZE + lid) * 2u;
+    if (first >= params.rows) {
         return;
     }
+    let second = min(first + 1u, params.rows - 1u);
     let nb = params.blocks_per_row;
-    var acc = 0.0;
+    var acc0 = 0.0;
+    var acc1 = 0.0;
     for (var b = 0u; b < nb; b++) {
-        let block = row * nb + b;
-        let q = codes[block];
-        let pair = unpack2x16float(scales[block >> 1u]);
-        let d = select(pair.x, pair.y, (block & 1u) == 1u);
         let xb = b * 8u;
-        var s = dot(nibbles(q.x, 0u), x[xb]) + dot(nibbles(q.x, 4u), x[xb + 4u]);
-        s += dot(nibbles(q.y, 0u), x[xb + 1u]) + dot(nibbles(q.y, 4u), x[xb + 5u]);
-        s += dot(nibbles(q.z, 0u), x[xb + 2u]) + dot(nibbles(q.z, 4u), x[xb + 6u]);
-        s += dot(nibbles(q.w, 0u), x[xb + 3u]) + dot(nibbles(q.w, 4u), x[xb + 7u]);
-        acc += d * s;
+        let x0 = x[xb];
+        let x1 = x[xb + 1u];
+        let x2 = x[xb + 2u];
+        let x3 = x[xb + 3u];
+        let x4 = x[xb + 4u];
+        let x5 = x[xb + 5u];
+        let x6 = x[xb + 6u];
+        let x7 = x[xb + 7u];
+        acc0 += block_dot(first * nb + b, x0, x1, x2, x3, x4, x5, x6, x7);
+        acc1 += block_dot(second * nb + b, x0, x1, x2, x3, x4, x5, x6, x7);
     }
-    y[row] = acc;
+    y[first] = acc0;
+    if (first + 1u < params.rows) {
+        y[first + 1u] = acc1;
+    }
+}
+
+/// One block's 32 products against x (its scale applied).
+fn block_dot(
+    block: u32,
+    x0: vec4<f32>,
+    x1: vec4<f32>,
+    x2: vec4<f32>,
+    x3: vec4<f32>,
+    x4: vec4<f32>,
+    x5: vec4<f32>,
+    x6: vec4<f32>,
+    x7: vec4<f32>,
+) -> f32 {
+    let q = codes[block];
+    let pair = unpack2x16float(scales[block >> 1u]);
+    let d = select(pair.x, pair.y, (block & 1u) == 1u);
+    var s = dot(nibbles(q.x, 0u), x0) + dot(nibbles(q.x, 4u), x4);
+    s += dot(nibbles(q.y, 0u), x1) + dot(nibbles(q.y, 4u), x5);
+    s += dot(nibbles(q.z, 0u), x2) + dot(nibbles(q.z, 4u), x6);
+    s += dot(nibbles(q.w, 0u), x3) + dot(nibbles(q.w, 4u), x7);
+    return d * s;
 }

@@ -19,7 +19,7 @@ fn ctx() -> GpuContext {
 #[test]
 fn lut_gemv_matches_the_oracle_for_every_width_and_shape() {
     let ctx = ctx();
-    // Both lookups of the thread-per-row shader (the adapter picks one; lavapipe runs both).
+    // Every lookup of the thread-per-row shader (the adapter picks one; lavapipe runs them all).
     let lookups = |s: Shape| match s {
         Shape::Rowwise => Lookup::ALL.to_vec(),
         Shape::Team { .. } => vec![Lookup::SelectTree],

@@ -113,21 +113,46 @@ pub enum Lookup {
     SelectTree,
     /// A load from the row's codebook in the storage buffer.
     Gather,
+    /// A load of two entries at once from the row's pair table (2^(2 bits) pairs per row,
+    /// built with the weights): one load and one index per two codes.
+    Pairs,
 }
 
 impl Lookup {
     /// Measured per adapter at 2048^2 (docs/BENCHMARKS.md): on SwiftShader (the browsers'
-    /// software WebGPU) the gather is faster (0.50x the f32 GEMV against 0.36x), on lavapipe the
-    /// select tree (1.2x against 0.68x). GPUs run the team shape, which has neither.
+    /// software WebGPU) the pair table is fastest (0.63x the f32 GEMV, against 0.50x for single
+    /// loads and 0.36x for the tree: its cost is per load, not per byte), on lavapipe the select
+    /// tree (1.0-1.2x, against 0.8x for pairs and 0.68x for single loads). GPUs run the team
+    /// shape, which has none of them.
     pub fn for_adapter(ctx: &GpuContext) -> Self {
         if ctx.adapter.name.to_lowercase().contains("swiftshader") {
-            Self::Gather
+            Self::Pairs
         } else {
             Self::SelectTree
         }
     }
 
-    pub const ALL: [Self; 2] = [Self::SelectTree, Self::Gather];
+    pub const ALL: [Self; 3] = [Self::SelectTree, Self::Gather, Self::Pairs];
+
+    /// The shader's `GATHER` constant.
+    fn gather_constant(self) -> u32 {
+        match self {
+            Self::SelectTree => 0,
+            Self::Gather => 1,
+            Self::Pairs => 2,
+        }
+    }
+}
+
+/// The rows' pair tables for [`Lookup::Pairs`]: for each row, entry p holds the codebook entries
+/// of the codes `p & (2^bits - 1)` and `p >> bits` (the first code sits in the lower bits).
+pub fn pair_tables(m: &LutMatrix) -> Vec<[f32; 2]> {
+    let entries = 1usize << m.bits;
+    m.luts
+        .chunks_exact(entries)
+        .take(m.rows)
+        .flat_map(|book| (0..entries * entries).map(|p| [book[p % entries], book[p / entries]]))
+        .collect()
 }
 
 /// Rows per team in the team shape: x is loaded once per unit for this many rows.
@@ -200,10 +225,7 @@ impl LutGemvKernel {
                     "quant_lut_gemv_rowwise",
                     crate::shader!("quant_lut_gemv_rowwise"),
                     self.shape,
-                    &[
-                        ("BITS", bits),
-                        ("GATHER", u32::from(self.lookup == Lookup::Gather)),
-                    ],
+                    &[("BITS", bits), ("GATHER", self.lookup.gather_constant())],
                 ),
                 Layout::Wide => compile(
                     ctx,
@@ -221,6 +243,9 @@ impl LutGemvKernel {
             Layout::Wide => "workgroup per row".to_owned(),
             Layout::Rowwise if self.lookup == Lookup::Gather => {
                 format!("{}, codebook loads", self.shape.label())
+            }
+            Layout::Rowwise if self.lookup == Lookup::Pairs => {
+                format!("{}, pair-table loads", self.shape.label())
             }
             _ => self.shape.label(),
         }
@@ -298,7 +323,22 @@ impl LutGemvKernel {
             (m.rows as u64).div_ceil(u64::from(per_group)),
         )?;
         let [b0, b1, b2, b3, b4, b5] = &buffers;
-        let bind_group = kernel.bind(ctx, &[b0, b1, b2, b3, b4, b5, &y, &params]);
+        let bind_group = if layout == Layout::Rowwise {
+            let pairs = if self.lookup == Lookup::Pairs {
+                pair_tables(m)
+            } else {
+                vec![[0.0; 2]]
+            };
+            let pairs = storage_buffer_init(
+                ctx,
+                "LUT-GEMV pair tables",
+                bytemuck::cast_slice(&pairs),
+                wgpu::BufferUsages::empty(),
+            )?;
+            kernel.bind(ctx, &[b0, b1, b2, b3, b4, b5, &y, &params, &pairs])
+        } else {
+            kernel.bind(ctx, &[b0, b1, b2, b3, b4, b5, &y, &params])
+        };
         Ok(LutProblem {
             rows: m.rows as u64,
             kernel,
@@ -371,6 +411,45 @@ mod tests {
         channel_sensitivity, synthetic_activations, synthetic_weights,
     };
     use crate::labs::quant::methods::{Config, Method, quantize};
+
+    /// A pair-table entry, indexed as the shader indexes it (two adjacent codes of the packed
+    /// row, the first in the lower bits), holds the two codes' codebook entries.
+    #[test]
+    fn pair_tables_hold_adjacent_codes_entries() {
+        for bits in [2, 3, 4] {
+            let entries = 1usize << bits;
+            let (rows, cols) = (3, 64);
+            let codes: Vec<u8> = (0..rows * cols)
+                .map(|i| ((i * 7 + i / 5) % entries) as u8)
+                .collect();
+            let mut indices = Vec::new();
+            for r in 0..rows {
+                indices.extend(pack_row(&codes[r * cols..(r + 1) * cols], bits));
+            }
+            let m = LutMatrix {
+                rows,
+                cols,
+                bits,
+                words_per_row: words_per_row(cols, bits),
+                indices,
+                luts: (0..rows * entries).map(|i| i as f32 * 0.5 - 3.0).collect(),
+                sparse: Csr {
+                    row_ptr: vec![0; rows + 1],
+                    ..Csr::default()
+                },
+            };
+            let pairs = pair_tables(&m);
+            assert_eq!(pairs.len(), rows * entries * entries);
+            for r in 0..rows {
+                for j in (0..cols).step_by(2) {
+                    let (a, b) = (codes[r * cols + j], codes[r * cols + j + 1]);
+                    let p = usize::from(a) | usize::from(b) << bits;
+                    let expected = [m.dense_value(r, j), m.dense_value(r, j + 1)];
+                    assert_eq!(pairs[r * entries * entries + p], expected, "bits {bits}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn reference_equals_the_reconstructed_matrix_times_x() {

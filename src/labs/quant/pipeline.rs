@@ -14,6 +14,9 @@ use crate::kernels::gemv_f32::GemvVariant;
 pub const TEAM_WG_SIZE: u32 = 256;
 /// Threads per row where the sum is in workgroup memory (the shared-memory fallback).
 pub const SHARED_TEAM: u32 = 32;
+/// Rows per thread of the thread-per-row GEMV shaders (`quant_*_gemv_rowwise.wgsl`): two
+/// adjacent rows share each load of x, which software adapters make per lane.
+pub const ROWWISE_ROWS_PER_THREAD: u32 = 2;
 
 const TEAM_SUM_SUBGROUP: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -29,7 +32,7 @@ const TEAM_SUM_SHARED: &str = include_str!(concat!(
 pub enum Shape {
     /// `team` threads per row, summed with subgroup operations or in workgroup memory.
     Team { team: u32, subgroups: bool },
-    /// One thread per row, no barriers.
+    /// One thread per two rows, no barriers.
     Rowwise,
 }
 
@@ -72,7 +75,7 @@ impl Shape {
     /// As shown next to a timing.
     pub fn label(self) -> String {
         match self {
-            Self::Rowwise => "thread per row".to_owned(),
+            Self::Rowwise => "thread per 2 rows".to_owned(),
             Self::Team { team, subgroups } => format!(
                 "{team} threads per row, {} sum",
                 if subgroups {
@@ -85,10 +88,10 @@ impl Shape {
     }
 
     /// Rows one workgroup covers with `rows_per_team` rows per team (team shapes) or
-    /// `rowwise_wg` threads (rowwise).
+    /// `rowwise_wg` threads of [`ROWWISE_ROWS_PER_THREAD`] rows (rowwise).
     pub fn rows_per_workgroup(self, rows_per_team: u32, rowwise_wg: u32) -> u32 {
         match self {
-            Self::Rowwise => rowwise_wg,
+            Self::Rowwise => rowwise_wg * ROWWISE_ROWS_PER_THREAD,
             Self::Team { team, .. } => (TEAM_WG_SIZE / team) * rows_per_team,
         }
     }

@@ -548,10 +548,11 @@ fn adapter_notes(compute: &Compute, ui: &mut egui::Ui) {
     if compute.gpu().is_some_and(|ctx| ctx.adapter.is_cpu) {
         ui.label(
             RichText::new(
-                "This adapter is software (a CPU): every kernel runs its thread-per-row shape \
+                "This adapter is software (a CPU): every GEMV runs a thread per two rows \
                  (barriers cost a context switch here), and the quantized kernels are bound by \
-                 instructions, not bytes: the codebook lookups dominate. On a GPU a team of \
-                 threads per row is used; docs/BENCHMARKS.md has the figures.",
+                 loads and instructions, not bytes: each lane loads on its own, so a codebook \
+                 lookup costs a load per code or pair of codes. On a GPU a team of threads per \
+                 row is used; docs/BENCHMARKS.md has the figures.",
             )
             .color(Color32::from_rgb(200, 120, 0)),
         );
