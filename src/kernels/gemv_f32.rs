@@ -14,7 +14,7 @@ pub const WG_SIZE: u32 = 64;
 pub enum GemvVariant {
     /// One workgroup per row, coalesced loads and a tree reduction: for GPUs.
     Workgroup,
-    /// One thread per two rows, no barriers: for software adapters, where barriers are expensive.
+    /// One thread per four rows, no barriers: for software adapters, where barriers are expensive.
     Rowwise,
 }
 
@@ -31,15 +31,15 @@ impl GemvVariant {
     pub fn name(self) -> &'static str {
         match self {
             Self::Workgroup => "workgroup per row",
-            Self::Rowwise => "thread per 2 rows",
+            Self::Rowwise => "thread per 4 rows",
         }
     }
 
     fn rows_per_workgroup(self) -> u64 {
         match self {
             Self::Workgroup => 1,
-            // gemv_f32_rowwise.wgsl: two rows per thread, sharing each load of x.
-            Self::Rowwise => 2 * u64::from(WG_SIZE),
+            // gemv_f32_rowwise.wgsl: four rows per thread, sharing each load of x.
+            Self::Rowwise => 4 * u64::from(WG_SIZE),
         }
     }
 }

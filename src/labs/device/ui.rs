@@ -43,7 +43,7 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
             .selected_text(match settings.gemv {
                 GemvChoice::Auto => "auto",
                 GemvChoice::Workgroup => "workgroup per row",
-                GemvChoice::Rowwise => "thread per 2 rows",
+                GemvChoice::Rowwise => "thread per 4 rows",
             })
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut settings.gemv, GemvChoice::Auto, "auto")
@@ -56,8 +56,8 @@ fn controls_ui(lab: &mut DeviceLab, ui: &mut egui::Ui) {
                 .on_hover_text(
                     "64 threads share a row: coalesced loads, a reduction with barriers (GPUs)",
                 );
-                ui.selectable_value(&mut settings.gemv, GemvChoice::Rowwise, "thread per 2 rows")
-                    .on_hover_text("Each thread owns a row: no barriers (software adapters)");
+                ui.selectable_value(&mut settings.gemv, GemvChoice::Rowwise, "thread per 4 rows")
+                    .on_hover_text("Each thread owns four rows: no barriers (software adapters)");
             })
             .response
             .on_hover_text(controls::tooltip(&settings::GEMV));

@@ -30,7 +30,7 @@ pub fn args() -> Vec<clap::Arg> {
         text_arg(
             "variant",
             "auto|workgroup|rowwise",
-            "Kernel shapes: auto (a thread per two rows on software adapters, a team per row on GPUs), or one forced for every GEMV to compare.",
+            "Kernel shapes: auto (a thread per few rows on software adapters, a team per row on GPUs), or one forced for every GEMV to compare.",
         ),
     ]
 }

@@ -548,7 +548,7 @@ fn adapter_notes(compute: &Compute, ui: &mut egui::Ui) {
     if compute.gpu().is_some_and(|ctx| ctx.adapter.is_cpu) {
         ui.label(
             RichText::new(
-                "This adapter is software (a CPU): every GEMV runs a thread per two rows \
+                "This adapter is software (a CPU): every GEMV runs a thread per few rows \
                  (barriers cost a context switch here), and the quantized kernels are bound by \
                  loads and instructions, not bytes: each lane loads on its own, so a codebook \
                  lookup costs a load per code or pair of codes. On a GPU a team of threads per \
