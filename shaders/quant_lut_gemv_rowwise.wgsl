@@ -2,17 +2,21 @@
 // lavapipe): y = (Q + S) x, as quant_lut_gemv.wgsl. Rust reference: src/labs/quant/lut.rs
 // `lut_gemv_reference`. Index layout as in quant_lut_gemv.wgsl (src/labs/quant/pack.rs).
 //
-// One thread per row, no workgroup memory and no barriers (software adapters run a workgroup's
-// invocations as SIMD lanes and pay a context switch per barrier, see gemv_f32_rowwise.wgsl).
-// BITS is set per pipeline (src/gpu/kernel.rs `with_constants`), so every shift below is a
-// constant. Each lane copies its row's 2^BITS codebook into registers (four vec4 at most), then walks the row eight
-// codes at a time (8 BITS <= 32 bits, from one word or two adjacent ones: no octet leaves its
-// group of 32) against two vec4 loads of x, which are the same for every lane (uniform loads).
+// Four rows per thread, no workgroup memory and no barriers (software adapters run a
+// workgroup's invocations as SIMD lanes and pay a context switch per barrier, see
+// gemv_f32_rowwise.wgsl). BITS is set per pipeline (src/gpu/kernel.rs `with_constants`), so every
+// shift below is a constant. Rows are padded to whole units of 128 codes (BITS vec4 of codes, as
+// the team shape's layout in src/labs/quant/lut.rs, index 0 against x = 0): a lane loads its
+// codes a vec4 at a time (software adapters pay per load and lane, not per byte: four times
+// fewer loads than word by word, lavapipe 1.65 -> 1.21 ms at 2048^2 for 4 bits), a 4-bit group
+// of 32 codes where it is used, a 2- or 3-bit unit at once (its groups straddle vec4), then walks
+// the codes eight at a time (an octet, 8 BITS <= 32 bits) against two vec4 of x, which every
+// lane reads alike and which serve all four rows.
 
 const WG_SIZE: u32 = 64u;
 const BITS: u32 = 4u;
 // How a code becomes its codebook entry, per adapter (src/labs/quant/lut.rs `Lookup`): 0, a
-// tree of selects on registers (lavapipe: 1.2x the f32 GEMV at 2048^2); 1, a load from the
+// tree of selects on registers (lavapipe, where it measures fastest); 1, a load from the
 // row's codebook in the storage buffer (SwiftShader, whose selects cost more: 0.50x against
 // 0.36x with the tree; lavapipe 0.68x). Constant per pipeline, so the other branch folds away.
 // 2, a load of two entries at once from the row's pair table (`pairs`: entry p holds the
@@ -26,12 +30,13 @@ const PAIR_MASK: u32 = PAIRS - 1u;
 
 struct Params {
     rows: u32,
-    bits: u32,
-    words_per_row: u32,
-    _pad: u32,
+    // Units of 128 codes per row (BITS vec4 of idx each).
+    units: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> idx: array<u32>;
+@group(0) @binding(0) var<storage, read> idx: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> luts: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> row_ptr: array<u32>;
@@ -89,17 +94,50 @@ fn load_book(book: u32) -> Book {
     return b;
 }
 
-/// The eight codes of octet o of group g of a row (8 BITS <= 32 bits, from one word or two
-/// adjacent ones: no octet leaves its group of 32), code k at bits k BITS.
-fn octet(row_words: u32, g: u32, o: u32) -> u32 {
-    let bit = o * 8u * BITS;
-    let wi = row_words + g * BITS + (bit >> 5u);
-    let sh = bit & 31u;
-    var v = idx[wi] >> sh;
-    if (sh + 8u * BITS > 32u) {
-        v |= idx[wi + 1u] << ((32u - sh) & 31u);
+/// A row's unit of 128 codes: BITS vec4 (v3 unused below 4 bits, v2 below 3).
+struct Unit {
+    v0: vec4<u32>,
+    v1: vec4<u32>,
+    v2: vec4<u32>,
+    v3: vec4<u32>,
+}
+
+fn load_unit(at: u32) -> Unit {
+    var u = Unit(idx[at], idx[at + 1u], vec4<u32>(0u), vec4<u32>(0u));
+    if (BITS > 2u) {
+        u.v2 = idx[at + 2u];
     }
-    return v;
+    if (BITS > 3u) {
+        u.v3 = idx[at + 3u];
+    }
+    return u;
+}
+
+/// The four octets of group g (codes 32 g .. 32 g + 31) of a 2- or 3-bit unit (4-bit groups are
+/// a vec4 each, `group_step_4bit`), octet k's code i at bits
+/// i BITS (bits past 8 BITS are the next octet's, which the lookups ignore). A group is BITS
+/// consecutive words of the unit; g is a literal at every call, so the branches fold away.
+fn group_octets(u: Unit, g: u32) -> vec4<u32> {
+    if (BITS == 4u) {
+        return select(select(u.v0, u.v1, g == 1u), select(u.v2, u.v3, g == 3u), g >= 2u);
+    }
+    if (BITS == 3u) {
+        // Words 3g, 3g + 1, 3g + 2 of the unit's twelve; octets of 24 bits.
+        var w = vec3<u32>(u.v0.x, u.v0.y, u.v0.z);
+        if (g == 1u) {
+            w = vec3<u32>(u.v0.w, u.v1.x, u.v1.y);
+        } else if (g == 2u) {
+            w = vec3<u32>(u.v1.z, u.v1.w, u.v2.x);
+        } else if (g == 3u) {
+            w = vec3<u32>(u.v2.y, u.v2.z, u.v2.w);
+        }
+        return vec4<u32>(w.x, (w.x >> 24u) | (w.y << 8u), (w.y >> 16u) | (w.z << 16u), w.z >> 8u);
+    }
+    // Two bits: words 2g, 2g + 1; octets of 16 bits.
+    let w = select(u.v0.xy, u.v0.zw, g == 1u);
+    let w2 = select(u.v1.xy, u.v1.zw, g == 3u);
+    let ws = select(w, w2, g >= 2u);
+    return vec4<u32>(ws.x, ws.x >> 16u, ws.y, ws.y >> 16u);
 }
 
 /// One row's eight products for the octet v against x (xa, xb), in the pipeline's lookup.
@@ -133,6 +171,62 @@ fn octet_dot(row: u32, b: Book, v: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
         + entry(b.q0, b.q1, b.q2, b.q3, v, 7u * BITS) * xb.w;
 }
 
+/// One row's 32 products for a group's four octets o against its eight vec4 of x.
+fn group_dot(row: u32, b: Book, o: vec4<u32>, xs: Xs) -> f32 {
+    return octet_dot(row, b, o.x, xs.a0, xs.b0) + octet_dot(row, b, o.y, xs.a1, xs.b1)
+        + octet_dot(row, b, o.z, xs.a2, xs.b2) + octet_dot(row, b, o.w, xs.a3, xs.b3);
+}
+
+/// A group's 32 entries of x, two vec4 per octet.
+struct Xs {
+    a0: vec4<f32>,
+    b0: vec4<f32>,
+    a1: vec4<f32>,
+    b1: vec4<f32>,
+    a2: vec4<f32>,
+    b2: vec4<f32>,
+    a3: vec4<f32>,
+    b3: vec4<f32>,
+}
+
+fn load_xs(group: u32) -> Xs {
+    let at = group * 8u;
+    return Xs(x[at], x[at + 1u], x[at + 2u], x[at + 3u], x[at + 4u], x[at + 5u], x[at + 6u], x[at + 7u]);
+}
+
+/// Four rows' products for one group of 4-bit codes: each row's four octets are one vec4 of
+/// idx, loaded where used (holding whole units of four rows as well as their codebooks in
+/// registers spills on lavapipe: 2.1 ms against 1.2 ms at 2048^2).
+fn group_step_4bit(
+    acc: ptr<function, vec4<f32>>,
+    rows: vec4<u32>,
+    books: array<Book, 4>,
+    at: vec4<u32>,
+    group: u32,
+) {
+    let xs = load_xs(group);
+    (*acc).x += group_dot(rows.x, books[0], idx[at.x], xs);
+    (*acc).y += group_dot(rows.y, books[1], idx[at.y], xs);
+    (*acc).z += group_dot(rows.z, books[2], idx[at.z], xs);
+    (*acc).w += group_dot(rows.w, books[3], idx[at.w], xs);
+}
+
+/// Four rows' products for group g (a literal) of their units u0..u3, accumulated into acc.
+fn group_step(
+    acc: ptr<function, vec4<f32>>,
+    rows: vec4<u32>,
+    books: array<Book, 4>,
+    u0: Unit, u1: Unit, u2: Unit, u3: Unit,
+    group: u32,
+    g: u32,
+) {
+    let xs = load_xs(group);
+    (*acc).x += group_dot(rows.x, books[0], group_octets(u0, g), xs);
+    (*acc).y += group_dot(rows.y, books[1], group_octets(u1, g), xs);
+    (*acc).z += group_dot(rows.z, books[2], group_octets(u2, g), xs);
+    (*acc).w += group_dot(rows.w, books[3], group_octets(u3, g), xs);
+}
+
 /// The row's sparse part against x.
 fn sparse_dot(row: u32) -> f32 {
     var acc = 0.0;
@@ -149,31 +243,50 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    // Two adjacent rows per thread: each load of x serves both (software adapters load x per
-    // lane, so its loads are a third of a one-row kernel's time on SwiftShader).
-    let first = ((wg.x + wg.y * groups.x) * WG_SIZE + lid) * 2u;
+    // Four adjacent rows per thread: each load of x serves all four (software adapters load x
+    // per lane). Past the last row a thread repeats the last one, written once.
+    let first = ((wg.x + wg.y * groups.x) * WG_SIZE + lid) * 4u;
     if (first >= params.rows) {
         return;
     }
-    // A last odd row repeats itself as the second (its result is not written twice).
-    let second = min(first + 1u, params.rows - 1u);
+    let last = params.rows - 1u;
+    let row1 = min(first + 1u, last);
+    let row2 = min(first + 2u, last);
+    let row3 = min(first + 3u, last);
     let book0 = load_book(first * ENTRIES);
-    let book1 = load_book(second * ENTRIES);
-    let words0 = first * params.words_per_row;
-    let words1 = second * params.words_per_row;
-    let groups_per_row = params.words_per_row / BITS;
-    var acc0 = 0.0;
-    var acc1 = 0.0;
-    for (var g = 0u; g < groups_per_row; g++) {
-        for (var o = 0u; o < 4u; o++) {
-            let xa = x[g * 8u + 2u * o];
-            let xb = x[g * 8u + 2u * o + 1u];
-            acc0 += octet_dot(first, book0, octet(words0, g, o), xa, xb);
-            acc1 += octet_dot(second, book1, octet(words1, g, o), xa, xb);
+    let book1 = load_book(row1 * ENTRIES);
+    let book2 = load_book(row2 * ENTRIES);
+    let book3 = load_book(row3 * ENTRIES);
+    let rows = vec4<u32>(first, row1, row2, row3);
+    let books = array<Book, 4>(book0, book1, book2, book3);
+    let stride = params.units * BITS;
+    var acc = vec4<f32>(0.0);
+    let starts = rows * stride;
+    if (BITS == 4u) {
+        for (var group = 0u; group < params.units * 4u; group++) {
+            group_step_4bit(&acc, rows, books, starts + vec4<u32>(group), group);
+        }
+    } else {
+        for (var n = 0u; n < params.units; n++) {
+            let u0 = load_unit(starts.x + n * BITS);
+            let u1 = load_unit(starts.y + n * BITS);
+            let u2 = load_unit(starts.z + n * BITS);
+            let u3 = load_unit(starts.w + n * BITS);
+            // The unit's four groups, spelled out so that each octet's words are fixed.
+            group_step(&acc, rows, books, u0, u1, u2, u3, n * 4u, 0u);
+            group_step(&acc, rows, books, u0, u1, u2, u3, n * 4u + 1u, 1u);
+            group_step(&acc, rows, books, u0, u1, u2, u3, n * 4u + 2u, 2u);
+            group_step(&acc, rows, books, u0, u1, u2, u3, n * 4u + 3u, 3u);
         }
     }
-    y[first] = acc0 + sparse_dot(first);
+    y[first] = acc.x + sparse_dot(first);
     if (first + 1u < params.rows) {
-        y[first + 1u] = acc1 + sparse_dot(second);
+        y[first + 1u] = acc.y + sparse_dot(row1);
+    }
+    if (first + 2u < params.rows) {
+        y[first + 2u] = acc.z + sparse_dot(row2);
+    }
+    if (first + 3u < params.rows) {
+        y[first + 3u] = acc.w + sparse_dot(row3);
     }
 }

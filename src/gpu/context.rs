@@ -43,6 +43,12 @@ impl AdapterSummary {
             subgroup_max_size: info.subgroup_max_size,
         }
     }
+
+    /// SwiftShader (natively or in Chromium), where some kernels measure fastest in a form of
+    /// their own (src/labs/quant: pair-table lookups, two rows per Q4_0 thread).
+    pub fn is_swiftshader(&self) -> bool {
+        self.name.to_lowercase().contains("swiftshader")
+    }
 }
 
 pub fn backend_name(backend: wgpu::Backend) -> &'static str {

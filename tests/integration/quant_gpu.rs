@@ -73,8 +73,17 @@ fn lut_gemv_matches_the_oracle_for_every_width_and_shape() {
 fn q4_0_gemv_matches_the_oracle() {
     use paperlab::labs::quant::q4::{Q4GemvKernel, Q4Matrix};
     let ctx = ctx();
-    for shape in Shape::all_for(&ctx) {
-        let kernel = Q4GemvKernel::with_shape(&ctx, shape);
+    // The rowwise shape in both of its forms (two rows per thread on SwiftShader, four elsewhere).
+    let kernels = Shape::all_for(&ctx).into_iter().flat_map(|shape| {
+        let rows: &[u32] = if shape == Shape::Rowwise {
+            &[2, 4]
+        } else {
+            &[2]
+        };
+        rows.iter().map(move |&r| (shape, r)).collect::<Vec<_>>()
+    });
+    for (shape, rowwise_rows) in kernels {
+        let kernel = Q4GemvKernel::with_rowwise_rows(&ctx, shape, rowwise_rows);
         // Odd block counts (scales share u32 words in pairs), short last blocks, more blocks per
         // row than threads, several workgroups.
         for (rows, cols) in [
@@ -101,7 +110,7 @@ fn q4_0_gemv_matches_the_oracle() {
                 let bound = gemv_error_bound(cols, abs);
                 assert!(
                     (f64::from(y[r]) - dot).abs() <= bound,
-                    "{shape:?} {rows}x{cols} row {r}: {} vs {dot} (bound {bound})",
+                    "{shape:?} ({rowwise_rows} rows per thread) {rows}x{cols} row {r}: {} vs {dot} (bound {bound})",
                     y[r]
                 );
             }

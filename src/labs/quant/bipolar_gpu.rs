@@ -101,9 +101,16 @@ impl BipolarGemvKernel {
         spec: &BipolarProblemSpec<'_>,
     ) -> Result<BipolarProblem, GpuError> {
         let (p, words) = check_shape(spec.rows, spec.x).map_err(GpuError::BadShape)?;
-        let (Ok(rows), Ok(words_u32), Ok(lanes)) = (
+        // The rowwise shader loads a vec4 of words per plane: its planes are padded to a
+        // multiple of 4 words with zero bits in W and x, whose XOR adds nothing.
+        let stride = if self.shape == Shape::Rowwise {
+            words.next_multiple_of(4)
+        } else {
+            words
+        };
+        let (Ok(rows), Ok(stride_u32), Ok(lanes)) = (
             u32::try_from(spec.rows.len()),
-            u32::try_from(words),
+            u32::try_from(stride),
             u32::try_from(spec.x.len),
         ) else {
             return Err(GpuError::BadShape(
@@ -113,7 +120,7 @@ impl BipolarGemvKernel {
         let w_data: Vec<u32> = spec
             .rows
             .iter()
-            .flat_map(|r| r.data.iter().copied())
+            .flat_map(|r| padded_planes(&r.data, words, stride))
             .collect();
         let w = storage_buffer_init(
             ctx,
@@ -124,11 +131,11 @@ impl BipolarGemvKernel {
         let x = storage_buffer_init(
             ctx,
             "bipolar x planes",
-            bytemuck::cast_slice(&spec.x.data),
+            bytemuck::cast_slice(&padded_planes(&spec.x.data, words, stride)),
             wgpu::BufferUsages::empty(),
         )?;
         let y = storage_buffer_output(ctx, "bipolar y", u64::from(rows) * 4)?;
-        let params = uniform_u32s(ctx, "bipolar params", &[rows, words_u32, lanes, 0]);
+        let params = uniform_u32s(ctx, "bipolar params", &[rows, stride_u32, lanes, 0]);
         let per_group = self
             .shape
             .rows_per_workgroup(ROWS_PER_TEAM, ROWWISE_WG_SIZE);
@@ -170,6 +177,21 @@ impl BipolarGemvKernel {
     }
 }
 
+/// Planes of `words` words each (plane after plane), each padded with zero words to `stride`.
+fn padded_planes(data: &[u32], words: usize, stride: usize) -> Vec<u32> {
+    if words == stride {
+        return data.to_vec();
+    }
+    data.chunks_exact(words.max(1))
+        .flat_map(|plane| {
+            plane
+                .iter()
+                .copied()
+                .chain(std::iter::repeat_n(0, stride - words))
+        })
+        .collect()
+}
+
 /// The i32 results in a kernel's output bytes.
 pub fn i32s_from_bytes(bytes: &[u8]) -> Vec<i32> {
     bytes
@@ -182,6 +204,21 @@ pub fn i32s_from_bytes(bytes: &[u8]) -> Vec<i32> {
 mod tests {
     use super::*;
     use crate::labs::quant::bipolar::encode;
+
+    #[test]
+    fn planes_are_padded_one_by_one() {
+        let data = [1, 2, 3, 4, 5, 6];
+        assert_eq!(padded_planes(&data, 3, 3), data);
+        assert_eq!(
+            padded_planes(&data, 3, 4),
+            [1, 2, 3, 0, 4, 5, 6, 0],
+            "each plane of 3 words gets one zero word"
+        );
+        assert_eq!(
+            padded_planes(&data, 2, 4),
+            [1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0, 0]
+        );
+    }
 
     #[test]
     fn shapes_beyond_32_bit_sums_are_refused() {

@@ -125,7 +125,7 @@ impl Lookup {
     /// tree (1.0-1.2x, against 0.8x for pairs and 0.68x for single loads). GPUs run the team
     /// shape, which has none of them.
     pub fn for_adapter(ctx: &GpuContext) -> Self {
-        if ctx.adapter.name.to_lowercase().contains("swiftshader") {
+        if ctx.adapter.is_swiftshader() {
             Self::Pairs
         } else {
             Self::SelectTree
@@ -167,7 +167,7 @@ const MAX_OCTET_BITS: u32 = 4;
 enum Layout {
     /// quant_lut_gemv_team.wgsl: rows padded to whole units of 128 codes.
     Team,
-    /// quant_lut_gemv_rowwise.wgsl: the packed rows as they are.
+    /// quant_lut_gemv_rowwise.wgsl: rows padded to whole units of 128 codes, as Team.
     Rowwise,
     /// quant_lut_gemv.wgsl (a workgroup per row, four codes per step): 5 to 8 bits, which no
     /// octet holds.
@@ -270,8 +270,9 @@ impl LutGemvKernel {
         let bits = m.bits as usize;
         let groups = m.cols.div_ceil(32);
         let units = groups.div_ceil(4);
-        // The team layout pads each row to whole units (index 0 against x = 0).
-        let (indices, x_len, row_stride) = if layout == Layout::Team {
+        // The team and rowwise layouts pad each row to whole units (index 0 against x = 0),
+        // which they load BITS vec4 at a time.
+        let (indices, x_len, row_stride) = if layout != Layout::Wide {
             let stride = units * 4 * bits;
             let mut padded = vec![0u32; m.rows * stride];
             for (dst, src) in padded
@@ -307,10 +308,10 @@ impl LutGemvKernel {
         let kernel = self.kernel(ctx, m.bits);
         let buffers = upload(ctx, m, &indices, &x_padded)?;
         let y = storage_buffer_output(ctx, "LUT-GEMV y", m.rows as u64 * 4)?;
-        let words = if layout == Layout::Team {
-            [rows, stride, units32, 0]
-        } else {
-            [rows, m.bits, stride, 0]
+        let words = match layout {
+            Layout::Team => [rows, stride, units32, 0],
+            Layout::Rowwise => [rows, units32, 0, 0],
+            Layout::Wide => [rows, m.bits, stride, 0],
         };
         let params = uniform_u32s(ctx, "LUT-GEMV params", &words);
         let per_group = match layout {

@@ -16,7 +16,7 @@ pub const TEAM_WG_SIZE: u32 = 256;
 pub const SHARED_TEAM: u32 = 32;
 /// Rows per thread of the thread-per-row GEMV shaders (`quant_*_gemv_rowwise.wgsl`): two
 /// adjacent rows share each load of x, which software adapters make per lane.
-pub const ROWWISE_ROWS_PER_THREAD: u32 = 2;
+pub const ROWWISE_ROWS_PER_THREAD: u32 = 4;
 
 const TEAM_SUM_SUBGROUP: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -32,7 +32,7 @@ const TEAM_SUM_SHARED: &str = include_str!(concat!(
 pub enum Shape {
     /// `team` threads per row, summed with subgroup operations or in workgroup memory.
     Team { team: u32, subgroups: bool },
-    /// One thread per two rows, no barriers.
+    /// One thread per few rows, no barriers.
     Rowwise,
 }
 
@@ -75,7 +75,7 @@ impl Shape {
     /// As shown next to a timing.
     pub fn label(self) -> String {
         match self {
-            Self::Rowwise => "thread per 2 rows".to_owned(),
+            Self::Rowwise => format!("thread per {ROWWISE_ROWS_PER_THREAD} rows"),
             Self::Team { team, subgroups } => format!(
                 "{team} threads per row, {} sum",
                 if subgroups {

@@ -112,6 +112,8 @@ pub fn q4_gemv_reference(m: &Q4Matrix, x: &[f32]) -> Vec<f32> {
 /// The Q4_0 GEMV pipeline of one device, in the shape suited to it.
 pub struct Q4GemvKernel {
     pub shape: Shape,
+    /// Rows per thread of the rowwise shape (2 or 4, the shader's `ROWS`).
+    pub rowwise_rows: u32,
     kernel: Kernel,
 }
 
@@ -119,6 +121,13 @@ pub struct Q4GemvKernel {
 pub const ROWS_PER_TEAM: u32 = 2;
 /// Threads per workgroup of the rowwise shape; must match the shader.
 pub const ROWWISE_WG_SIZE: u32 = 64;
+
+/// Rows per thread of the rowwise shape on this adapter, as measured at 2048^2 (docs/
+/// BENCHMARKS.md): two on SwiftShader, where four run slower (6.7 against 5.0 ms), four
+/// elsewhere (lavapipe 0.72 against 1.05 ms).
+pub fn rowwise_rows_for(ctx: &GpuContext) -> u32 {
+    if ctx.adapter.is_swiftshader() { 2 } else { 4 }
+}
 
 /// A Q4_0 matrix and x on the device.
 pub struct Q4Problem {
@@ -135,10 +144,20 @@ impl Q4GemvKernel {
     }
 
     pub fn with_shape(ctx: &GpuContext, shape: Shape) -> Self {
+        Self::with_rowwise_rows(ctx, shape, rowwise_rows_for(ctx))
+    }
+
+    /// A given shape, with `rowwise_rows` (2 or 4) rows per thread where it is rowwise (the
+    /// tests run both).
+    pub fn with_rowwise_rows(ctx: &GpuContext, shape: Shape, rowwise_rows: u32) -> Self {
+        let rowwise_rows = if rowwise_rows <= 2 { 2 } else { 4 };
         let kernel = match shape {
-            Shape::Rowwise => Kernel::new(
+            Shape::Rowwise => compile(
                 ctx,
+                "quant_q4_0_gemv_rowwise",
                 crate::shader!("quant_q4_0_gemv_rowwise", prelude: "q4_0_nibbles"),
+                shape,
+                &[("ROWS", rowwise_rows)],
             ),
             Shape::Team { .. } => compile(
                 ctx,
@@ -148,7 +167,19 @@ impl Q4GemvKernel {
                 &[("ROWS_PER_TEAM", ROWS_PER_TEAM)],
             ),
         };
-        Self { shape, kernel }
+        Self {
+            shape,
+            rowwise_rows,
+            kernel,
+        }
+    }
+
+    /// As shown next to a timing.
+    pub fn label(&self) -> String {
+        match self.shape {
+            Shape::Rowwise => format!("thread per {} rows", self.rowwise_rows),
+            Shape::Team { .. } => self.shape.label(),
+        }
     }
 
     pub fn prepare(
@@ -194,9 +225,12 @@ impl Q4GemvKernel {
         )?;
         let y = storage_buffer_output(ctx, "Q4_0 y", m.rows as u64 * 4)?;
         let params = uniform_u32s(ctx, "Q4_0 params", &[rows, blocks, 0, 0]);
-        let per_group = self
-            .shape
-            .rows_per_workgroup(ROWS_PER_TEAM, ROWWISE_WG_SIZE);
+        let per_group = match self.shape {
+            Shape::Rowwise => ROWWISE_WG_SIZE * self.rowwise_rows,
+            Shape::Team { .. } => self
+                .shape
+                .rows_per_workgroup(ROWS_PER_TEAM, ROWWISE_WG_SIZE),
+        };
         let grid = Grid::for_groups(
             ctx,
             "Q4_0 GEMV",

@@ -441,7 +441,7 @@ impl SuiteKernels {
             SuiteKernel::GemvF32 => self.gemv.variant.name().to_owned(),
             SuiteKernel::Lut4 => self.lut.label(4),
             SuiteKernel::Lut3Sparse => self.lut.label(3),
-            SuiteKernel::Q40 => self.q4.shape.label(),
+            SuiteKernel::Q40 => self.q4.label(),
             SuiteKernel::Bipolar(_) => self.bipolar.shape.label(),
             SuiteKernel::GemmF32 | SuiteKernel::BipolarGemm(_) => match self.variant {
                 GemvVariant::Workgroup => "16 x 16 tiles".to_owned(),
