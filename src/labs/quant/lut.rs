@@ -120,10 +120,9 @@ pub enum Lookup {
 
 impl Lookup {
     /// Measured per adapter at 2048^2 (docs/BENCHMARKS.md): on SwiftShader (the browsers'
-    /// software WebGPU) the pair table is fastest (0.63x the f32 GEMV, against 0.50x for single
-    /// loads and 0.36x for the tree: its cost is per load, not per byte), on lavapipe the select
-    /// tree (1.0-1.2x, against 0.8x for pairs and 0.68x for single loads). GPUs run the team
-    /// shape, which has none of them.
+    /// software WebGPU) the pair table is fastest (its cost is per load, not per byte; with four
+    /// rows per thread the tree runs 3x slower there), on lavapipe the select tree. GPUs run the
+    /// team shape, which has none of them.
     pub fn for_adapter(ctx: &GpuContext) -> Self {
         if ctx.adapter.is_swiftshader() {
             Self::Pairs
