@@ -1,6 +1,6 @@
 //! f32 GEMM for a batch of activation vectors, Y = X Wᵀ (y[n][r] = W[r, :] . x[n]), in two
 //! shapes with one Rust reference: `shaders/gemm_f32_tiled.wgsl` (16 x 16 shared-memory tiles,
-//! for GPUs) and `shaders/gemm_f32_rowwise.wgsl` (a thread per row holding all the batch's sums,
+//! for GPUs) and `shaders/gemm_f32_rowwise.wgsl` (a thread per four rows holding all the batch's sums,
 //! for software adapters). The baseline of the bipolar bit-plane GEMM.
 
 use super::gemv_f32::{GemvVariant, gemv_f32_rows};
@@ -9,6 +9,8 @@ use crate::gpu::{Dispatch, GpuContext, GpuError, Grid, Kernel, KernelRun};
 
 /// Threads per workgroup of the rowwise shape; must match the shader.
 pub const ROWWISE_WG_SIZE: u32 = 64;
+/// Rows per thread of the rowwise shader (four share each load of x).
+pub const ROWWISE_ROWS_PER_THREAD: u32 = 4;
 /// Rows and vectors per tile of the tiled shape; must match the shader.
 pub const TILE: u32 = 16;
 
@@ -114,7 +116,11 @@ impl GemmF32Kernel {
             ),
             GemvVariant::Rowwise => (
                 uniform_u32s(ctx, "GEMM params", &[rows_u32, cols_u32 / 4, 0, 0]),
-                Grid::for_groups(ctx, "GEMM", u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE)))?,
+                Grid::for_groups(
+                    ctx,
+                    "GEMM",
+                    u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE * ROWWISE_ROWS_PER_THREAD)),
+                )?,
             ),
         };
         let bind_group = self.kernel.bind(ctx, &[&w_buffer, &x_buffer, &y, &params]);

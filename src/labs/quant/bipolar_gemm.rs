@@ -15,6 +15,8 @@ use crate::kernels::gemv_f32::GemvVariant;
 pub const TILE: u32 = 16;
 /// Threads per workgroup of the rowwise shape; must match the shader.
 pub const ROWWISE_WG_SIZE: u32 = 64;
+/// Rows per thread of the rowwise shader (four share each load of x's words).
+pub const ROWWISE_ROWS_PER_THREAD: u32 = 4;
 
 /// Reference: y (batch x rows), y[n][r] = row r . vector n, exactly.
 pub fn bipolar_gemm_reference(rows: &[Planes], xs: &[Planes]) -> Vec<i32> {
@@ -130,7 +132,7 @@ impl BipolarGemmKernel {
             GemvVariant::Rowwise => Grid::for_groups(
                 ctx,
                 "bipolar GEMM",
-                u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE)),
+                u64::from(rows_u32.div_ceil(ROWWISE_WG_SIZE * ROWWISE_ROWS_PER_THREAD)),
             )?,
         };
         let bind_group = self.kernel.bind(ctx, &[&w, &x, &y, &params]);

@@ -445,7 +445,7 @@ impl SuiteKernels {
             SuiteKernel::Bipolar(_) => self.bipolar.shape.label(),
             SuiteKernel::GemmF32 | SuiteKernel::BipolarGemm(_) => match self.variant {
                 GemvVariant::Workgroup => "16 x 16 tiles".to_owned(),
-                GemvVariant::Rowwise => "thread per row".to_owned(),
+                GemvVariant::Rowwise => "thread per 4 rows".to_owned(),
             },
         }
     }
