@@ -94,21 +94,17 @@ fn load_book(book: u32) -> Book {
     return b;
 }
 
-/// A row's unit of 128 codes: BITS vec4 (v3 unused below 4 bits, v2 below 3).
+/// A row's unit of 128 2- or 3-bit codes: BITS vec4 (v2 unused at 2 bits).
 struct Unit {
     v0: vec4<u32>,
     v1: vec4<u32>,
     v2: vec4<u32>,
-    v3: vec4<u32>,
 }
 
 fn load_unit(at: u32) -> Unit {
-    var u = Unit(idx[at], idx[at + 1u], vec4<u32>(0u), vec4<u32>(0u));
+    var u = Unit(idx[at], idx[at + 1u], vec4<u32>(0u));
     if (BITS > 2u) {
         u.v2 = idx[at + 2u];
-    }
-    if (BITS > 3u) {
-        u.v3 = idx[at + 3u];
     }
     return u;
 }
@@ -118,9 +114,6 @@ fn load_unit(at: u32) -> Unit {
 /// i BITS (bits past 8 BITS are the next octet's, which the lookups ignore). A group is BITS
 /// consecutive words of the unit; g is a literal at every call, so the branches fold away.
 fn group_octets(u: Unit, g: u32) -> vec4<u32> {
-    if (BITS == 4u) {
-        return select(select(u.v0, u.v1, g == 1u), select(u.v2, u.v3, g == 3u), g >= 2u);
-    }
     if (BITS == 3u) {
         // Words 3g, 3g + 1, 3g + 2 of the unit's twelve; octets of 24 bits.
         var w = vec3<u32>(u.v0.x, u.v0.y, u.v0.z);

@@ -5,6 +5,7 @@
 
 use super::bipolar::{Planes, dot};
 use super::bipolar_gpu::check_shape;
+use super::pipeline::ROWWISE_ROWS_PER_THREAD;
 use crate::gpu::kernel::{
     storage_buffer_init, storage_buffer_output, uniform_u32s, with_constants, with_repeats,
 };
@@ -15,8 +16,6 @@ use crate::kernels::gemv_f32::GemvVariant;
 pub const TILE: u32 = 16;
 /// Threads per workgroup of the rowwise shape; must match the shader.
 pub const ROWWISE_WG_SIZE: u32 = 64;
-/// Rows per thread of the rowwise shader (four share each load of x's words).
-pub const ROWWISE_ROWS_PER_THREAD: u32 = 4;
 
 /// Reference: y (batch x rows), y[n][r] = row r . vector n, exactly.
 pub fn bipolar_gemm_reference(rows: &[Planes], xs: &[Planes]) -> Vec<i32> {

@@ -445,7 +445,10 @@ impl SuiteKernels {
             SuiteKernel::Bipolar(_) => self.bipolar.shape.label(),
             SuiteKernel::GemmF32 | SuiteKernel::BipolarGemm(_) => match self.variant {
                 GemvVariant::Workgroup => "16 x 16 tiles".to_owned(),
-                GemvVariant::Rowwise => "thread per 4 rows".to_owned(),
+                GemvVariant::Rowwise => format!(
+                    "thread per {} rows",
+                    crate::kernels::gemm_f32::ROWWISE_ROWS_PER_THREAD
+                ),
             },
         }
     }
