@@ -192,16 +192,40 @@ pub fn ancestral_samples(
 
 /// One batch of ancestral samples: spins (B x D), log q per chain, and per pass and chain the
 /// logit and spin drawn (for the gradient).
-struct Drawn {
-    spins: Vec<i8>,
-    log_q: Vec<f64>,
+pub(super) struct Drawn {
+    pub(super) spins: Vec<i8>,
+    pub(super) log_q: Vec<f64>,
     /// (site, logit, spin) per pass t and chain b, at t * B + b.
-    steps: Vec<(usize, f64, i8)>,
+    pub(super) steps: Vec<(usize, f64, i8)>,
+}
+
+/// The REINFORCE gradient of KL(q || f/Z) for a batch drawn by [`draw_batch`] with `keep`: per
+/// chain the advantage r = log q(x) - log f(x) minus the batch mean, divided by the batch's
+/// standard deviation (as the reference), and d/dz of mean(r * log q) = r / B * (y - sigmoid(z))
+/// at each pass's drawn site. Writes rows t * B + b of `grad` (D outputs per row; the other
+/// entries are left as they are) and returns the mean of log q(x) - log f(x).
+pub(super) fn kl_logit_gradient(drawn: &Drawn, model: &Ising, grad: &mut [f32]) -> f64 {
+    let (b, d) = (drawn.log_q.len(), model.sites());
+    let gaps: Vec<f64> = drawn
+        .spins
+        .chunks_exact(d)
+        .zip(&drawn.log_q)
+        .map(|(x, lq)| lq - model.log_f(x))
+        .collect();
+    let mean_gap = gaps.iter().sum::<f64>() / b as f64;
+    let std_gap = (gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
+    let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
+    for (row, &(site, z, spin)) in drawn.steps.iter().enumerate() {
+        let r = (gaps[row % b] - mean_gap) * scale;
+        let y = f64::from(u8::from(spin > 0));
+        grad[row * d + site] = (r * (y - sigmoid(z))) as f32;
+    }
+    mean_gap
 }
 
 /// Ancestral sampling of `batch` chains in random orders; with `keep`, every pass's forward
 /// rows are appended to it (rows t * B + b), otherwise `cache` holds one pass at a time.
-fn draw_batch(
+pub(super) fn draw_batch(
     net: &Mlp,
     d: usize,
     batch: usize,
@@ -319,22 +343,8 @@ impl ArmTrainer {
             &mut self.cache_pass,
             Some(&mut self.cache_all),
         );
-        let gaps: Vec<f64> = drawn
-            .spins
-            .chunks_exact(d)
-            .zip(&drawn.log_q)
-            .map(|(x, lq)| lq - self.model.log_f(x))
-            .collect();
-        let mean_gap = gaps.iter().sum::<f64>() / b as f64;
-        let std_gap = (gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-        let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
-        // Loss mean(r * log q): d/dz of log q's term at (t, b) is r_b / B * (y - sigmoid(z)).
         let mut grad = vec![0.0f32; b * d * d];
-        for (row, &(site, z, spin)) in drawn.steps.iter().enumerate() {
-            let r = (gaps[row % b] - mean_gap) * scale;
-            let y = f64::from(u8::from(spin > 0));
-            grad[row * d + site] = (r * (y - sigmoid(z))) as f32;
-        }
+        let mean_gap = kl_logit_gradient(&drawn, &self.model, &mut grad);
         self.grads.zero();
         self.arm
             .net

@@ -13,7 +13,7 @@ use super::quality::{against_exact, arm_against_exact, exact_kl_arm, exact_kl_ma
 use super::settings::{COUPLING, FIELD, MamSettings};
 use super::speed::{goal_sizes, query_batch, time_ms, time_query};
 use super::train::{
-    DEFAULT_ALPHA, DEFAULT_BATCH, DEFAULT_LR, DEFAULT_UNIFORM_EVERY, TrainConfig, Trainer,
+    DEFAULT_ALPHA, DEFAULT_BATCH, DEFAULT_LR, DEFAULT_UNIFORM_EVERY, KlOn, TrainConfig, Trainer,
 };
 use super::weights::{self, WeightsHeader};
 use crate::command::{
@@ -29,14 +29,14 @@ const STEPS: Setting<u64> = Setting::new("steps", 3000, 1, 1_000_000)
     .help("Optimiser steps; the learning rate decays to 0 over them (cosine).");
 const TRAIN_SEED: Setting<u64> = Setting::new("seed", 1, 0, u64::MAX)
     .help("Seeds the networks' initialisation and the training chains.");
-const BATCH: Setting<u64> =
-    Setting::new("batch", DEFAULT_BATCH as u64, 2, 4096).help("Persistent chains per step.");
+const BATCH: Setting<u64> = Setting::new("batch", DEFAULT_BATCH as u64, 2, 4096)
+    .help("Chains per step (persistent ones, or fresh samples with --kl-on conditional or both).");
 const ARM_BATCH: Setting<u64> = Setting::new("batch", DEFAULT_ARM_BATCH as u64, 2, 4096)
     .help("Chains sampled per step (each costs D conditional passes).");
 const HIDDEN: Setting<u64> = Setting::new("hidden", 256, 4, 2048)
     .help("Width of both hidden layers of both networks [default 128 for L <= 4, 256 above].");
 const ALPHA: Setting<f64> = Setting::new("alpha", DEFAULT_ALPHA as f64, 0.0, 1000.0).help(
-    "Self-consistency weight per site: the squared residual counts alpha * D (the reference's 4).",
+    "Self-consistency weight per site: the squared residual counts alpha * D [default: the reference's 4 for L <= 4, 4 / D above].",
 );
 const UNIFORM_EVERY: Setting<u64> = Setting::new("uniform-every", DEFAULT_UNIFORM_EVERY as u64, 0, 1024)
     .help("Every N-th self-consistency example is uniformly random spins, not a chain state (0: chain states only, as the reference).");
@@ -81,6 +81,16 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&LAYERS),
                     number_arg(&RESTART_EVERY),
                     number_arg(&REFRESH),
+                    text_arg(
+                        "init",
+                        "FILE",
+                        "continue training these MaM networks (a 'mam train' file for the same target; --hidden and --layers then come from the file)",
+                    ),
+                    text_arg(
+                        "kl-on",
+                        "NET",
+                        "which network the KL term trains: 'marginal' (on the persistent chains; the reference's default) or 'conditional' (the sampler, on fresh ancestral samples of itself, D passes per step) or 'both' [default: marginal for L <= 4, both above]",
+                    ),
                     output_arg(
                         "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
                     ),
@@ -169,11 +179,23 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         None => defaults.hidden[0],
     };
     let lr = args.number(&LR)? as f32;
-    let alpha = args.number(&ALPHA)? as f32;
+    let alpha = match args.text(ALPHA.key) {
+        Some(_) => args.number(&ALPHA)? as f32,
+        None => defaults.alpha,
+    };
     let uniform_every = args.number(&UNIFORM_EVERY)? as usize;
     let layers = args.number(&LAYERS)? as usize;
     let restart_every = args.number(&RESTART_EVERY)? as usize;
     let refresh_sites = args.number(&REFRESH)? as usize;
+    let kl_on = match args.text("kl-on") {
+        None => defaults.kl_on,
+        Some(text) => KlOn::parse(text).ok_or_else(|| {
+            CommandError::Usage(format!(
+                "--kl-on {text:?}: expected one of {}",
+                KlOn::NAMES.join(", ")
+            ))
+        })?,
+    };
     let out = args.output()?;
     let config = TrainConfig {
         hidden: vec![width; layers],
@@ -184,9 +206,10 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         restart_every,
         refresh_sites,
         decay_steps: Some(steps),
+        kl_on,
         ..defaults
     };
-    let mut trainer = Trainer::new(model, config);
+    let mut trainer = trainer_from(args, model, config)?;
     let exact = Exact::new(model).ok();
     let started = Instant::now();
     let every = (steps / 20).max(1);
@@ -239,6 +262,25 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     finished.save(last, out, weights::Kind::Mam, |h| {
         weights::to_bytes(h, &trainer.nets)
     })
+}
+
+/// A fresh trainer, or one continuing `--init`'s networks (same target).
+fn trainer_from(
+    args: &Args<'_>,
+    model: Ising,
+    config: TrainConfig,
+) -> Result<Trainer, CommandError> {
+    let Some(path) = args.text("init") else {
+        return Ok(Trainer::new(model, config));
+    };
+    let (h, nets) = read_file(path, weights::from_bytes)?;
+    if (h.size, h.coupling, h.field) != (model.size, model.coupling, model.field) {
+        return Err(CommandError::Usage(format!(
+            "--init {path} was trained for L = {}, J = {}, h = {}; this run's target is L = {}, J = {}, h = {}",
+            h.size, h.coupling, h.field, model.size, model.coupling, model.field
+        )));
+    }
+    Ok(Trainer::with_nets(model, nets, config))
 }
 
 /// The end of a training command: the final line, the file, the exit code.

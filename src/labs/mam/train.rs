@@ -15,6 +15,12 @@
 //!    sites and one more site j: r = g(x_S) + log p_phi(x_j | x_S) - g(x_S, x_j), loss r^2.
 //!    Half the examples are chain states and half uniformly random spins, so the marginals are
 //!    consistent on every pattern a user may paint, not only on likely ones.
+//!
+//! That is the reference's default recipe ([`KlOn::Marginal`]). With the KL on the conditional
+//! network ([`KlOn::Conditional`], [`KlOn::Both`]), steps 1 and 2 change: the chains are B fresh
+//! any-order ancestral samples of the conditional network, whose KL gradient flows through the
+//! D sampling passes as the ARM's does (`arm.rs`); `Both` also keeps step 2 for the marginal
+//! network on those samples.
 
 use super::ising::{Ising, log_z_transfer};
 use super::nets::{CLASSES, MamNets, encode_masked_into, log_conditional, sigmoid};
@@ -42,25 +48,99 @@ pub struct TrainConfig {
     /// page's open-ended training). The residual self-consistency error falls much further
     /// once the step size shrinks.
     pub decay_steps: Option<usize>,
+    /// Which network the KL term trains.
+    pub kl_on: KlOn,
+}
+
+/// Which network the KL term's REINFORCE gradient trains. The other learns from the
+/// self-consistency residual alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KlOn {
+    /// The marginal network g, on the persistent chains' states (the reference's default,
+    /// `logp_mc: False`). The conditional network, which is the sampler, then learns only to be
+    /// consistent with g, and inherits g's errors (docs/BENCHMARKS.md: under-correlated samples
+    /// on 8x8 and 10x10).
+    Marginal,
+    /// The conditional network p_phi, on fresh any-order ancestral samples of itself drawn each
+    /// step, with log q(x) summed along the order that drew x (the ARM's training, `arm.rs`);
+    /// the self-consistency examples are those samples. The reference's `logp_mc: True` also
+    /// puts the KL on the conditional network, with a one-prefix estimate of log q. Costs D
+    /// conditional passes per step.
+    Conditional,
+    /// Both: the conditional network as in `Conditional`, and the marginal network by
+    /// REINFORCE on the same samples with its own log p_theta (samples of the conditional
+    /// network, so of p_theta only as far as the two are consistent).
+    Both,
+}
+
+impl KlOn {
+    pub const NAMES: &[&str] = &["marginal", "conditional", "both"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "marginal" => Some(Self::Marginal),
+            "conditional" => Some(Self::Conditional),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
 }
 
 impl TrainConfig {
-    /// The defaults used for the shipped weights: wider networks on larger lattices.
+    /// The defaults used for the shipped weights: wider networks on larger lattices. Up to 4x4
+    /// the reference's recipe (KL on the marginal network, alpha = 4); above it, where that
+    /// recipe's samples came out under-correlated, KL on both networks and a total
+    /// self-consistency weight of 4 (alpha = 4 / D), measured in docs/BENCHMARKS.md.
     pub fn for_size(size: usize, seed: u64) -> Self {
         let width = hidden_width_for(size);
+        let sites = (size * size).max(1) as f32;
+        let (alpha, kl_on) = if size <= 4 {
+            (DEFAULT_ALPHA, KlOn::Marginal)
+        } else {
+            (LARGE_LATTICE_TOTAL_WEIGHT / sites, KlOn::Both)
+        };
         Self {
             hidden: vec![width, width],
             batch: DEFAULT_BATCH,
             lr: DEFAULT_LR,
-            alpha: DEFAULT_ALPHA,
+            alpha,
             refresh_sites: 2,
             uniform_every: DEFAULT_UNIFORM_EVERY,
             restart_every: 0,
             seed,
             decay_steps: None,
+            kl_on,
         }
     }
+
+    /// One sentence on what a step optimises, for the page.
+    pub fn recipe(&self, sites: usize) -> String {
+        let kl = match self.kl_on {
+            KlOn::Marginal => {
+                "KL(p_model || f/Z) by REINFORCE on the marginal network, on persistent chains \
+                 refreshed with the conditional network"
+            }
+            KlOn::Conditional => {
+                "KL(p_model || f/Z) by REINFORCE on the conditional network (the sampler), on \
+                 fresh any-order samples of it"
+            }
+            KlOn::Both => {
+                "KL(p_model || f/Z) by REINFORCE on both networks, on fresh any-order samples of \
+                 the conditional network (D passes per step)"
+            }
+        };
+        format!(
+            "{kl}, plus {:.3} x the squared self-consistency error over random orders \
+             (alpha = {:.3} per site)",
+            f64::from(self.alpha) * sites as f64,
+            self.alpha
+        )
+    }
 }
+
+/// alpha * D above 4x4 (where alpha * D with the reference's alpha = 4 gave worse models in
+/// every measure: docs/BENCHMARKS.md, "why not alpha * D").
+pub const LARGE_LATTICE_TOTAL_WEIGHT: f32 = 4.0;
 
 /// Every second self-consistency example on uniformly random spins.
 pub const DEFAULT_UNIFORM_EVERY: usize = 2;
@@ -80,9 +160,12 @@ pub fn hidden_width_for(size: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepStats {
     pub step: usize,
-    /// mean over the chains of log p_theta(x) - log f(x) (= KL - log Z on exact samples).
+    /// The mean of log q(x) - log f(x) over the step's samples x, q being the network the KL
+    /// trains (= KL - log Z on exact samples of q): with [`KlOn::Marginal`] the marginal
+    /// network on the chains' states, otherwise the conditional network along the order that
+    /// drew each sample.
     pub reverse_gap: f64,
-    /// KL(p_theta || p) estimated as reverse_gap + log Z, where log Z is known exactly (L <= 8).
+    /// KL(p_theta || p) estimated as reverse_gap + log Z, where log Z is known exactly (L <= 10).
     pub kl_estimate: Option<f64>,
     /// Mean squared self-consistency residual (nats^2) of the step's batch.
     pub self_consistency: f64,
@@ -105,7 +188,10 @@ pub struct Trainer {
     grads_marginal: Gradients,
     grads_conditional: Gradients,
     cache_marginal: ForwardCache,
+    /// With the KL on the conditional network: the D ancestral passes, then the
+    /// self-consistency rows (one backward pass for both terms).
     cache_conditional: ForwardCache,
+    cache_pass: ForwardCache,
     input: Vec<f32>,
 }
 
@@ -134,6 +220,7 @@ impl Trainer {
             grads_conditional: nets.conditional.zero_gradients(),
             cache_marginal: ForwardCache::default(),
             cache_conditional: ForwardCache::default(),
+            cache_pass: ForwardCache::default(),
             input: Vec::new(),
             config: TrainConfig { batch, ..config },
             nets,
@@ -173,6 +260,36 @@ impl Trainer {
         }
     }
 
+    /// Moves the chains for this step. With the KL on the conditional network they become B
+    /// fresh ancestral samples of it, and the returned gradient holds their KL term in the
+    /// conditional network's first D * B rows, with the mean log q - log f; otherwise (no
+    /// gradient) the persistent chains are refreshed or restarted.
+    fn advance_chains(&mut self) -> (Option<f64>, Vec<f32>) {
+        let (b, d) = (self.batch(), self.model.sites());
+        if self.config.kl_on == KlOn::Marginal {
+            let every = self.config.restart_every;
+            if every > 0 && self.steps.is_multiple_of(every) {
+                self.restart_chains();
+            }
+            for _ in 0..self.config.refresh_sites {
+                self.refresh_chains();
+            }
+            return (None, Vec::new());
+        }
+        let drawn = super::arm::draw_batch(
+            &self.nets.conditional,
+            d,
+            b,
+            &mut self.rng,
+            &mut self.cache_pass,
+            Some(&mut self.cache_conditional),
+        );
+        let mut grad = vec![0.0f32; b * d * d];
+        let gap = super::arm::kl_logit_gradient(&drawn, &self.model, &mut grad);
+        self.chains = drawn.spins;
+        (Some(gap), grad)
+    }
+
     /// One optimisation step; returns its statistics.
     pub fn step(&mut self) -> StepStats {
         if let Some(total) = self.config.decay_steps {
@@ -182,14 +299,8 @@ impl Trainer {
             self.adam_marginal.lr = lr as f32;
             self.adam_conditional.lr = lr as f32;
         }
-        let every = self.config.restart_every;
-        if every > 0 && self.steps.is_multiple_of(every) {
-            self.restart_chains();
-        }
-        for _ in 0..self.config.refresh_sites {
-            self.refresh_chains();
-        }
         let (b, d) = (self.batch(), self.model.sites());
+        let (drawn_gap, mut grad_conditional) = self.advance_chains();
 
         let examples = self.self_consistency_examples();
 
@@ -214,14 +325,22 @@ impl Trainer {
             .map(|&v| f64::from(v))
             .collect();
 
-        // Conditional network rows: the "before" inputs.
+        // Conditional network rows: the "before" inputs (after the ancestral passes, if any).
         let before = &self.input[b * CLASSES * d..2 * b * CLASSES * d];
-        self.nets
-            .conditional
-            .forward(before, b, &mut self.cache_conditional);
-        let logits = self.cache_conditional.output();
+        let first_row = grad_conditional.len() / d;
+        let logits = if first_row == 0 {
+            self.nets
+                .conditional
+                .forward(before, b, &mut self.cache_conditional);
+            self.cache_conditional.output()
+        } else {
+            self.nets
+                .conditional
+                .forward_append(before, b, &mut self.cache_conditional)
+        };
+        grad_conditional.resize((first_row + b) * d, 0.0);
 
-        // KL part: advantages of the full states.
+        // KL part on the marginal network: advantages of the full states.
         let empty = self.nets.empty_output();
         let gaps: Vec<f64> = self
             .chains
@@ -229,17 +348,21 @@ impl Trainer {
             .enumerate()
             .map(|(c, chain)| (g[c] - empty) - self.model.log_f(chain))
             .collect();
-        let mean_gap = gaps.iter().sum::<f64>() / b as f64;
-        let std_gap = (gaps.iter().map(|a| (a - mean_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-        let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
+        let marginal_gap = gaps.iter().sum::<f64>() / b as f64;
         let mut grad_marginal = vec![0.0f32; 3 * b];
-        for (c, gap) in gaps.iter().enumerate() {
-            grad_marginal[c] = ((gap - mean_gap) * scale) as f32;
+        if self.config.kl_on != KlOn::Conditional {
+            let std_gap =
+                (gaps.iter().map(|a| (a - marginal_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
+            let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
+            for (c, gap) in gaps.iter().enumerate() {
+                grad_marginal[c] = ((gap - marginal_gap) * scale) as f32;
+            }
         }
+        // The trained network's gap: an estimate of KL - log Z on its own samples.
+        let mean_gap = drawn_gap.unwrap_or(marginal_gap);
 
         // Self-consistency part.
         let lambda = f64::from(self.config.alpha) * d as f64;
-        let mut grad_conditional = vec![0.0f32; b * d];
         let mut squared = 0.0;
         for (e, (state, _, j)) in examples.iter().enumerate() {
             let z = f64::from(logits[e * d + j]);
@@ -250,7 +373,7 @@ impl Trainer {
             grad_marginal[b + e] = weight as f32;
             grad_marginal[2 * b + e] = -weight as f32;
             let target = f64::from(u8::from(spin > 0));
-            grad_conditional[e * d + j] = (weight * (target - sigmoid(z))) as f32;
+            grad_conditional[(first_row + e) * d + j] = (weight * (target - sigmoid(z))) as f32;
         }
 
         self.apply_gradients(&grad_marginal, &grad_conditional);
@@ -359,6 +482,54 @@ mod tests {
         let late = a.recent(50).expect("history").self_consistency;
         assert!(late < early * 0.2, "self-consistency {early} -> {late}");
         assert!(a.log_z.is_some());
+    }
+
+    /// KL on the conditional network (and both): on 3x3 (512 states) the sampler's exact KL
+    /// must fall as the ARM's does, and with `Both` the marginal network's exact KL too; with
+    /// `Conditional` the marginal network follows by self-consistency alone.
+    #[test]
+    fn kl_on_the_conditional_network_lowers_the_samplers_exact_kl() {
+        use crate::labs::mam::arm::Arm;
+        use crate::labs::mam::ising::Exact;
+        use crate::labs::mam::quality::{exact_kl_arm, exact_kl_mam};
+        let model = Ising::new(3, 0.1, 0.2).expect("valid");
+        let exact = Exact::new(model).expect("small");
+        let sampler_kl = |t: &Trainer| {
+            let arm = Arm::from_net(3, t.nets.conditional.clone()).expect("shape");
+            exact_kl_arm(&arm, &exact, 3).reverse
+        };
+        for kl_on in [KlOn::Conditional, KlOn::Both] {
+            let config = TrainConfig {
+                hidden: vec![32, 32],
+                batch: 32,
+                lr: 3e-3,
+                alpha: 0.5,
+                kl_on,
+                ..TrainConfig::for_size(3, 11)
+            };
+            let mut trainer = Trainer::new(model, config);
+            let sampler_before = sampler_kl(&trainer);
+            let marginal_before = exact_kl_mam(&trainer.nets, &exact).reverse;
+            for _ in 0..400 {
+                trainer.step();
+            }
+            let sampler_after = sampler_kl(&trainer);
+            let marginal_after = exact_kl_mam(&trainer.nets, &exact).reverse;
+            assert!(
+                sampler_after < sampler_before * 0.3,
+                "{kl_on:?}: sampler's exact KL {sampler_before} -> {sampler_after}"
+            );
+            assert!(
+                marginal_after < marginal_before * 0.5,
+                "{kl_on:?}: marginal network's exact KL {marginal_before} -> {marginal_after}"
+            );
+            // The reported gap is the sampler's: its KL estimate is near the exact one.
+            let estimate = trainer.recent(50).and_then(|s| s.kl_estimate).expect("3x3");
+            assert!(
+                (estimate - sampler_after).abs() < 0.05,
+                "{kl_on:?}: estimate {estimate} against exact {sampler_after}"
+            );
+        }
     }
 
     /// Restarting from ancestral samples of p_phi replaces every chain, deterministically for a

