@@ -389,38 +389,7 @@ fn answer_ui(s: &MamSettings, state: &MamState, compute: &Compute, ui: &mut egui
         return;
     };
     ui.label(RichText::new(format!("log p(painted), {} observed sites", a.observed)).strong());
-    egui::Grid::new("mam_answer").striped(true).show(ui, |ui| {
-        ui.label("route");
-        ui.label("log p (nats)");
-        ui.label("time");
-        ui.label("network passes");
-        ui.end_row();
-        ui.colored_label(MAM, "MaM marginal network");
-        ui.monospace(format!("{:.4}", a.log_p_model));
-        ui.monospace(format_ms(a.ms_mam));
-        ui.label("1");
-        ui.end_row();
-        ui.colored_label(ARM, a.arm_network.label()).on_hover_text(match a.arm_network {
-            super::lab::ArmNetwork::Separate => {
-                "The paper's baseline: an any-order autoregressive network trained separately, by KL on the same energy (paperlab mam train-arm)"
-            }
-            super::lab::ArmNetwork::MamConditional => {
-                "No separately trained ARM for this target (or the page trains its own MaM): MaM's conditional network, the same shape, so the same time per pass"
-            }
-        });
-        ui.monospace(format!("{:.4}", a.log_p_arm));
-        ui.monospace(format_ms(a.ms_arm));
-        ui.label(a.observed.to_string());
-        ui.end_row();
-        ui.colored_label(EXACT, "exact (enumeration)");
-        match a.log_p_exact {
-            Some(v) => ui.monospace(format!("{v:.4}")),
-            None => ui.label("L > 4: 2^D states"),
-        };
-        ui.label("");
-        ui.label("");
-        ui.end_row();
-    });
+    answer_table(a, crate::labs::layout::is_narrow(ui.ctx()), ui);
     if a.observed > 0 {
         ui.label(format!(
             "Autoregressive / MaM time: {:.1}x on the CPU (goal: at least |S|/2 = {:.1}).",
@@ -462,42 +431,93 @@ fn format_ms(ms: f64) -> String {
     }
 }
 
+/// The routes' log p, time and network passes for the painted query.
+/// On a phone (`narrow`) the labels are short, so that all four columns fit 390 px.
+fn answer_table(a: &super::lab::QueryAnswer, narrow: bool, ui: &mut egui::Ui) {
+    let short = |long: &'static str, short: &'static str| if narrow { short } else { long };
+    egui::Grid::new("mam_answer").striped(true).show(ui, |ui| {
+        ui.label("route");
+        ui.label("log p (nats)");
+        ui.label("time");
+        ui.label(short("network passes", "passes"));
+        ui.end_row();
+        ui.colored_label(MAM, short("MaM marginal network", "MaM"));
+        ui.monospace(format!("{:.4}", a.log_p_model));
+        ui.monospace(format_ms(a.ms_mam));
+        ui.label("1");
+        ui.end_row();
+        let arm = short(a.arm_network.label(), "ARM");
+        ui.colored_label(ARM, arm).on_hover_text(match a.arm_network {
+            super::lab::ArmNetwork::Separate => {
+                "The paper's baseline: an any-order autoregressive network trained separately, by KL on the same energy (paperlab mam train-arm)"
+            }
+            super::lab::ArmNetwork::MamConditional => {
+                "No separately trained ARM for this target (or the page trains its own MaM): MaM's conditional network, the same shape, so the same time per pass"
+            }
+        });
+        ui.monospace(format!("{:.4}", a.log_p_arm));
+        ui.monospace(format_ms(a.ms_arm));
+        ui.label(a.observed.to_string());
+        ui.end_row();
+        ui.colored_label(EXACT, short("exact (enumeration)", "exact"));
+        match a.log_p_exact {
+            Some(v) => ui.monospace(format!("{v:.4}")),
+            None => ui.label("L > 4: 2^D states"),
+        };
+        ui.label("");
+        ui.label("");
+        ui.end_row();
+    });
+}
+
 fn heat_maps_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
     let Some(a) = &state.answer else { return };
     let p = s.partial();
     let size = s.size as usize;
     ui.label(RichText::new("p(x_i = +1 | painted) for every unknown site").strong());
-    ui.horizontal_wrapped(|ui| {
-        let map = |ui: &mut egui::Ui, title: &str, heat: &[f64], hover: &str| {
-            ui.vertical(|ui| {
-                ui.label(title).on_hover_text(hover);
-                heat_lattice(ui, &p, heat, size, 150.0);
-            });
-        };
-        map(
-            ui,
+    let mut maps: Vec<(&str, &[f64], &str)> = vec![
+        (
             "conditional net, 1 pass",
             &a.heat_conditional,
             "sigmoid of the conditional network's logits: all sites in one pass",
-        );
-        map(
-            ui,
+        ),
+        (
             "D+1 marginals (CPU)",
             &a.heat_marginals,
             "p(x_S, x_i = +1) / p(x_S) from a batch of D + 1 marginal queries",
-        );
-        if let Some(g) = &state.gpu_heat {
-            map(
-                ui,
-                "D+1 marginals (GPU)",
-                &g.heat,
-                "The same batch of D + 1 marginal queries in one GPU submission",
-            );
-        }
-        if let Some(e) = &a.heat_exact {
-            map(ui, "exact", e, "By enumeration of all 2^D states");
-        }
-    });
+        ),
+    ];
+    if let Some(g) = &state.gpu_heat {
+        maps.push((
+            "D+1 marginals (GPU)",
+            &g.heat,
+            "The same batch of D + 1 marginal queries in one GPU submission",
+        ));
+    }
+    if let Some(e) = &a.heat_exact {
+        maps.push(("exact", e, "By enumeration of all 2^D states"));
+    }
+    // Rows of at most 150 px maps, two per row on a phone, each title wrapped to its map's
+    // width (a wrapped layout cannot place children whose size it learns only afterwards).
+    let per_row = if crate::labs::layout::is_narrow(ui.ctx()) {
+        2
+    } else {
+        maps.len()
+    };
+    let spacing = ui.spacing().item_spacing.x;
+    let side = ((ui.available_width() - spacing * (per_row - 1) as f32) / per_row as f32)
+        .clamp(60.0, 150.0);
+    for row in maps.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for &(title, heat, hover) in row {
+                ui.vertical(|ui| {
+                    ui.set_width(side);
+                    ui.add(egui::Label::new(title).wrap()).on_hover_text(hover);
+                    heat_lattice(ui, &p, heat, size, side);
+                });
+            }
+        });
+    }
     let unknown = p.sites.iter().filter(|x| **x == Site::Unknown);
     let diff = a
         .heat_conditional
