@@ -709,6 +709,11 @@ async function mam(browser, base, name, expectGpu) {
     check(`${name}: MaM samples match exact samples`,
       g.reference_is_exact && Math.abs(g.model_magnetisation - g.reference_magnetisation) < 0.15
         && Math.abs(g.model_correlation - g.reference_correlation) < 0.15, JSON.stringify(g));
+    await waitFor('return st.gallery && st.gallery.exact_magnetisation !== null;');
+    const ge = (await status(p.page, 'mam')).gallery;
+    check(`${name}: the gallery's exact moments (transfer matrix) agree with the exact samples`,
+      Math.abs(ge.exact_magnetisation - ge.reference_magnetisation) < 0.1
+        && Math.abs(ge.exact_correlation - ge.reference_correlation) < 0.1, JSON.stringify(ge));
     await p.page.screenshot({ path: path.join(shots, `${name}-sample.png`) });
     await p.page.evaluate(() => { location.hash = location.hash.replace(/view=[a-z]+/, 'view=speed'); });
     const [mx, my] = await button(p.page, 'mam-measure');
@@ -730,8 +735,14 @@ async function mam(browser, base, name, expectGpu) {
     check(`${name}: training runs in the worker`, st.training_in_worker === true && st.training_error === null,
       `${st.training_error}`);
     await p.page.screenshot({ path: path.join(shots, `${name}-train.png`) });
-    await p.page.evaluate(() => { location.hash = '#lab=mam&size=10'; });
-    await waitFor('return st.source === "shipped" && st.sampling_done && st.arm_network === "separate";');
+    // The top row painted +1: the exact route is the transfer matrix, run over frames.
+    await p.page.evaluate(() => { location.hash = `#lab=mam&size=10&pattern=${'u'.repeat(10)}${'.'.repeat(90)}`; });
+    await waitFor('return st.source === "shipped" && st.sampling_done && st.arm_network === "separate" && st.log_p_exact !== null;');
+    st = await status(p.page, 'mam');
+    check(`${name}: 10x10's exact log p by the transfer matrix, MaM and the ARM near it`,
+      st.observed === 10 && Math.abs(st.log_p_model - st.log_p_exact) < 0.5
+        && Math.abs(st.log_p_arm - st.log_p_exact) < 0.5,
+      `MaM ${st.log_p_model} ARM ${st.log_p_arm} exact ${st.log_p_exact}`);
     await p.page.waitForTimeout(300);
     await p.page.screenshot({ path: path.join(shots, `${name}-10x10.png`) });
   } catch (e) {

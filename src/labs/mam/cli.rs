@@ -5,8 +5,8 @@ use serde_json::json;
 use web_time::Instant;
 
 use super::arm::{ArmTrainConfig, ArmTrainer, DEFAULT_ARM_BATCH};
-use super::eval::quality_report;
-use super::ising::{Exact, Ising, MAX_EXACT_SIZE};
+use super::eval::{AgainstTruth, quality_report};
+use super::ising::{Exact, Ising, MAX_EXACT_SIZE, log_marginal_transfer, log_z_transfer};
 use super::nets::{MamNets, observed_in_order};
 use super::partial::Partial;
 use super::quality::{against_exact, arm_against_exact, exact_kl_arm, exact_kl_mam, own_sample_kl};
@@ -53,6 +53,9 @@ const BENCH_SIZE: Setting<u32> = Setting::new("size", 10, 4, 10)
     .help("Lattice side of the shipped models measured: 4, 8 or 10 (the paper's).");
 const BENCH_SAMPLES: Setting<u64> = Setting::new("samples", 2000, 10, 100_000)
     .help("Ground-truth samples (independent Gibbs chains; exact on 4x4) and samples per sampler.");
+const BENCH_EXACT_QUERIES: Setting<u64> = Setting::new("exact-queries", 40, 0, 10_000).help(
+    "Partial assignments of each kind whose exact log p the transfer matrix gives on 8x8 and 10x10 (about 0.7 s each on 10x10).",
+);
 const BENCH_BATCH: Setting<u64> =
     Setting::new("batch", 1024, 1, 16_384).help("Queries per GPU and CPU batch.");
 const REPS: Setting<u32> = Setting::new("reps", 20, 1, 1000).help("Timed GPU passes.");
@@ -149,6 +152,7 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&BENCH_BATCH),
                     number_arg(&REPS),
                     number_arg(&BENCH_SAMPLES),
+                    number_arg(&BENCH_EXACT_QUERIES),
                     weights_arg("trained MaM networks [default: the shipped model of --size]"),
                     text_arg(
                         "arm-weights",
@@ -429,10 +433,13 @@ fn query(args: &Args<'_>) -> Result<i32, CommandError> {
     let arm_net = arm.as_ref().map_or(&nets.conditional, |a| &a.net);
     let (log_p_model, ms_mam) = time_ms(20.0, || nets.log_marginal(&partial));
     let (log_p_arm, ms_arm) = time_ms(20.0, || super::arm::log_marginal(arm_net, &partial, &order));
+    // Enumeration up to 4x4, the transfer matrix up to 10x10 (under a second natively).
     let log_p_exact = if model.size <= MAX_EXACT_SIZE {
         Exact::new(model).ok().map(|e| e.log_marginal(&partial))
     } else {
-        None
+        log_z_transfer(&model)
+            .and_then(|log_z| log_marginal_transfer(&model, log_z, &partial))
+            .ok()
     };
     emit(json!({
         "log_p_model": log_p_model,
@@ -460,6 +467,7 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
     let batch = args.number(&BENCH_BATCH)? as usize;
     let reps = args.number(&REPS)?;
     let samples = args.number(&BENCH_SAMPLES)? as usize;
+    let exact_queries = args.number(&BENCH_EXACT_QUERIES)? as usize;
     let (model, nets, arm) = bench_models(args, size)?;
     let arm_net = arm.as_ref().map_or(&nets.conditional, |a| &a.net);
     let size = model.size;
@@ -481,13 +489,18 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
                 "goal_ratio": goal,
         }));
     }
-    let report = quality_report(&model, &nets, arm.as_ref(), samples, 1);
+    let report = quality_report(&model, &nets, arm.as_ref(), samples, exact_queries, 1);
     let samples_goal_met = [
         &report.mam_conditional_sampler,
         &report.mam_marginal_sampler,
     ]
     .iter()
     .any(|s| s.within_two_se());
+    let within_two_se_of_exact = |s: &AgainstTruth| {
+        s.magnetisation_z_exact
+            .zip(s.neighbour_correlation_z_exact)
+            .map(|(m, c)| m <= 2.0 && c <= 2.0)
+    };
     let mut quality = json!(report);
     quality["route"] = json!("quality");
     emit(quality);
@@ -500,6 +513,9 @@ fn bench(args: &Args<'_>) -> Result<i32, CommandError> {
         "cpu_mam_queries_per_s": batch as f64 / (cpu_ms * 1e-3),
         "ratio_goal_met": goals_met,
         "samples_within_two_se_of_ground_truth": samples_goal_met,
+        "mam_samples_within_two_se_of_exact_moments":
+            within_two_se_of_exact(&report.mam_conditional_sampler),
+        "arm_samples_within_two_se_of_exact_moments": within_two_se_of_exact(&report.arm_sampler),
         "mean_abs_error_goal_met": report.mean_abs_error_mam.map(|e| e <= 0.05),
     });
     let compute = headless_compute();

@@ -6,10 +6,11 @@
 use serde::Serialize;
 
 use super::arm::{Arm, ancestral_samples};
-use super::ising::{Exact, Ising, gibbs_sample, log_z_transfer};
+use super::ising::{Exact, ExactMoments, Ising, exact_moments, gibbs_sample, log_z_transfer};
 use super::nets::{CLASSES, MamNets, encode_masked_into, random_order, sigmoid};
 use super::quality::{
-    ExactKl, against_exact, arm_against_exact, exact_kl_arm, exact_kl_mam, full_partial,
+    ExactKl, TransferQuality, against_exact, against_transfer, arm_against_exact, exact_kl_arm,
+    exact_kl_mam, full_partial,
 };
 use crate::rng::SplitMix64;
 
@@ -139,23 +140,46 @@ pub fn marginal_sampler_batch(nets: &MamNets, count: usize, rng: &mut SplitMix64
     spins.chunks_exact(d).map(<[i8]>::to_vec).collect()
 }
 
+impl SampleStats {
+    /// How many of these samples' standard errors they sit from the exact moments:
+    /// (magnetisation, neighbour correlation).
+    pub fn z_scores_exact(&self, exact: &ExactMoments) -> (f64, f64) {
+        (
+            (self.magnetisation - exact.magnetisation).abs() / self.magnetisation_se.max(1e-12),
+            (self.neighbour_correlation - exact.neighbour_correlation).abs()
+                / self.neighbour_correlation_se.max(1e-12),
+        )
+    }
+}
+
 /// A set of samples' statistics and how far (in combined standard errors) they sit from the
-/// ground truth's.
+/// ground truth's, and (in their own standard errors) from the exact moments where the
+/// transfer matrix gives them (L <= 10).
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct AgainstTruth {
     pub stats: SampleStats,
     pub magnetisation_z: f64,
     pub neighbour_correlation_z: f64,
+    pub magnetisation_z_exact: Option<f64>,
+    pub neighbour_correlation_z_exact: Option<f64>,
 }
 
 impl AgainstTruth {
-    fn of(model: &Ising, samples: &[Vec<i8>], truth: &SampleStats) -> Self {
+    fn of(
+        model: &Ising,
+        samples: &[Vec<i8>],
+        truth: &SampleStats,
+        exact: Option<&ExactMoments>,
+    ) -> Self {
         let stats = SampleStats::of(model, samples);
         let (magnetisation_z, neighbour_correlation_z) = stats.z_scores(truth);
+        let exact_z = exact.map(|e| stats.z_scores_exact(e));
         Self {
             stats,
             magnetisation_z,
             neighbour_correlation_z,
+            magnetisation_z_exact: exact_z.map(|z| z.0),
+            neighbour_correlation_z_exact: exact_z.map(|z| z.1),
         }
     }
 
@@ -193,6 +217,10 @@ pub struct QualityReport {
     pub reverse_kl_mam_marginal_scored: Option<f64>,
     pub reverse_kl_arm_own_samples: Option<f64>,
     pub ground_truth: SampleStats,
+    /// The target's exact magnetisation and neighbour correlation (transfer matrix, L <= 10).
+    pub exact_moments: Option<ExactMoments>,
+    /// The ground truth's own distance from them, in its standard errors: a check of the chains.
+    pub ground_truth_z_exact: Option<(f64, f64)>,
     pub mam_conditional_sampler: AgainstTruth,
     pub mam_marginal_sampler: AgainstTruth,
     pub arm_sampler: AgainstTruth,
@@ -200,15 +228,20 @@ pub struct QualityReport {
     pub exact_kl_arm: Option<ExactKl>,
     pub mean_abs_error_mam: Option<f64>,
     pub mean_abs_error_arm: Option<f64>,
+    /// Above 4x4 (where enumeration gives the exact figures) and up to 10x10: MaM's and the
+    /// ARM's log-marginals against the transfer matrix's, on random and on target patterns.
+    pub marginals_against_transfer: Option<TransferQuality>,
 }
 
 /// Measures `nets` (and the autoregressive model `arm`, else MaM's own conditional network)
-/// on `samples` samples per sampler.
+/// on `samples` samples per sampler and, on lattices the transfer matrix covers but enumeration
+/// does not, on `exact_queries` partial assignments of each kind (none: skipped).
 pub fn quality_report(
     model: &Ising,
     nets: &MamNets,
     arm: Option<&Arm>,
     samples: usize,
+    exact_queries: usize,
     seed: u64,
 ) -> QualityReport {
     let d = model.sites();
@@ -240,6 +273,7 @@ pub fn quality_report(
         ),
     };
     let truth = SampleStats::of(model, &truth_samples);
+    let moments = exact_moments(model).ok();
     let nll_exact = log_z.map(|z| nll(&truth_samples, |x| model.log_f(x) - z));
     let log_q = log_marginals_of_full(nets, &truth_samples);
     let nll_mam = -log_q.iter().sum::<f64>() / truth_samples.len().max(1) as f64;
@@ -276,9 +310,11 @@ pub fn quality_report(
         reverse_kl_mam_marginal_scored,
         reverse_kl_arm_own_samples: own_kl(&arm_drawn),
         ground_truth: truth,
-        mam_conditional_sampler: AgainstTruth::of(model, &by_conditional, &truth),
-        mam_marginal_sampler: AgainstTruth::of(model, &by_marginals, &truth),
-        arm_sampler: AgainstTruth::of(model, &arm_samples, &truth),
+        exact_moments: moments,
+        ground_truth_z_exact: moments.map(|e| truth.z_scores_exact(&e)),
+        mam_conditional_sampler: AgainstTruth::of(model, &by_conditional, &truth, moments.as_ref()),
+        mam_marginal_sampler: AgainstTruth::of(model, &by_marginals, &truth, moments.as_ref()),
+        arm_sampler: AgainstTruth::of(model, &arm_samples, &truth, moments.as_ref()),
         exact_kl_mam: exact.as_ref().map(|e| exact_kl_mam(nets, e)),
         exact_kl_arm: exact.as_ref().map(|e| exact_kl_arm(arm, e, seed)),
         mean_abs_error_mam: exact
@@ -287,6 +323,9 @@ pub fn quality_report(
         mean_abs_error_arm: exact
             .as_ref()
             .map(|e| arm_against_exact(arm, e, 1000, seed).mean_abs_error),
+        marginals_against_transfer: (exact.is_none() && exact_queries > 0)
+            .then(|| against_transfer(model, nets, arm, &truth_samples, exact_queries, seed).ok())
+            .flatten(),
     }
 }
 

@@ -6,7 +6,10 @@ use web_time::{Duration, Instant};
 
 use super::arm::Arm;
 use super::gpu::{MamOnDevice, Net};
-use super::ising::{Exact, Ising, MAX_EXACT_SIZE, gibbs_sample, spins_of};
+use super::ising::{
+    Exact, ExactMoments, ExactMomentsJob, Ising, MAX_EXACT_SIZE, MAX_TRANSFER_SIZE,
+    TransferMarginalJob, gibbs_sample, spins_of,
+};
 use super::jobs::{PageTraining, TrainJob, TrainSpec};
 use super::nets::{CLASSES, MamNets, encode_into, observed_in_order, random_order};
 use super::partial::{Partial, Site};
@@ -112,6 +115,11 @@ pub struct Gallery {
     pub model_samples: Vec<Vec<i8>>,
     pub reference_samples: Vec<Vec<i8>>,
     pub reference_is_exact: bool,
+    /// The target's exact magnetisation and neighbour correlation (L <= 10), once computed.
+    pub exact_moments: Option<ExactMoments>,
+    /// Their transfer-matrix runs in progress (a second at L = 10, so spread over frames);
+    /// `None` when done or when the lattice is too large for them.
+    moments_job: Option<ExactMomentsJob>,
     rng: SplitMix64,
     cumulative: Option<Vec<f64>>,
     /// Samples per side.
@@ -120,7 +128,7 @@ pub struct Gallery {
 }
 
 impl Gallery {
-    fn new(exact: Option<&Exact>, seed: u64, sampler: Sampler) -> Self {
+    fn new(model: &Ising, exact: Option<&Exact>, seed: u64, sampler: Sampler) -> Self {
         // Exact sampling by inverting the CDF of every state's probability.
         let cumulative = exact.map(|e| {
             let mut acc = 0.0;
@@ -136,6 +144,8 @@ impl Gallery {
             model_samples: Vec::new(),
             reference_samples: Vec::new(),
             reference_is_exact: cumulative.is_some(),
+            exact_moments: None,
+            moments_job: ExactMomentsJob::new(model).ok(),
             rng: SplitMix64::new(seed ^ 0x6a11),
             cumulative,
             target: GALLERY_SAMPLES,
@@ -144,13 +154,15 @@ impl Gallery {
     }
 
     pub fn done(&self) -> bool {
-        self.model_samples.len() >= self.target && self.reference_samples.len() >= self.target
+        self.model_samples.len() >= self.target
+            && self.reference_samples.len() >= self.target
+            && self.moments_job.is_none()
     }
 
     /// `n` samples each, blocking (CLI).
     pub fn complete(model: &Ising, nets: &MamNets, n: usize, seed: u64, sampler: Sampler) -> Self {
         let exact = Exact::new(*model).ok();
-        let mut g = Self::new(exact.as_ref(), seed, sampler);
+        let mut g = Self::new(model, exact.as_ref(), seed, sampler);
         g.target = n;
         while !g.done() {
             g.work(model, nets, Instant::now() + Duration::from_secs(1));
@@ -179,6 +191,17 @@ impl Gallery {
                     None => gibbs_sample(model, GIBBS_SWEEPS, &mut self.rng),
                 };
                 self.reference_samples.push(sample);
+            }
+            if let Some(job) = &mut self.moments_job {
+                match job.step() {
+                    Ok(None) => {}
+                    Ok(Some(moments)) => {
+                        self.exact_moments = Some(moments);
+                        self.moments_job = None;
+                    }
+                    // The table shows no exact row then; nothing else depends on it.
+                    Err(_) => self.moments_job = None,
+                }
             }
         }
     }
@@ -321,6 +344,18 @@ pub struct MamState {
     pub sampling: Option<Sampling>,
     pub gallery: Option<Gallery>,
     pub speed: Option<SpeedJob>,
+    /// The painted query's exact log p above 4x4 (transfer matrix, L <= 10), spread over
+    /// frames: the pattern it answers, the job (until done), its result.
+    pub transfer_query: Option<TransferQuery>,
+    /// The target's log Z, once a transfer-matrix query computed it.
+    transfer_log_z: Option<f64>,
+}
+
+/// See [`MamState::transfer_query`].
+pub struct TransferQuery {
+    pattern: String,
+    job: Option<TransferMarginalJob>,
+    pub result: Option<Result<f64, String>>,
 }
 
 impl MamState {
@@ -413,8 +448,75 @@ impl MamState {
         self.sampling = None;
     }
 
+    /// The transfer matrix's log p for `pattern`, if it has been computed.
+    fn transfer_answer(&self, pattern: &str) -> Option<f64> {
+        self.transfer_query
+            .as_ref()
+            .filter(|t| t.pattern == pattern)
+            .and_then(|t| t.result.clone())
+            .and_then(Result::ok)
+    }
+
+    /// Starts the exact answer for the painted pattern (4 < L <= 10) if it is a new one, and
+    /// runs it until `deadline`; fills the answer's exact log p when done.
+    fn work_transfer_query(&mut self, s: &MamSettings, model: &Ising, deadline: Instant) {
+        if self.exact.is_some() || model.size > MAX_TRANSFER_SIZE {
+            return;
+        }
+        if self
+            .transfer_query
+            .as_ref()
+            .is_none_or(|t| t.pattern != s.pattern)
+        {
+            let job = TransferMarginalJob::new(model, self.transfer_log_z, &s.partial());
+            self.transfer_query = Some(match job {
+                Ok(job) => TransferQuery {
+                    pattern: s.pattern.clone(),
+                    job: Some(job),
+                    result: None,
+                },
+                Err(e) => TransferQuery {
+                    pattern: s.pattern.clone(),
+                    job: None,
+                    result: Some(Err(e)),
+                },
+            });
+        }
+        let Some(query) = &mut self.transfer_query else {
+            return;
+        };
+        while let Some(job) = &mut query.job
+            && Instant::now() < deadline
+        {
+            match job.step() {
+                Ok(None) => {}
+                Ok(Some(log_p)) => {
+                    self.transfer_log_z = job.log_z();
+                    query.result = Some(Ok(log_p));
+                    query.job = None;
+                }
+                Err(e) => {
+                    query.result = Some(Err(e));
+                    query.job = None;
+                }
+            }
+        }
+        let log_p = self.transfer_answer(&s.pattern);
+        let answers_pattern = self
+            .query_key
+            .as_ref()
+            .is_some_and(|(p, _)| *p == s.pattern);
+        if let (Some(a), Some(log_p), true) = (&mut self.answer, log_p, answers_pattern) {
+            a.log_p_exact = Some(log_p);
+        }
+    }
+
     pub fn is_busy(&self, s: &MamSettings, on_gpu: bool) -> bool {
         s.train
+            || self
+                .transfer_query
+                .as_ref()
+                .is_some_and(|t| t.job.is_some())
             || self.source == Some(Source::Loading) && self.shipped.is_none()
             || self.arm_pending && self.shipped.is_some()
             || self.gpu_run.is_some()
@@ -465,6 +567,8 @@ impl MamState {
         }
         self.poll_training(s, budget.mul_f32(0.7));
         self.update_query(s, compute);
+        // Half the frame's budget at most, so that sampling and the gallery go on meanwhile.
+        self.work_transfer_query(s, &model, started + budget / 2);
         self.poll_gpu(compute);
         if let Some(nets) = self
             .training
@@ -487,7 +591,7 @@ impl MamState {
             match s.view {
                 super::settings::View::Sample => {
                     let gallery = self.gallery.get_or_insert_with(|| {
-                        Gallery::new(self.exact.as_ref(), s.seed, s.sampler)
+                        Gallery::new(&model, self.exact.as_ref(), s.seed, s.sampler)
                     });
                     gallery.work(&model, nets, deadline);
                 }
@@ -561,7 +665,10 @@ impl MamState {
             ms_arm,
             arm_network,
             observed: order.len(),
-            log_p_exact: self.exact.as_ref().map(|e| e.log_marginal(&p)),
+            log_p_exact: match &self.exact {
+                Some(e) => Some(e.log_marginal(&p)),
+                None => self.transfer_answer(&s.pattern),
+            },
             heat_conditional: nets.conditionals_up(&p),
             heat_marginals: nets.heat_map_by_marginals(&p),
             heat_exact: self.exact.as_ref().map(|e| e.conditionals_up(&p)),
@@ -672,6 +779,8 @@ impl MamState {
                 "reference_magnetisation": r.magnetisation,
                 "model_correlation": m.neighbour_correlation,
                 "reference_correlation": r.neighbour_correlation,
+                "exact_magnetisation": g.exact_moments.map(|e| e.magnetisation),
+                "exact_correlation": g.exact_moments.map(|e| e.neighbour_correlation),
             })
         });
         let speed = self.speed.as_ref().map(|j| {

@@ -1,13 +1,13 @@
-//! How close a trained MaM is to the exact answers (L <= 4): mean |log p_model - log p_exact|
-//! over random partial assignments, for the marginal network (one pass) and for the
-//! autoregressive route through the conditional network.
+//! How close a trained MaM is to the exact answers: mean |log p_model - log p_exact| over random
+//! partial assignments, for the marginal network (one pass) and for the autoregressive route,
+//! exact by enumeration for L <= 4 and by the transfer matrix for L <= 10.
 
 use serde::Serialize;
 
 use super::arm::{Arm, ancestral_samples};
-use super::ising::{Exact, Ising, spins_of};
+use super::ising::{Exact, Ising, log_marginal_transfer, log_z_transfer, spins_of};
 use super::nets::{CLASSES, MamNets, encode_masked_into, random_order};
-use super::partial::Partial;
+use super::partial::{Partial, Site};
 use crate::rng::SplitMix64;
 
 /// A random query: |S| uniform in 1..=D, S a uniformly random set, each observed spin +1 or -1
@@ -69,6 +69,74 @@ pub fn arm_against_exact(arm: &Arm, exact: &Exact, queries: usize, seed: u64) ->
         max_abs_error: max,
         arm_mean_abs_error: sum / n,
     }
+}
+
+/// Mean |log p_model - log p_exact| in nats of MaM's marginal network and of the ARM (a random
+/// order per query), the exact answers by the transfer matrix.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MarginalErrors {
+    pub queries: usize,
+    pub mam_mean_abs_error: f64,
+    pub arm_mean_abs_error: f64,
+}
+
+/// Marginal errors on lattices too large to enumerate (L <= 10), on two kinds of query, both
+/// with |S| uniform in 1..=D and S uniformly random: `random_spins` as the 4x4 goal draws them
+/// (each observed spin +1 or -1 with probability 1/2: mostly very improbable patterns, -70 nats
+/// at |S| = D on 10x10), and `target_spins`, whose observed spins are those of ground-truth
+/// samples (the patterns the target itself makes).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TransferQuality {
+    pub random_spins: MarginalErrors,
+    pub target_spins: MarginalErrors,
+}
+
+/// [`TransferQuality`] over `queries` queries of each kind (about two thirds of a second each
+/// at L = 10, natively); `typical` supplies the target-spin queries' spins.
+pub fn against_transfer(
+    model: &Ising,
+    nets: &MamNets,
+    arm: &Arm,
+    typical: &[Vec<i8>],
+    queries: usize,
+    seed: u64,
+) -> Result<TransferQuality, String> {
+    let d = model.sites();
+    let log_z = log_z_transfer(model)?;
+    let mut rng = SplitMix64::new(seed ^ 0x7a11);
+    let mut errors = |make: &mut dyn FnMut(&mut SplitMix64) -> Partial| {
+        let (mut mam, mut arm_sum) = (0.0f64, 0.0f64);
+        for _ in 0..queries {
+            let p = make(&mut rng);
+            let truth = log_marginal_transfer(model, log_z, &p)?;
+            mam += (nets.log_marginal(&p) - truth).abs();
+            let order = random_order(d, &mut rng);
+            arm_sum += (arm.log_marginal_batched(&p, &order) - truth).abs();
+        }
+        let n = queries.max(1) as f64;
+        Ok::<_, String>(MarginalErrors {
+            queries,
+            mam_mean_abs_error: mam / n,
+            arm_mean_abs_error: arm_sum / n,
+        })
+    };
+    let random_spins = errors(&mut |rng| random_partial(d, rng))?;
+    let target_spins = errors(&mut |rng| {
+        let mut p = random_partial(d, rng);
+        if !typical.is_empty() {
+            let sample = &typical[rng.below(typical.len() as u64) as usize];
+            for (site, &spin) in p.sites.iter_mut().zip(sample) {
+                if site.spin().is_some() {
+                    *site = if spin > 0 { Site::Up } else { Site::Down };
+                }
+            }
+        }
+        p
+    })?;
+    Ok(TransferQuality {
+        random_spins,
+        target_spins,
+    })
 }
 
 /// Exact divergences between a model's full-configuration distribution q and the target p,

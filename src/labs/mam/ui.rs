@@ -389,7 +389,12 @@ fn answer_ui(s: &MamSettings, state: &MamState, compute: &Compute, ui: &mut egui
         return;
     };
     ui.label(RichText::new(format!("log p(painted), {} observed sites", a.observed)).strong());
-    answer_table(a, crate::labs::layout::is_narrow(ui.ctx()), ui);
+    answer_table(
+        a,
+        s.size as usize,
+        crate::labs::layout::is_narrow(ui.ctx()),
+        ui,
+    );
     if a.observed > 0 {
         ui.label(format!(
             "Autoregressive / MaM time: {:.1}x on the CPU (goal: at least |S|/2 = {:.1}).",
@@ -433,7 +438,7 @@ fn format_ms(ms: f64) -> String {
 
 /// The routes' log p, time and network passes for the painted query.
 /// On a phone (`narrow`) the labels are short, so that all four columns fit 390 px.
-fn answer_table(a: &super::lab::QueryAnswer, narrow: bool, ui: &mut egui::Ui) {
+fn answer_table(a: &super::lab::QueryAnswer, size: usize, narrow: bool, ui: &mut egui::Ui) {
     let short = |long: &'static str, short: &'static str| if narrow { short } else { long };
     egui::Grid::new("mam_answer").striped(true).show(ui, |ui| {
         ui.label("route");
@@ -459,10 +464,22 @@ fn answer_table(a: &super::lab::QueryAnswer, narrow: bool, ui: &mut egui::Ui) {
         ui.monospace(format_ms(a.ms_arm));
         ui.label(a.observed.to_string());
         ui.end_row();
-        ui.colored_label(EXACT, short("exact (enumeration)", "exact"));
+        let (route, how) = if size <= super::ising::MAX_EXACT_SIZE {
+            ("exact (enumeration)", "Sums all 2^D states")
+        } else {
+            (
+                "exact (transfer matrix)",
+                "Sums the states that agree with the painted sites row by row: 2^L frontier states instead of 2^D (a second or two for 10x10, spread over frames)",
+            )
+        };
+        ui.colored_label(EXACT, short(route, "exact")).on_hover_text(how);
         match a.log_p_exact {
             Some(v) => ui.monospace(format!("{v:.4}")),
-            None => ui.label("L > 4: 2^D states"),
+            None if size <= super::ising::MAX_TRANSFER_SIZE => ui.label("computing…"),
+            None => ui.label(format!(
+                "L > {}: 2^L frontier states",
+                super::ising::MAX_TRANSFER_SIZE
+            )),
         };
         ui.label("");
         ui.label("");
@@ -658,15 +675,34 @@ fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
                 ));
                 ui.end_row();
             }
+            if let Some(e) = &g.exact_moments {
+                ui.label("exact").on_hover_text(
+                    "The target's own values: derivatives of the exact log Z (transfer matrix)",
+                );
+                ui.monospace("");
+                ui.monospace(format!("{:.3}", e.magnetisation));
+                ui.monospace(format!("{:.3}", e.neighbour_correlation));
+                ui.end_row();
+            }
         });
-    ui.label(
-        RichText::new(format!(
-            "Means over the samples so far ± one standard error; MaM and reference are {} (magnetisation) and {} (correlation) combined standard errors apart.",
-            format_z(a.z_scores(&b).0),
-            format_z(a.z_scores(&b).1),
-        ))
-        .small(),
+    let mut text = format!(
+        "Means over the samples so far ± one standard error; MaM and reference are {} (magnetisation) and {} (correlation) combined standard errors apart",
+        format_z(a.z_scores(&b).0),
+        format_z(a.z_scores(&b).1),
     );
+    match &g.exact_moments {
+        Some(e) => {
+            let (m, c) = a.z_scores_exact(e);
+            text += &format!(
+                "; MaM is {} and {} of its standard errors from the exact values.",
+                format_z(m),
+                format_z(c)
+            );
+        }
+        None if size <= super::ising::MAX_TRANSFER_SIZE => text += "; exact values: computing.",
+        None => text += ".",
+    }
+    ui.label(RichText::new(text).small());
 }
 
 fn format_z(z: f64) -> String {
