@@ -580,48 +580,56 @@ fn spins_partial(spins: &[i8]) -> Partial {
     }
 }
 
+/// The sampling lattice beside the gallery; on a phone, one above the other (side by side the
+/// gallery got the few pixels left of 390).
 fn sample_ui(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
-    let size = s.size as usize;
-    ui.horizontal_wrapped(|ui| {
-        ui.vertical(|ui| {
-            ui.label(RichText::new("Any-order sampling").strong());
-            if let Some(sampling) = &state.sampling {
-                let shown = sampling.revealed();
-                let mut p = sampling.start.clone();
-                let mut heat = vec![0.5; p.sites.len()];
-                for &(i, spin, p_up) in &sampling.steps[..shown] {
-                    p.sites[i] = if spin > 0 { Site::Up } else { Site::Down };
-                    heat[i] = p_up;
-                }
-                if let Some(&(next, _, _)) = sampling.steps.get(shown) {
-                    heat[next] = 0.5;
-                }
-                heat_lattice(ui, &p, &heat, size, 220.0);
-                ui.label(format!(
-                    "{shown} of {} unknown sites filled, {} order, by the {}; painted sites kept.",
-                    sampling.steps.len(),
-                    s.order.label(),
-                    s.sampler.label()
-                ));
-                if let Some(&(i, spin, p_up)) =
-                    shown.checked_sub(1).and_then(|k| sampling.steps.get(k))
-                {
-                    ui.label(format!(
-                        "last: site {i} drew {spin:+} with p(+1) = {p_up:.3}"
-                    ));
-                }
-            }
-            if ui
-                .button("↻ Sample again")
-                .on_hover_text("Next seed: a new sample (and a new order if random)")
-                .clicked()
-            {
-                s.seed = s.seed.wrapping_add(1);
-                state.restart_sampling();
-            }
+    if crate::labs::layout::is_narrow(ui.ctx()) {
+        sampling_column(s, state, ui);
+        ui.separator();
+        gallery_ui(s, state, ui);
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            ui.vertical(|ui| sampling_column(s, state, ui));
+            ui.vertical(|ui| gallery_ui(s, state, ui));
         });
-        ui.vertical(|ui| gallery_ui(s, state, ui));
-    });
+    }
+}
+
+fn sampling_column(s: &mut MamSettings, state: &mut MamState, ui: &mut egui::Ui) {
+    let size = s.size as usize;
+    ui.label(RichText::new("Any-order sampling").strong());
+    if let Some(sampling) = &state.sampling {
+        let shown = sampling.revealed();
+        let mut p = sampling.start.clone();
+        let mut heat = vec![0.5; p.sites.len()];
+        for &(i, spin, p_up) in &sampling.steps[..shown] {
+            p.sites[i] = if spin > 0 { Site::Up } else { Site::Down };
+            heat[i] = p_up;
+        }
+        if let Some(&(next, _, _)) = sampling.steps.get(shown) {
+            heat[next] = 0.5;
+        }
+        heat_lattice(ui, &p, &heat, size, 220.0);
+        ui.label(format!(
+            "{shown} of {} unknown sites filled, {} order, by the {}; painted sites kept.",
+            sampling.steps.len(),
+            s.order.label(),
+            s.sampler.label()
+        ));
+        if let Some(&(i, spin, p_up)) = shown.checked_sub(1).and_then(|k| sampling.steps.get(k)) {
+            ui.label(format!(
+                "last: site {i} drew {spin:+} with p(+1) = {p_up:.3}"
+            ));
+        }
+    }
+    if ui
+        .button("↻ Sample again")
+        .on_hover_text("Next seed: a new sample (and a new order if random)")
+        .clicked()
+    {
+        s.seed = s.seed.wrapping_add(1);
+        state.restart_sampling();
+    }
 }
 
 fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
@@ -660,7 +668,13 @@ fn gallery_ui(s: &MamSettings, state: &MamState, ui: &mut egui::Ui) {
             ui.label("");
             ui.label("samples");
             ui.label("magnetisation");
-            ui.label("neighbour correlation");
+            // On a phone the long heading ran past the edge.
+            ui.label(if crate::labs::layout::is_narrow(ui.ctx()) {
+                "correlation"
+            } else {
+                "neighbour correlation"
+            })
+            .on_hover_text("Mean x_i x_j over the 2 D nearest-neighbour pairs");
             ui.end_row();
             for (name, st) in [("MaM", a), ("reference", b)] {
                 ui.label(name);
