@@ -328,9 +328,19 @@ fn regret_view(state: &LabState, ui: &mut egui::Ui) {
         result.seconds
     ));
     summary_table(result, ui);
+    // On a phone the legend at body size covered most of the curves.
+    let legend_text = if crate::labs::layout::is_narrow(ui.ctx()) {
+        egui::TextStyle::Small
+    } else {
+        egui::TextStyle::Body
+    };
     Plot::new("cpr_vs_t")
         .height(360.0)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .legend(
+            Legend::default()
+                .position(egui_plot::Corner::LeftTop)
+                .text_style(legend_text),
+        )
         .x_axis_label("round t")
         .y_axis_label("mean CPR (loss units)")
         .show(ui, |plot| {

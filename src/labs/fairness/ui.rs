@@ -218,19 +218,59 @@ fn model_summary(view: Option<&ModelView>, ui: &mut egui::Ui) {
     });
 }
 
-fn pid_row(ui: &mut egui::Ui, name: &str, p: &Pid) {
-    ui.label(name);
-    for v in [
+/// The PID table's quantities, in its column order after the source's name.
+const PID_COLUMNS: [&str; 6] = [
+    "global I(Z;V)",
+    "local I(Z;V|S)",
+    "unique",
+    "redundant",
+    "masked",
+    "unique to S",
+];
+
+fn pid_values(p: &Pid) -> [f64; 6] {
+    [
         p.mi_a,
         p.unique_a + p.synergistic,
         p.unique_a,
         p.redundant,
         p.synergistic,
         p.unique_b,
-    ] {
-        ui.label(format!("{v:.4}"));
-    }
-    ui.end_row();
+    ]
+}
+
+/// One row per source; on a phone one row per quantity, one column per source (seven columns
+/// do not fit 390 px; two or three do).
+fn pid_table(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    egui::Grid::new("pid_table").striped(true).show(ui, |ui| {
+        ui.label(RichText::new("bits").strong());
+        if narrow {
+            for (name, _) in pids {
+                ui.label(RichText::new(*name).strong());
+            }
+            ui.end_row();
+            for (k, column) in PID_COLUMNS.iter().enumerate() {
+                ui.label(*column);
+                for (_, p) in pids {
+                    ui.label(format!("{:.4}", pid_values(p)[k]));
+                }
+                ui.end_row();
+            }
+        } else {
+            for h in PID_COLUMNS {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for (name, p) in pids {
+                ui.label(*name);
+                for v in pid_values(p) {
+                    ui.label(format!("{v:.4}"));
+                }
+                ui.end_row();
+            }
+        }
+    });
 }
 
 /// Per source a "global" bar (unique + redundant) and a "local" bar (unique + masked).
@@ -262,13 +302,14 @@ fn pid_bars(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
         .iter()
         .map(|(_, p)| p.mi_a.max(p.unique_a + p.synergistic))
         .fold(0.1, f64::max);
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
     Plot::new("pid_bars")
         .height(300.0)
         .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .y_axis_label("bits")
         .show_axes([false, true])
         .show_grid([false, true])
-        .include_y(-0.12 * tallest)
+        .include_y(if narrow { -0.14 } else { -0.12 } * tallest)
         .include_y(1.15 * tallest)
         .include_x(-0.7)
         .include_x(3.0 * pids.len().max(1) as f64 + 2.5)
@@ -280,12 +321,28 @@ fn pid_bars(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
             plot.bar_chart(red);
             plot.bar_chart(syn);
             for (i, (name, _)) in pids.iter().enumerate() {
-                for (dx, which) in [(0.0, "global"), (1.0, "local")] {
+                // On a phone a bar is about 35 px from its neighbour: "global" / "local" under
+                // each bar and the source's name once under the pair, instead of both under
+                // each bar (which overlapped).
+                let labels = if narrow {
+                    [
+                        (0.0, -0.04, "global".to_owned(), 10.0),
+                        (1.0, -0.04, "local".to_owned(), 10.0),
+                        (0.5, -0.1, (*name).to_owned(), 12.0),
+                    ]
+                } else {
+                    [
+                        (0.0, -0.06, format!("{name}\nglobal"), 12.0),
+                        (1.0, -0.06, format!("{name}\nlocal"), 12.0),
+                        (0.5, 0.0, String::new(), 12.0),
+                    ]
+                };
+                for (dx, dy, text, size) in labels {
                     plot.text(
                         egui_plot::Text::new(
                             "",
-                            egui_plot::PlotPoint::new(3.0 * i as f64 + dx, -0.06 * tallest),
-                            RichText::new(format!("{name}\n{which}")).size(12.0),
+                            egui_plot::PlotPoint::new(3.0 * i as f64 + dx, dy * tallest),
+                            RichText::new(text).size(size),
                         )
                         .anchor(egui::Align2::CENTER_CENTER),
                     );
@@ -314,23 +371,7 @@ fn pid_view(state: &LabState, ui: &mut egui::Ui) {
         None => {}
     }
     pid_bars(&pids, ui);
-    egui::Grid::new("pid_table").striped(true).show(ui, |ui| {
-        for h in [
-            "bits",
-            "global I(Z;V)",
-            "local I(Z;V|S)",
-            "unique",
-            "redundant",
-            "masked",
-            "unique to S",
-        ] {
-            ui.label(RichText::new(h).strong());
-        }
-        ui.end_row();
-        for (name, p) in &pids {
-            pid_row(ui, name, p);
-        }
-    });
+    pid_table(&pids, ui);
     ui.label(
         RichText::new(
             "Global = unique + redundant, local = unique + masked, so global - local = \

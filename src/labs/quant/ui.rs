@@ -194,6 +194,40 @@ fn power_of_ten(log10: f64) -> String {
     format!("{:.1e}", 10f64.powf(log10))
 }
 
+/// Error against bits per weight, one line per method.
+fn tradeoff_plot(metric: ErrorMetric, state: &LabState, ui: &mut egui::Ui) {
+    // On a phone the long axis label ran off the edge and the legend covered most of the plot.
+    let narrow = crate::labs::layout::is_narrow(ui.ctx());
+    Plot::new("tradeoff")
+        .height(if narrow { 460.0 } else { 380.0 })
+        // The ticks are one-digit bit counts about 38 px apart on a phone: egui_plot's default
+        // spacing for x labels (60-80 px) hid them all there.
+        .custom_x_axes(vec![
+            egui_plot::AxisHints::new_x()
+                .label(if narrow {
+                    "bits per weight (all stored)"
+                } else {
+                    "bits per weight (codebooks, scales and sparse part included)"
+                })
+                .label_spacing(24.0..=36.0),
+        ])
+        .y_axis_label(format!("{} (log scale)", metric.label()))
+        .y_axis_formatter(|mark, _| power_of_ten(mark.value))
+        .include_x(1.5)
+        .include_x(9.0)
+        .allow_scroll(false)
+        .legend(
+            Legend::default()
+                .position(egui_plot::Corner::RightTop)
+                .text_style(if narrow {
+                    egui::TextStyle::Small
+                } else {
+                    egui::TextStyle::Body
+                }),
+        )
+        .show(ui, |plot| draw_tradeoff(plot, state, metric));
+}
+
 /// Every series' error against bits per weight, the block formats as diamonds and the
 /// chosen method circled.
 fn draw_tradeoff(plot: &mut egui_plot::PlotUi<'_>, state: &LabState, metric: ErrorMetric) {
@@ -282,17 +316,7 @@ fn tradeoff_view(s: &mut QuantSettings, state: &LabState, ui: &mut egui::Ui) {
         })
         .response
         .on_hover_text("The error on the vertical axis");
-    let metric = s.metric;
-    Plot::new("tradeoff")
-        .height(380.0)
-        .x_axis_label("bits per weight (codebooks, scales and sparse part included)")
-        .y_axis_label(format!("{} (log scale)", s.metric.label()))
-        .y_axis_formatter(|mark, _| power_of_ten(mark.value))
-        .include_x(1.5)
-        .include_x(9.0)
-        .allow_scroll(false)
-        .legend(Legend::default().position(egui_plot::Corner::RightTop))
-        .show(ui, |plot| draw_tradeoff(plot, state, metric));
+    tradeoff_plot(s.metric, state, ui);
     ui.label(
         RichText::new(
             "Lower-left is better. Uniform grids (RTN, INT, bipolar) spend levels where few \
