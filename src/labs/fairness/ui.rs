@@ -325,16 +325,15 @@ fn pid_bars(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
                 // each bar and the source's name once under the pair, instead of both under
                 // each bar (which overlapped).
                 let labels = if narrow {
-                    [
+                    vec![
                         (0.0, -0.04, "global".to_owned(), 10.0),
                         (1.0, -0.04, "local".to_owned(), 10.0),
                         (0.5, -0.1, (*name).to_owned(), 12.0),
                     ]
                 } else {
-                    [
+                    vec![
                         (0.0, -0.06, format!("{name}\nglobal"), 12.0),
                         (1.0, -0.06, format!("{name}\nlocal"), 12.0),
-                        (0.5, 0.0, String::new(), 12.0),
                     ]
                 };
                 for (dx, dy, text, size) in labels {

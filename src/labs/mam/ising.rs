@@ -179,9 +179,15 @@ pub const MAX_TRANSFER_SIZE: usize = 10;
 /// any J, h.
 pub fn log_z_transfer(model: &Ising) -> Result<f64, String> {
     let mut run = TransferLogZ::new(model)?;
+    run_to_end(|| run.step())
+}
+
+/// Steps one of the resumable jobs below until it yields its result (the CLI's and the
+/// bench's blocking use of what the page spreads over frames).
+fn run_to_end<T>(mut step: impl FnMut() -> Result<Option<T>, String>) -> Result<T, String> {
     loop {
-        if let Some(log_z) = run.step()? {
-            return Ok(log_z);
+        if let Some(result) = step()? {
+            return Ok(result);
         }
     }
 }
@@ -327,11 +333,7 @@ impl TransferLogZ {
 /// caller). About a third of a second natively at L = 10.
 pub fn log_marginal_transfer(model: &Ising, log_z: f64, partial: &Partial) -> Result<f64, String> {
     let mut job = TransferMarginalJob::new(model, Some(log_z), partial)?;
-    loop {
-        if let Some(log_p) = job.step()? {
-            return Ok(log_p);
-        }
-    }
+    run_to_end(|| job.step())
 }
 
 /// [`log_marginal_transfer`] a first-row state at a time (the page spreads L = 10's second
@@ -401,11 +403,7 @@ const MOMENT_STEP: f64 = 1e-4;
 /// 2 J), by central differences of [`log_z_transfer`] (four transfer-matrix runs).
 pub fn exact_moments(model: &Ising) -> Result<ExactMoments, String> {
     let mut job = ExactMomentsJob::new(model)?;
-    loop {
-        if let Some(moments) = job.step()? {
-            return Ok(moments);
-        }
-    }
+    run_to_end(|| job.step())
 }
 
 /// [`exact_moments`] a step of [`TransferLogZ`] at a time (the page runs it within frames).
