@@ -190,6 +190,66 @@ pub fn ancestral_samples(
         .collect()
 }
 
+/// What the REINFORCE advantage (log q - log f minus the batch mean) is divided by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdvantageScale {
+    /// The batch's own standard deviation, as the reference code does. The divisor depends on
+    /// the batch, so the expected update is not along the KL gradient: a batch that holds a
+    /// rare state the model under-covers (a large negative advantage, the very sample that
+    /// would correct the under-coverage) is scaled down by it.
+    #[default]
+    Batch,
+    /// A running mean (decay 0.99) of earlier batches' standard deviations: the same size of
+    /// step, but a divisor independent of the batch, so the expected update is the gradient's
+    /// direction.
+    Running,
+}
+
+impl AdvantageScale {
+    pub const NAMES: &[&str] = &["batch", "running"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "batch" => Some(Self::Batch),
+            "running" => Some(Self::Running),
+            _ => None,
+        }
+    }
+}
+
+/// The divisor of [`AdvantageScale`], with the running mean's state.
+#[derive(Clone, Debug, Default)]
+pub(super) struct AdvantageScaler {
+    kind: AdvantageScale,
+    running_std: Option<f64>,
+}
+
+impl AdvantageScaler {
+    /// Weight of the newest batch in the running mean.
+    const NEWEST_WEIGHT: f64 = 0.01;
+
+    pub(super) fn new(kind: AdvantageScale) -> Self {
+        Self {
+            kind,
+            running_std: None,
+        }
+    }
+
+    /// The divisor for a batch whose advantages have standard deviation `batch_std`; with
+    /// `Running`, the mean of the earlier batches' (this batch's own only for the first).
+    pub(super) fn divisor(&mut self, batch_std: f64) -> f64 {
+        let divisor = match self.kind {
+            AdvantageScale::Batch => batch_std,
+            AdvantageScale::Running => {
+                let before = self.running_std.unwrap_or(batch_std);
+                self.running_std = Some(before + Self::NEWEST_WEIGHT * (batch_std - before));
+                before
+            }
+        };
+        divisor.max(1e-6)
+    }
+}
+
 /// One batch of ancestral samples: spins (B x D), log q per chain, and per pass and chain the
 /// logit and spin drawn (for the gradient).
 pub(super) struct Drawn {
@@ -204,7 +264,12 @@ pub(super) struct Drawn {
 /// standard deviation (as the reference), and d/dz of mean(r * log q) = r / B * (y - sigmoid(z))
 /// at each pass's drawn site. Writes rows t * B + b of `grad` (D outputs per row; the other
 /// entries are left as they are) and returns the mean of log q(x) - log f(x).
-pub(super) fn kl_logit_gradient(drawn: &Drawn, model: &Ising, grad: &mut [f32]) -> f64 {
+pub(super) fn kl_logit_gradient(
+    drawn: &Drawn,
+    model: &Ising,
+    scaler: &mut AdvantageScaler,
+    grad: &mut [f32],
+) -> f64 {
     let (b, d) = (drawn.log_q.len(), model.sites());
     let gaps: Vec<f64> = drawn
         .spins
@@ -214,7 +279,7 @@ pub(super) fn kl_logit_gradient(drawn: &Drawn, model: &Ising, grad: &mut [f32]) 
         .collect();
     let mean_gap = gaps.iter().sum::<f64>() / b as f64;
     let std_gap = (gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-    let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
+    let scale = 1.0 / (b as f64 * scaler.divisor(std_gap));
     for (row, &(site, z, spin)) in drawn.steps.iter().enumerate() {
         let r = (gaps[row % b] - mean_gap) * scale;
         let y = f64::from(u8::from(spin > 0));
@@ -281,6 +346,7 @@ pub struct ArmTrainConfig {
     pub seed: u64,
     /// Cosine decay of the learning rate to 0 over this many steps (`None`: constant).
     pub decay_steps: Option<usize>,
+    pub advantage: AdvantageScale,
 }
 
 /// What one ARM training step measured.
@@ -306,6 +372,7 @@ pub struct ArmTrainer {
     grads: Gradients,
     cache_pass: ForwardCache,
     cache_all: ForwardCache,
+    scaler: AdvantageScaler,
 }
 
 impl ArmTrainer {
@@ -322,6 +389,7 @@ impl ArmTrainer {
             grads: arm.net.zero_gradients(),
             cache_pass: ForwardCache::default(),
             cache_all: ForwardCache::default(),
+            scaler: AdvantageScaler::new(config.advantage),
             config: ArmTrainConfig { batch, ..config },
             arm,
         }
@@ -344,7 +412,7 @@ impl ArmTrainer {
             Some(&mut self.cache_all),
         );
         let mut grad = vec![0.0f32; b * d * d];
-        let mean_gap = kl_logit_gradient(&drawn, &self.model, &mut grad);
+        let mean_gap = kl_logit_gradient(&drawn, &self.model, &mut self.scaler, &mut grad);
         self.grads.zero();
         self.arm
             .net
@@ -377,6 +445,40 @@ impl ArmTrainer {
 mod tests {
     use super::*;
     use crate::labs::mam::ising::Exact;
+
+    #[test]
+    fn the_running_divisor_does_not_depend_on_the_batch_it_scales() {
+        let mut batch = AdvantageScaler::new(AdvantageScale::Batch);
+        assert_eq!(batch.divisor(2.0), 2.0);
+        assert_eq!(batch.divisor(0.5), 0.5);
+        assert_eq!(
+            batch.divisor(0.0),
+            1e-6,
+            "a constant batch must not divide by zero"
+        );
+
+        // Two runs that differ only in the current batch's spread get the same divisor.
+        let history = [1.0, 3.0, 2.0];
+        let mut a = AdvantageScaler::new(AdvantageScale::Running);
+        let mut b = AdvantageScaler::new(AdvantageScale::Running);
+        for &s in &history {
+            assert_eq!(a.divisor(s), b.divisor(s));
+        }
+        let (from_a, from_b) = (a.divisor(100.0), b.divisor(0.01));
+        assert_eq!(from_a, from_b);
+        // It is the running mean of the earlier ones: 1, then 1 + 0.01 (3 - 1), then + 0.01 (2 - that).
+        let after_two = 1.0 + 0.01 * (3.0 - 1.0);
+        let expected = after_two + 0.01 * (2.0 - after_two);
+        assert!(
+            (from_a - expected).abs() < 1e-12,
+            "{from_a} against {expected}"
+        );
+        assert_eq!(
+            AdvantageScale::parse("running"),
+            Some(AdvantageScale::Running)
+        );
+        assert_eq!(AdvantageScale::parse("std"), None);
+    }
 
     #[test]
     fn sampled_log_q_is_the_sum_of_conditionals_along_the_order() {
@@ -425,6 +527,7 @@ mod tests {
             lr: 3e-3,
             seed: 1,
             decay_steps: None,
+            advantage: AdvantageScale::Batch,
         };
         let mut trainer = ArmTrainer::new(model, config);
         let before = exact_kl_fixed_order(&trainer.arm, &exact);

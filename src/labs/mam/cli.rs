@@ -4,7 +4,7 @@ use clap::Arg;
 use serde_json::json;
 use web_time::Instant;
 
-use super::arm::{ArmTrainConfig, ArmTrainer, DEFAULT_ARM_BATCH};
+use super::arm::{AdvantageScale, ArmTrainConfig, ArmTrainer, DEFAULT_ARM_BATCH};
 use super::eval::{AgainstTruth, quality_report};
 use super::ising::{Exact, Ising, MAX_EXACT_SIZE, log_marginal_transfer, log_z_transfer};
 use super::nets::{MamNets, observed_in_order};
@@ -60,8 +60,61 @@ const BENCH_BATCH: Setting<u64> =
     Setting::new("batch", 1024, 1, 16_384).help("Queries per GPU and CPU batch.");
 const REPS: Setting<u32> = Setting::new("reps", 20, 1, 1000).help("Timed GPU passes.");
 
+fn advantage_arg() -> Arg {
+    text_arg(
+        "advantage",
+        "SCALE",
+        "what the REINFORCE advantage is divided by: 'batch' (its batch's standard deviation, as the reference) or 'running' (a running mean of earlier batches', a divisor independent of the batch) [default: batch]",
+    )
+}
+
+/// `--advantage`, or the reference's batch scaling.
+fn advantage_scale(args: &Args<'_>) -> Result<AdvantageScale, CommandError> {
+    match args.text("advantage") {
+        None => Ok(AdvantageScale::Batch),
+        Some(text) => AdvantageScale::parse(text).ok_or_else(|| {
+            CommandError::Usage(format!(
+                "--advantage {text:?}: expected one of {}",
+                AdvantageScale::NAMES.join(", ")
+            ))
+        }),
+    }
+}
+
 fn weights_arg(what: &'static str) -> Arg {
     text_arg("weights", "FILE", what)
+}
+
+/// `mam train`'s arguments.
+fn train_args() -> Vec<Arg> {
+    let mut args = settings_args(&MamSettings::default(), TARGET_KEYS);
+    args.extend([
+        number_arg(&STEPS),
+        number_arg(&TRAIN_SEED),
+        number_arg(&BATCH),
+        number_arg(&HIDDEN),
+        number_arg(&LR),
+        number_arg(&ALPHA),
+        number_arg(&UNIFORM_EVERY),
+        number_arg(&LAYERS),
+        number_arg(&RESTART_EVERY),
+        number_arg(&REFRESH),
+        text_arg(
+            "init",
+            "FILE",
+            "continue training these MaM networks (a 'mam train' file for the same target; --hidden and --layers then come from the file)",
+        ),
+        text_arg(
+            "kl-on",
+            "NET",
+            "which network the KL term trains: 'marginal' (on the persistent chains; the reference's default) or 'conditional' (the sampler, on fresh ancestral samples of itself, D passes per step) or 'both' [default: marginal for L <= 4, both above]",
+        ),
+        advantage_arg(),
+        output_arg(
+            "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
+        ),
+    ]);
+    args
 }
 
 pub fn commands() -> Vec<LabCommand> {
@@ -71,35 +124,7 @@ pub fn commands() -> Vec<LabCommand> {
             about: "energy-based MaM training on the L x L Ising model; JSON progress lines, then a final object",
             long_about: "The final object holds kl_estimate and self_consistency, and for L <= 4 \
                 the errors against exact marginals.",
-            args: || {
-                let mut args = settings_args(&MamSettings::default(), TARGET_KEYS);
-                args.extend([
-                    number_arg(&STEPS),
-                    number_arg(&TRAIN_SEED),
-                    number_arg(&BATCH),
-                    number_arg(&HIDDEN),
-                    number_arg(&LR),
-                    number_arg(&ALPHA),
-                    number_arg(&UNIFORM_EVERY),
-                    number_arg(&LAYERS),
-                    number_arg(&RESTART_EVERY),
-                    number_arg(&REFRESH),
-                    text_arg(
-                        "init",
-                        "FILE",
-                        "continue training these MaM networks (a 'mam train' file for the same target; --hidden and --layers then come from the file)",
-                    ),
-                    text_arg(
-                        "kl-on",
-                        "NET",
-                        "which network the KL term trains: 'marginal' (on the persistent chains; the reference's default) or 'conditional' (the sampler, on fresh ancestral samples of itself, D passes per step) or 'both' [default: marginal for L <= 4, both above]",
-                    ),
-                    output_arg(
-                        "write the trained networks here (checked before training; Ctrl-C saves the networks so far)",
-                    ),
-                ]);
-                args
-            },
+            args: train_args,
             run: train,
         },
         LabCommand {
@@ -116,6 +141,7 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&ARM_BATCH),
                     number_arg(&HIDDEN),
                     number_arg(&LR),
+                    advantage_arg(),
                     output_arg(
                         "write the trained network here (checked before training; Ctrl-C saves the network so far)",
                     ),
@@ -211,6 +237,7 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
         refresh_sites,
         decay_steps: Some(steps),
         kl_on,
+        advantage: advantage_scale(args)?,
         ..defaults
     };
     let mut trainer = trainer_from(args, model, config)?;
@@ -348,6 +375,7 @@ fn train_arm(args: &Args<'_>) -> Result<i32, CommandError> {
         lr: args.number(&LR)? as f32,
         seed,
         decay_steps: Some(steps),
+        advantage: advantage_scale(args)?,
     };
     let out = args.output()?;
     let mut trainer = ArmTrainer::new(model, config);

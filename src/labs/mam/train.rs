@@ -22,6 +22,7 @@
 //! D sampling passes as the ARM's does (`arm.rs`); `Both` also keeps step 2 for the marginal
 //! network on those samples.
 
+use super::arm::{AdvantageScale, AdvantageScaler};
 use super::ising::{Ising, log_z_transfer};
 use super::nets::{CLASSES, MamNets, encode_masked_into, log_conditional, sigmoid};
 use crate::nn::{Adam, ForwardCache, Gradients};
@@ -50,6 +51,7 @@ pub struct TrainConfig {
     pub decay_steps: Option<usize>,
     /// Which network the KL term trains.
     pub kl_on: KlOn,
+    pub advantage: AdvantageScale,
 }
 
 /// Which network the KL term's REINFORCE gradient trains. The other learns from the
@@ -110,6 +112,7 @@ impl TrainConfig {
             seed,
             decay_steps: None,
             kl_on,
+            advantage: AdvantageScale::Batch,
         }
     }
 
@@ -193,6 +196,8 @@ pub struct Trainer {
     cache_conditional: ForwardCache,
     cache_pass: ForwardCache,
     input: Vec<f32>,
+    scale_conditional: AdvantageScaler,
+    scale_marginal: AdvantageScaler,
 }
 
 impl Trainer {
@@ -222,6 +227,8 @@ impl Trainer {
             cache_conditional: ForwardCache::default(),
             cache_pass: ForwardCache::default(),
             input: Vec::new(),
+            scale_conditional: AdvantageScaler::new(config.advantage),
+            scale_marginal: AdvantageScaler::new(config.advantage),
             config: TrainConfig { batch, ..config },
             nets,
         }
@@ -285,7 +292,12 @@ impl Trainer {
             Some(&mut self.cache_conditional),
         );
         let mut grad = vec![0.0f32; b * d * d];
-        let gap = super::arm::kl_logit_gradient(&drawn, &self.model, &mut grad);
+        let gap = super::arm::kl_logit_gradient(
+            &drawn,
+            &self.model,
+            &mut self.scale_conditional,
+            &mut grad,
+        );
         self.chains = drawn.spins;
         (Some(gap), grad)
     }
@@ -353,7 +365,7 @@ impl Trainer {
         if self.config.kl_on != KlOn::Conditional {
             let std_gap =
                 (gaps.iter().map(|a| (a - marginal_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-            let scale = 1.0 / (b as f64 * std_gap.max(1e-6));
+            let scale = 1.0 / (b as f64 * self.scale_marginal.divisor(std_gap));
             for (c, gap) in gaps.iter().enumerate() {
                 grad_marginal[c] = ((gap - marginal_gap) * scale) as f32;
             }
