@@ -5,8 +5,9 @@
 //! Per step: B chains each draw a uniformly random order and sample all D sites in it (D passes
 //! of B rows); log q(x) is the sum of the D conditionals met on the way. The REINFORCE gradient
 //! E[grad log q(x) (log q(x) - log f(x) - b)], with the batch mean as baseline and the advantage
-//! divided by its standard deviation as the reference does, flows back through all D passes at
-//! once (their forward caches are concatenated into one backward pass).
+//! divided by its standard deviation as the reference does (or by a running one:
+//! [`AdvantageScale`]), flows back through all D passes at once (their forward caches are
+//! concatenated into one backward pass).
 //!
 //! The routes here (conditionals, |S|-pass marginals, any-order sampling) take the network
 //! itself, so MaM's own conditional network answers through the same code.
@@ -218,7 +219,7 @@ impl AdvantageScale {
 }
 
 /// The divisor of [`AdvantageScale`], with the running mean's state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(super) struct AdvantageScaler {
     kind: AdvantageScale,
     running_std: Option<f64>,
@@ -233,6 +234,14 @@ impl AdvantageScaler {
             kind,
             running_std: None,
         }
+    }
+
+    /// What each advantage (gap minus `mean_gap`) is multiplied by to give the per-example
+    /// weight of a batch-mean loss: 1 / (B * divisor), the divisor from the gaps' spread.
+    pub(super) fn weight(&mut self, gaps: &[f64], mean_gap: f64) -> f64 {
+        let b = gaps.len().max(1) as f64;
+        let std_gap = (gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / b).sqrt();
+        1.0 / (b * self.divisor(std_gap))
     }
 
     /// The divisor for a batch whose advantages have standard deviation `batch_std`; with
@@ -261,7 +270,7 @@ pub(super) struct Drawn {
 
 /// The REINFORCE gradient of KL(q || f/Z) for a batch drawn by [`draw_batch`] with `keep`: per
 /// chain the advantage r = log q(x) - log f(x) minus the batch mean, divided by the batch's
-/// standard deviation (as the reference), and d/dz of mean(r * log q) = r / B * (y - sigmoid(z))
+/// standard deviation (as the reference) or by the `scaler`'s running one, and d/dz of mean(r * log q) = r / B * (y - sigmoid(z))
 /// at each pass's drawn site. Writes rows t * B + b of `grad` (D outputs per row; the other
 /// entries are left as they are) and returns the mean of log q(x) - log f(x).
 pub(super) fn kl_logit_gradient(
@@ -278,8 +287,7 @@ pub(super) fn kl_logit_gradient(
         .map(|(x, lq)| lq - model.log_f(x))
         .collect();
     let mean_gap = gaps.iter().sum::<f64>() / b as f64;
-    let std_gap = (gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-    let scale = 1.0 / (b as f64 * scaler.divisor(std_gap));
+    let scale = scaler.weight(&gaps, mean_gap);
     for (row, &(site, z, spin)) in drawn.steps.iter().enumerate() {
         let r = (gaps[row % b] - mean_gap) * scale;
         let y = f64::from(u8::from(spin > 0));

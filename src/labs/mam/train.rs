@@ -10,7 +10,7 @@
 //! 2. KL by REINFORCE: for the chains' full states x, the gradient
 //!    E[grad log p_theta(x) * (log p_theta(x) - log f(x) - b)] with the batch mean as baseline b
 //!    and the advantage divided by its batch standard deviation (the reference code standardises
-//!    it). log p_theta(x) = g(x) - g(empty); the g(empty) gradient cancels against the mean.
+//!    it; `--advantage running` divides by a running one instead). log p_theta(x) = g(x) - g(empty); the g(empty) gradient cancels against the mean.
 //! 3. Self-consistency: per example a random order and position d, i.e. a random set S of d
 //!    sites and one more site j: r = g(x_S) + log p_phi(x_j | x_S) - g(x_S, x_j), loss r^2.
 //!    Half the examples are chain states and half uniformly random spins, so the marginals are
@@ -363,9 +363,7 @@ impl Trainer {
         let marginal_gap = gaps.iter().sum::<f64>() / b as f64;
         let mut grad_marginal = vec![0.0f32; 3 * b];
         if self.config.kl_on != KlOn::Conditional {
-            let std_gap =
-                (gaps.iter().map(|a| (a - marginal_gap).powi(2)).sum::<f64>() / b as f64).sqrt();
-            let scale = 1.0 / (b as f64 * self.scale_marginal.divisor(std_gap));
+            let scale = self.scale_marginal.weight(&gaps, marginal_gap);
             for (c, gap) in gaps.iter().enumerate() {
                 grad_marginal[c] = ((gap - marginal_gap) * scale) as f32;
             }
