@@ -416,6 +416,11 @@ mod tests {
             let nll_exact = r.nll_exact.expect("L <= 10");
             assert!((r.nll_arm - nll_exact).abs() < 0.35, "{r:?}");
             assert!((r.nll_mam - nll_exact).abs() < 0.35, "{r:?}");
+            // Both shipped networks are normalised as far as these samples can tell.
+            for kl in [r.forward_kl_mam, r.forward_kl_arm] {
+                let kl = kl.expect("L <= 10");
+                assert!(!kl.unnormalised, "{size}x{size}: {kl:?}");
+            }
         }
     }
 }
