@@ -869,9 +869,8 @@ try {
     // which draws WebGL in software. So each task's CPU is held to 50 ms, as below.
     await gflownetWorker(b, base, 'gfn-worker-cpu-fallback', '#lab=gfn&train=true', 50);
   });
-  // The CPU compute path (?compute=cpu) in the browser that draws through WebGPU, whose
-  // compositing is off the main thread: each main-thread task's CPU time is held to 50 ms (the
-  // page's own work); its wall time waits on the software rasteriser too, and is reported.
+  // The CPU compute path (?compute=cpu) in the browser that draws through WebGPU (SwiftShader):
+  // the same bound, each main-thread task's CPU time held to 50 ms; wall time reported.
   await group('GFlowNets worker goal (CPU compute)', ['gfn'], GPU,
     (b) => gflownetWorker(b, base, 'gfn-worker-cpu-compute', '?compute=cpu#lab=gfn&train=true', 50));
   await group('bandits (CPU fallback)', ['bandits'], PLAIN, (b) => bandits(b, base, 'bandits-cpu-fallback', false));
