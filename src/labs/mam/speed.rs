@@ -28,29 +28,40 @@ pub fn query_of_size(d: usize, observed: usize, rng: &mut SplitMix64) -> Partial
     p
 }
 
-/// Rounds per measure: the median of five resists one or two interrupted rounds.
-const TIMING_ROUNDS: usize = 5;
+/// Rounds per measure: the median of three resists one interrupted round, and a slow call
+/// (one that fills a round alone) is made no more often than the three calls of before.
+const TIMING_ROUNDS: usize = 3;
 
-/// Runs `f` once untimed (caches, first allocations), then in [`TIMING_ROUNDS`] rounds of at
-/// least `min_ms / TIMING_ROUNDS` each (at least one call); its last value and the median
-/// round's ms per call. The median, not the mean over all calls: one interruption of the
-/// thread (the OS giving its core to a worker, a browser's own task) would otherwise be spread
-/// over every call, and a 0.08 ms query once read 2.3 ms in a page's measure.
+/// The shortest round: five ticks of the coarsest clock measured with (browsers round
+/// `performance.now()` to 0.1 ms), so that a fast call's round is not read as 0 or 0.1 ms.
+const MIN_ROUND_MS: f64 = 0.5;
+
+/// Runs `f` in [`TIMING_ROUNDS`] rounds of at least `min_ms / TIMING_ROUNDS` (and
+/// [`MIN_ROUND_MS`]) each, at least one call a round; its last value and the median round's ms
+/// per call. The median, not the mean over all calls: one interruption of the thread (the OS
+/// giving its core to a worker, a browser's own task) would otherwise be spread over every
+/// call, and a 0.08 ms query once read 2.3 ms in a page's measure.
 pub fn time_ms<T>(min_ms: f64, mut f: impl FnMut() -> T) -> (T, f64) {
-    let round_ms = min_ms / TIMING_ROUNDS as f64;
-    let mut value = f();
-    let mut per_call_ms = [0.0f64; TIMING_ROUNDS];
-    for round in &mut per_call_ms {
+    let round_ms = (min_ms / TIMING_ROUNDS as f64).max(MIN_ROUND_MS);
+    // One round: calls until `round_ms` have passed; the last value and the ms per call.
+    let mut round = || {
         let started = Instant::now();
         let mut calls = 0u32;
-        *round = loop {
-            value = f();
+        loop {
+            let value = f();
             calls += 1;
             let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
             if elapsed_ms >= round_ms {
-                break elapsed_ms / f64::from(calls);
+                return (value, elapsed_ms / f64::from(calls));
             }
-        };
+        }
+    };
+    let (mut value, first_ms) = round();
+    let mut per_call_ms = [first_ms; TIMING_ROUNDS];
+    for slot in per_call_ms.iter_mut().skip(1) {
+        let (next, ms) = round();
+        value = next;
+        *slot = ms;
     }
     per_call_ms.sort_by(f64::total_cmp);
     (value, per_call_ms[TIMING_ROUNDS / 2])
