@@ -1,4 +1,5 @@
-// One dense layer of an MLP for a batch: y[b, o] = act(bias[o] + sum_i x[b, i] * w[i, o]).
+// One dense layer of an MLP for a batch: y[b, o] = act(bias[o] + sum_i x[b, i] * w[i, o]),
+// plus x[b, o] in a residual layer (inputs == outputs).
 // Rust reference: src/nn/mlp.rs `Mlp::forward` (one layer of it); an MLP forward is one
 // dispatch per layer (src/nn/gpu.rs).
 //
@@ -15,7 +16,8 @@ struct Params {
     // 0: none (last layer), 1: ReLU, 2: LeakyReLU with `slope`.
     activation: u32,
     slope: f32,
-    _pad0: u32,
+    // 1: add the input to the output (a residual hidden layer; inputs == outputs).
+    residual: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -47,6 +49,9 @@ fn main(
         acc = max(acc, 0.0);
     } else if (params.activation == 2u && acc <= 0.0) {
         acc = params.slope * acc;
+    }
+    if (params.residual == 1u) {
+        acc += x[x_base + o];
     }
     y[index] = acc;
 }

@@ -18,6 +18,7 @@ struct LayerOnDevice {
     outputs: usize,
     activation: (u32, f32),
     inputs: usize,
+    residual: bool,
 }
 
 /// An MLP's weights on the device plus activation buffers for up to `max_batch` rows.
@@ -88,6 +89,9 @@ impl DenseKernel {
                 outputs: layer.outputs,
                 inputs: layer.inputs,
                 activation,
+                residual: mlp
+                    .spec
+                    .skips(l, mlp.layers.len(), layer.inputs, layer.outputs),
             });
             outputs_of_layers.push(y);
         }
@@ -126,7 +130,7 @@ impl DenseKernel {
                 layer.outputs as u32,
                 code,
                 slope.to_bits(),
-                0,
+                u32::from(layer.residual),
                 0,
                 0,
             ];
@@ -208,7 +212,8 @@ pub fn forward_oracle(mlp: &Mlp, input: &[f32], batch: usize) -> (Vec<f64>, Vec<
     let u = f64::from(f32::EPSILON) / 2.0;
     let mut values: Vec<f64> = input.iter().map(|&v| f64::from(v)).collect();
     let mut errors = vec![0.0f64; values.len()];
-    let last = mlp.layers.len().saturating_sub(1);
+    let layers = mlp.layers.len();
+    let last = layers.saturating_sub(1);
     for (l, layer) in mlp.layers.iter().enumerate() {
         let mut next = vec![0.0f64; batch * layer.outputs];
         let mut next_err = vec![0.0f64; batch * layer.outputs];
@@ -227,9 +232,15 @@ pub fn forward_oracle(mlp: &Mlp, input: &[f32], batch: usize) -> (Vec<f64>, Vec<
                 if l != last {
                     value = activation_f64(mlp, acc);
                 }
+                let mut err = propagated + (layer.inputs as f64 + 2.0) * u * abs;
+                if mlp.spec.skips(l, layers, layer.inputs, layer.outputs) {
+                    // The skip adds the input's own error and one more rounding.
+                    let skip = values[b * layer.inputs + o];
+                    value += skip;
+                    err += errors[b * layer.inputs + o] + u * (value.abs() + err);
+                }
                 next[b * layer.outputs + o] = value;
-                next_err[b * layer.outputs + o] =
-                    propagated + (layer.inputs as f64 + 2.0) * u * abs;
+                next_err[b * layer.outputs + o] = err;
             }
         }
         values = next;

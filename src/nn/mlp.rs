@@ -64,9 +64,24 @@ pub struct MlpSpec {
     pub hidden: Vec<usize>,
     pub outputs: usize,
     pub activation: Activation,
+    /// Residual connections between equal-width hidden layers, as the MaM reference's
+    /// `MLPRes`: a hidden layer after the first computes act(x W + b) + x. Absent in files
+    /// written before it existed (and not written when false, so those files are unchanged).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub residual: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl MlpSpec {
+    /// Whether layer `l` (of `layers`) adds its input to its output: a hidden-to-hidden layer
+    /// of equal width in a residual network (never the first or the output layer).
+    pub fn skips(&self, l: usize, layers: usize, inputs: usize, outputs: usize) -> bool {
+        self.residual && l != 0 && l + 1 < layers && inputs == outputs
+    }
+
     /// (inputs, outputs) of every layer.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let mut sizes = vec![self.inputs];
@@ -167,6 +182,8 @@ impl ForwardCache {
 pub struct BackwardScratch {
     delta: Vec<f32>,
     delta_prev: Vec<f32>,
+    /// dLoss/d(a residual layer's output), which also reaches its input through the skip.
+    through_skip: Vec<f32>,
 }
 
 /// Parameter gradients, laid out like the layers.
@@ -310,6 +327,14 @@ impl Mlp {
                     *v = activation.apply(*v);
                 }
             }
+            if self
+                .spec
+                .skips(l, self.layers.len(), layer.inputs, layer.outputs)
+            {
+                for (v, &skip) in y_new.iter_mut().zip(x) {
+                    *v += skip;
+                }
+            }
         }
     }
 
@@ -342,10 +367,19 @@ impl Mlp {
             batch * self.spec.outputs,
             "gradient shape"
         );
-        let BackwardScratch { delta, delta_prev } = scratch;
+        let BackwardScratch {
+            delta,
+            delta_prev,
+            through_skip,
+        } = scratch;
         delta.clear();
         delta.extend_from_slice(grad_output);
-        for l in (0..self.layers.len()).rev() {
+        let layers = self.layers.len();
+        let skips = |l: usize| {
+            let layer = &self.layers[l];
+            self.spec.skips(l, layers, layer.inputs, layer.outputs)
+        };
+        for l in (0..layers).rev() {
             let layer = &self.layers[l];
             let x = &cache.values[l];
             let g = &mut grads.layers[l];
@@ -382,9 +416,27 @@ impl Mlp {
                 delta_prev,
                 View::row_major(batch, layer.inputs),
             );
+            if skips(l) {
+                // x also reached this layer's output unchanged.
+                for (d, &s) in delta_prev.iter_mut().zip(through_skip.iter()) {
+                    *d += s;
+                }
+            }
             let activation = self.spec.activation;
-            for (d, &y) in delta_prev.iter_mut().zip(x.iter()) {
-                *d *= activation.derivative_from_output(y);
+            if skips(l - 1) {
+                // x = act(u) + x_below, so the branch is read from the sign of x - x_below
+                // (rounding can flip it only where act(u) is within rounding of 0, at the kink,
+                // where either slope is a valid subgradient).
+                through_skip.clear();
+                through_skip.extend_from_slice(delta_prev);
+                let below = &cache.values[l - 1];
+                for ((d, &y), &skip) in delta_prev.iter_mut().zip(x.iter()).zip(below) {
+                    *d *= activation.derivative_from_output(y - skip);
+                }
+            } else {
+                for (d, &y) in delta_prev.iter_mut().zip(x.iter()) {
+                    *d *= activation.derivative_from_output(y);
+                }
             }
             std::mem::swap(delta, delta_prev);
         }
@@ -414,6 +466,18 @@ mod tests {
             hidden: vec![7, 6],
             outputs: 3,
             activation,
+            residual: false,
+        }
+    }
+
+    /// Three hidden layers of one width: the second and third add their inputs.
+    fn residual_spec(activation: Activation) -> MlpSpec {
+        MlpSpec {
+            inputs: 5,
+            hidden: vec![7, 7, 7],
+            outputs: 3,
+            activation,
+            residual: true,
         }
     }
 
@@ -442,6 +506,7 @@ mod tests {
             hidden: vec![40, 40],
             outputs: 3,
             activation: Activation::Relu,
+            residual: false,
         };
         let mlp = Mlp::new(wide, 5);
         let width = 6;
@@ -516,8 +581,16 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        for activation in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
-            let mlp = Mlp::new(spec(activation), 3);
+        let specs = [
+            spec(Activation::Relu),
+            spec(Activation::LeakyRelu { slope: 0.1 }),
+            residual_spec(Activation::Relu),
+            residual_spec(Activation::LeakyRelu { slope: 0.1 }),
+        ];
+        for spec in specs {
+            let activation = spec.activation;
+            let residual = spec.residual;
+            let mlp = Mlp::new(spec, 3);
             let batch = 4;
             let x = input(batch, 5);
             let c: Vec<f32> = (0..batch * 3)
@@ -556,7 +629,7 @@ mod tests {
                         > 1e-4;
                     assert!(
                         near_kink,
-                        "{activation:?} parameter {index}: analytic {a}, numeric {numeric}"
+                        "{activation:?} (residual: {residual}) parameter {index}: analytic {a}, numeric {numeric}"
                     );
                     continue;
                 }
@@ -581,7 +654,14 @@ mod tests {
 
     #[test]
     fn forward_matches_a_naive_loop() {
-        let mlp = Mlp::new(spec(Activation::LeakyRelu { slope: 0.01 }), 5);
+        let activation = Activation::LeakyRelu { slope: 0.01 };
+        for spec in [spec(activation), residual_spec(activation)] {
+            forward_matches_a_naive_loop_for(spec);
+        }
+    }
+
+    fn forward_matches_a_naive_loop_for(spec: MlpSpec) {
+        let mlp = Mlp::new(spec, 5);
         let x = input(3, 5);
         let y = mlp.predict(&x, 3);
         for b in 0..3 {
@@ -596,6 +676,10 @@ mod tests {
                 if l + 1 < mlp.layers.len() {
                     out.iter_mut()
                         .for_each(|v| *v = mlp.spec.activation.apply(*v));
+                }
+                // The reference's MLPRes: every hidden layer after the first adds its input.
+                if mlp.spec.residual && l > 0 && l + 1 < mlp.layers.len() {
+                    out.iter_mut().zip(&h).for_each(|(v, hv)| *v += hv);
                 }
                 h = out;
             }

@@ -154,6 +154,7 @@ mod tests {
                 hidden: vec![4],
                 outputs: 2,
                 activation: Activation::LeakyRelu { slope: 0.01 },
+                residual: false,
             },
             7,
         )
@@ -182,6 +183,28 @@ mod tests {
             huge.to_bytes_f16(),
             Err(WeightsError::NotFinite { index: 3 })
         );
+    }
+
+    /// A residual network keeps its connections through a file; a plain one writes no
+    /// `residual` key, so files written before the key existed are byte for byte what a plain
+    /// network writes now, and they load as plain networks.
+    #[test]
+    fn residual_connections_survive_a_file_and_plain_files_are_unchanged() {
+        let spec = MlpSpec {
+            inputs: 3,
+            hidden: vec![4, 4],
+            outputs: 2,
+            activation: Activation::LeakyRelu { slope: 0.01 },
+            residual: true,
+        };
+        let residual = Mlp::new(spec, 7);
+        let back = Mlp::from_bytes(&residual.to_bytes()).expect("loads");
+        assert!(back.spec.residual);
+        assert_eq!(back, residual);
+        let plain = small().to_bytes();
+        let text = String::from_utf8_lossy(&plain);
+        assert!(!text.contains("residual"), "{text}");
+        assert!(!Mlp::from_bytes(&plain).expect("loads").spec.residual);
     }
 
     #[test]

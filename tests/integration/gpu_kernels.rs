@@ -210,13 +210,25 @@ mod nn_and_gflownet {
     fn mlp_forward_on_gpu_is_within_the_rounding_bound() {
         let ctx = ctx();
         let dense = DenseKernel::new(&ctx);
-        for activation in [Activation::Relu, Activation::LeakyRelu { slope: 0.05 }] {
+        let shapes = [
+            (Activation::Relu, vec![64, 33], false),
+            (Activation::LeakyRelu { slope: 0.05 }, vec![64, 33], false),
+            // Residual: the second and third hidden layers add their inputs (the skip's own
+            // rounding and the input's error are in the oracle's bound).
+            (
+                Activation::LeakyRelu { slope: 0.01 },
+                vec![48, 48, 48],
+                true,
+            ),
+        ];
+        for (activation, hidden, residual) in shapes {
             let mlp = Mlp::new(
                 MlpSpec {
                     inputs: 19,
-                    hidden: vec![64, 33],
+                    hidden,
                     outputs: 5,
                     activation,
+                    residual,
                 },
                 4,
             );

@@ -22,6 +22,7 @@ fn mlp_forward_check() -> KernelCheck {
             hidden: vec![256, 256],
             outputs: 5,
             activation: Activation::Relu,
+            residual: false,
         },
         11,
     );

@@ -96,6 +96,7 @@ impl FineTuner {
                 hidden: vec![config.hidden; 2],
                 outputs: grid.n_actions(),
                 activation: Activation::Relu,
+                residual: false,
             },
             config.seed ^ 0x11,
         );
@@ -105,6 +106,7 @@ impl FineTuner {
                 hidden: vec![config.hidden; 2],
                 outputs: grid.height,
                 activation: Activation::Relu,
+                residual: false,
             },
             config.seed ^ 0x22,
         );

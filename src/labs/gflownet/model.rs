@@ -53,6 +53,7 @@ impl Model {
             // and D backward logits when P_B is learned.
             outputs: grid.n_actions() + 1 + backward_outputs,
             activation: Activation::Relu,
+            residual: false,
         };
         Self {
             grid,

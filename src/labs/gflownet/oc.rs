@@ -48,6 +48,7 @@ impl OcModel {
             hidden: vec![hidden; layers],
             outputs: grid.n_actions() + 1,
             activation: Activation::Relu,
+            residual: false,
         };
         Self {
             grid,

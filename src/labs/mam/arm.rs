@@ -118,6 +118,12 @@ pub struct Arm {
 impl Arm {
     /// A fresh network of MaM's conditional shape: 3 D one-hot inputs, `hidden`, D logits.
     pub fn new(size: usize, hidden: &[usize], seed: u64) -> Self {
+        Self::new_with(size, hidden, false, seed)
+    }
+
+    /// `new`, with residual connections between the hidden layers or not (the reference's
+    /// ARM is an `MLPResSingle`, of the same `MLPRes` as MaM's networks).
+    pub fn new_with(size: usize, hidden: &[usize], residual: bool, seed: u64) -> Self {
         let d = size * size;
         let net = Mlp::new(
             MlpSpec {
@@ -125,6 +131,7 @@ impl Arm {
                 hidden: hidden.to_vec(),
                 outputs: d,
                 activation: Activation::LeakyRelu { slope: 0.01 },
+                residual,
             },
             seed ^ 0xa7a7_0a4d,
         );
@@ -349,6 +356,8 @@ pub(super) fn draw_batch(
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArmTrainConfig {
     pub hidden: Vec<usize>,
+    /// Residual connections between the hidden layers (the reference's `MLPRes`).
+    pub residual: bool,
     pub batch: usize,
     pub lr: f32,
     pub seed: u64,
@@ -385,7 +394,7 @@ pub struct ArmTrainer {
 
 impl ArmTrainer {
     pub fn new(model: Ising, config: ArmTrainConfig) -> Self {
-        let arm = Arm::new(model.size, &config.hidden, config.seed);
+        let arm = Arm::new_with(model.size, &config.hidden, config.residual, config.seed);
         let batch = config.batch.max(2);
         Self {
             model,
@@ -531,6 +540,7 @@ mod tests {
         let exact = Exact::new(model).expect("small");
         let config = ArmTrainConfig {
             hidden: vec![32, 32],
+            residual: false,
             batch: 32,
             lr: 3e-3,
             seed: 1,

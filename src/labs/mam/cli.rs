@@ -18,9 +18,9 @@ use super::train::{
 use super::weights::{self, WeightsHeader};
 use crate::command::{
     Args, CommandError, INTERRUPTED_EXIT_CODE, LabCommand, Progress, catch_interrupts, emit,
-    headless_compute, interrupted, number_arg, output_arg, settings_args, text_arg,
+    flag_arg, headless_compute, interrupted, number_arg, output_arg, settings_args, text_arg,
 };
-use crate::share::Setting;
+use crate::share::{Flag, Setting};
 
 /// The page's settings that define the target.
 const TARGET_KEYS: &[&str] = &["size", "coupling", "field"];
@@ -42,6 +42,9 @@ const UNIFORM_EVERY: Setting<u64> = Setting::new("uniform-every", DEFAULT_UNIFOR
     .help("Every N-th self-consistency example is uniformly random spins, not a chain state (0: chain states only, as the reference).");
 const LAYERS: Setting<u32> = Setting::new("layers", 2, 1, 6)
     .help("Hidden layers of each network (all of --hidden's width).");
+const RESIDUAL: Flag = Flag::new("residual", false).help(
+    "Residual connections between the hidden layers, as the reference's MLPRes: each hidden layer after the first adds its input to its output.",
+);
 const RESTART_EVERY: Setting<u64> = Setting::new("restart-every", 0, 0, 1_000_000).help(
     "Restart the chains from fresh any-order samples of the conditional network every N steps (0: never; the reference does so each epoch).",
 );
@@ -97,6 +100,7 @@ fn train_args() -> Vec<Arg> {
         number_arg(&ALPHA),
         number_arg(&UNIFORM_EVERY),
         number_arg(&LAYERS),
+        flag_arg(&RESIDUAL),
         number_arg(&RESTART_EVERY),
         number_arg(&REFRESH),
         text_arg(
@@ -140,6 +144,8 @@ pub fn commands() -> Vec<LabCommand> {
                     number_arg(&TRAIN_SEED),
                     number_arg(&ARM_BATCH),
                     number_arg(&HIDDEN),
+                    number_arg(&LAYERS),
+                    flag_arg(&RESIDUAL),
                     number_arg(&LR),
                     advantage_arg(),
                     output_arg(
@@ -215,6 +221,7 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     };
     let uniform_every = args.number(&UNIFORM_EVERY)? as usize;
     let layers = args.number(&LAYERS)? as usize;
+    let residual = args.flag(&RESIDUAL)?;
     let restart_every = args.number(&RESTART_EVERY)? as usize;
     let refresh_sites = args.number(&REFRESH)? as usize;
     let kl_on = match args.text("kl-on") {
@@ -229,6 +236,7 @@ fn train(args: &Args<'_>) -> Result<i32, CommandError> {
     let out = args.output()?;
     let config = TrainConfig {
         hidden: vec![width; layers],
+        residual,
         batch,
         lr,
         alpha,
@@ -370,7 +378,8 @@ fn train_arm(args: &Args<'_>) -> Result<i32, CommandError> {
         None => TrainConfig::for_size(model.size, seed).hidden[0],
     };
     let config = ArmTrainConfig {
-        hidden: vec![width, width],
+        hidden: vec![width; args.number(&LAYERS)? as usize],
+        residual: args.flag(&RESIDUAL)?,
         batch: args.number(&ARM_BATCH)? as usize,
         lr: args.number(&LR)? as f32,
         seed,

@@ -84,12 +84,19 @@ pub struct MamNets {
 impl MamNets {
     /// Fresh networks for an L x L lattice with the given hidden widths, seeded.
     pub fn new(size: usize, hidden: &[usize], seed: u64) -> Self {
+        Self::new_with(size, hidden, false, seed)
+    }
+
+    /// `new`, with residual connections between the hidden layers or not (the reference's
+    /// `MLPResDual` has them: two `MLPRes` networks).
+    pub fn new_with(size: usize, hidden: &[usize], residual: bool, seed: u64) -> Self {
         let d = size * size;
         let spec = |outputs| MlpSpec {
             inputs: CLASSES * d,
             hidden: hidden.to_vec(),
             outputs,
             activation: Activation::LeakyRelu { slope: 0.01 },
+            residual,
         };
         let mut nets = Self {
             size,

@@ -31,6 +31,8 @@ use crate::rng::SplitMix64;
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
     pub hidden: Vec<usize>,
+    /// Residual connections between the hidden layers (the reference's `MLPRes`).
+    pub residual: bool,
     pub batch: usize,
     pub lr: f32,
     /// The self-consistency penalty's weight per site: the squared residual is weighted by
@@ -103,6 +105,7 @@ impl TrainConfig {
         };
         Self {
             hidden: vec![width, width],
+            residual: false,
             batch: DEFAULT_BATCH,
             lr: DEFAULT_LR,
             alpha,
@@ -202,7 +205,7 @@ pub struct Trainer {
 
 impl Trainer {
     pub fn new(model: Ising, config: TrainConfig) -> Self {
-        let nets = MamNets::new(model.size, &config.hidden, config.seed);
+        let nets = MamNets::new_with(model.size, &config.hidden, config.residual, config.seed);
         Self::with_nets(model, nets, config)
     }
 
