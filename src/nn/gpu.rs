@@ -89,9 +89,7 @@ impl DenseKernel {
                 outputs: layer.outputs,
                 inputs: layer.inputs,
                 activation,
-                residual: mlp
-                    .spec
-                    .skips(l, mlp.layers.len(), layer.inputs, layer.outputs),
+                residual: mlp.skips(l),
             });
             outputs_of_layers.push(y);
         }
@@ -212,8 +210,7 @@ pub fn forward_oracle(mlp: &Mlp, input: &[f32], batch: usize) -> (Vec<f64>, Vec<
     let u = f64::from(f32::EPSILON) / 2.0;
     let mut values: Vec<f64> = input.iter().map(|&v| f64::from(v)).collect();
     let mut errors = vec![0.0f64; values.len()];
-    let layers = mlp.layers.len();
-    let last = layers.saturating_sub(1);
+    let last = mlp.layers.len().saturating_sub(1);
     for (l, layer) in mlp.layers.iter().enumerate() {
         let mut next = vec![0.0f64; batch * layer.outputs];
         let mut next_err = vec![0.0f64; batch * layer.outputs];
@@ -233,7 +230,7 @@ pub fn forward_oracle(mlp: &Mlp, input: &[f32], batch: usize) -> (Vec<f64>, Vec<
                     value = activation_f64(mlp, acc);
                 }
                 let mut err = propagated + (layer.inputs as f64 + 2.0) * u * abs;
-                if mlp.spec.skips(l, layers, layer.inputs, layer.outputs) {
+                if mlp.skips(l) {
                     // The skip adds the input's own error and one more rounding.
                     let skip = values[b * layer.inputs + o];
                     value += skip;

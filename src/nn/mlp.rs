@@ -76,12 +76,6 @@ fn is_false(value: &bool) -> bool {
 }
 
 impl MlpSpec {
-    /// Whether layer `l` (of `layers`) adds its input to its output: a hidden-to-hidden layer
-    /// of equal width in a residual network (never the first or the output layer).
-    pub fn skips(&self, l: usize, layers: usize, inputs: usize, outputs: usize) -> bool {
-        self.residual && l != 0 && l + 1 < layers && inputs == outputs
-    }
-
     /// (inputs, outputs) of every layer.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let mut sizes = vec![self.inputs];
@@ -232,6 +226,13 @@ impl Mlp {
         Self { spec, layers }
     }
 
+    /// Whether layer `l` adds its input to its output: a hidden-to-hidden layer of equal
+    /// width in a residual network (never the first or the output layer).
+    pub fn skips(&self, l: usize) -> bool {
+        let layer = &self.layers[l];
+        self.spec.residual && l != 0 && l + 1 < self.layers.len() && layer.inputs == layer.outputs
+    }
+
     pub fn parameter_count(&self) -> usize {
         self.layers
             .iter()
@@ -327,10 +328,7 @@ impl Mlp {
                     *v = activation.apply(*v);
                 }
             }
-            if self
-                .spec
-                .skips(l, self.layers.len(), layer.inputs, layer.outputs)
-            {
+            if self.skips(l) {
                 for (v, &skip) in y_new.iter_mut().zip(x) {
                     *v += skip;
                 }
@@ -374,12 +372,7 @@ impl Mlp {
         } = scratch;
         delta.clear();
         delta.extend_from_slice(grad_output);
-        let layers = self.layers.len();
-        let skips = |l: usize| {
-            let layer = &self.layers[l];
-            self.spec.skips(l, layers, layer.inputs, layer.outputs)
-        };
-        for l in (0..layers).rev() {
+        for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
             let x = &cache.values[l];
             let g = &mut grads.layers[l];
@@ -416,14 +409,14 @@ impl Mlp {
                 delta_prev,
                 View::row_major(batch, layer.inputs),
             );
-            if skips(l) {
+            if self.skips(l) {
                 // x also reached this layer's output unchanged.
                 for (d, &s) in delta_prev.iter_mut().zip(through_skip.iter()) {
                     *d += s;
                 }
             }
             let activation = self.spec.activation;
-            if skips(l - 1) {
+            if self.skips(l - 1) {
                 // x = act(u) + x_below, so the branch is read from the sign of x - x_below
                 // (rounding can flip it only where act(u) is within rounding of 0, at the kink,
                 // where either slope is a valid subgradient).
