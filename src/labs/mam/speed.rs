@@ -41,16 +41,28 @@ const MIN_ROUND_MS: f64 = 0.5;
 /// per call. The median, not the mean over all calls: one interruption of the thread (the OS
 /// giving its core to a worker, a browser's own task) would otherwise be spread over every
 /// call, and a 0.08 ms query once read 2.3 ms in a page's measure.
-pub fn time_ms<T>(min_ms: f64, mut f: impl FnMut() -> T) -> (T, f64) {
+pub fn time_ms<T>(min_ms: f64, f: impl FnMut() -> T) -> (T, f64) {
+    let origin = Instant::now();
+    time_ms_on(|| origin.elapsed().as_secs_f64() * 1e3, min_ms, f)
+}
+
+/// [`time_ms`] on the clock `now_ms` (milliseconds from any origin), so that a test can drive
+/// the rounds with simulated call times instead of the OS's sleep, whose overshoot on a loaded
+/// machine (4 ms for a 0.2 ms sleep once, in CI) says nothing about the rounds.
+fn time_ms_on<T>(
+    mut now_ms: impl FnMut() -> f64,
+    min_ms: f64,
+    mut f: impl FnMut() -> T,
+) -> (T, f64) {
     let round_ms = (min_ms / TIMING_ROUNDS as f64).max(MIN_ROUND_MS);
     // One round: calls until `round_ms` have passed; the last value and the ms per call.
     let mut round = || {
-        let started = Instant::now();
+        let started_ms = now_ms();
         let mut calls = 0u32;
         loop {
             let value = f();
             calls += 1;
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+            let elapsed_ms = now_ms() - started_ms;
             if elapsed_ms >= round_ms {
                 return (value, elapsed_ms / f64::from(calls));
             }
@@ -121,17 +133,39 @@ pub fn query_batch(d: usize, batch: usize, seed: u64) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    /// One call held up 50 ms (as by the OS giving the core away) among ~0.25 ms ones: the
-    /// median round reads the ordinary call (a mean over the calls would read over 1 ms).
+    /// One call held up 50 ms (as by the OS giving the core away) among 0.25 ms ones, on a
+    /// simulated clock: the median round reads the ordinary call exactly, where a mean over the
+    /// calls would read over 1 ms. The calls' count and the rounds' ends are checked too.
     #[test]
     fn one_interrupted_call_does_not_set_the_time() {
-        let mut calls = 0;
-        let (_, ms) = time_ms(10.0, || {
-            calls += 1;
-            let pause_ms = if calls == 3 { 50 } else { 0 };
-            std::thread::sleep(std::time::Duration::from_micros(200 + 1000 * pause_ms));
+        use std::cell::Cell;
+        let clock_ms = Cell::new(1000.0);
+        let calls = Cell::new(0u32);
+        let ((), ms) = time_ms_on(
+            || clock_ms.get(),
+            10.0,
+            || {
+                calls.set(calls.get() + 1);
+                let call_ms = if calls.get() == 3 { 50.0 } else { 0.25 };
+                clock_ms.set(clock_ms.get() + call_ms);
+            },
+        );
+        assert!((ms - 0.25).abs() < 1e-9, "{ms} ms per call");
+        // Round 1 ends at the slow call (3 calls); rounds 2 and 3 need 14 calls of 0.25 ms
+        // each to pass 10/3 ms.
+        assert_eq!(calls.get(), 3 + 14 + 14);
+        // A mean over every call would have been read as the time.
+        let mean_ms = (clock_ms.get() - 1000.0) / f64::from(calls.get());
+        assert!(mean_ms > 1.0, "{mean_ms}");
+    }
+
+    /// The real clock: a call that sleeps is read as at least its sleep, whatever the load.
+    #[test]
+    fn the_real_clock_reads_at_least_the_sleep() {
+        let (_, ms) = time_ms(1.0, || {
+            std::thread::sleep(std::time::Duration::from_micros(300))
         });
-        assert!(ms > 0.15 && ms < 1.0, "{ms} ms per call over {calls} calls");
+        assert!(ms >= 0.3, "{ms} ms per call");
     }
 
     #[test]
