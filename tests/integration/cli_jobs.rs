@@ -67,16 +67,39 @@ fn an_unwritable_output_is_refused_before_any_work() {
     assert_eq!(std::fs::read_dir(&dir).expect("list").count(), 1);
 }
 
-/// Starts a long training, interrupts it with SIGINT once it has run a while, and returns
+/// CPU time (user + system, in clock ticks) the process `pid` has used so far, from
+/// `/proc/PID/stat`; `None` once it is gone or on a system without `/proc`.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after its closing ')':
+    // state is the first, utime the 12th and stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None; // exited, not yet reaped
+    }
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Starts a long training, interrupts it with SIGINT once it has used `cpu` of CPU time (not
+/// wall time: on a loaded machine a fixed wait may end before the first step), and returns
 /// (exit code, stderr).
-fn interrupt_after(args: &[&str], after: Duration) -> (i32, String) {
+fn interrupt_after(args: &[&str], cpu: Duration) -> (i32, String) {
     let child = paperlab()
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
-    std::thread::sleep(after);
+    // Linux's USER_HZ is 100 ticks a second.
+    let ticks = (cpu.as_secs_f64() * 100.0).ceil() as u64;
+    let started = Instant::now();
+    while cpu_ticks(child.id()).is_some_and(|used| used < ticks) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{args:?} used under {cpu:?} of CPU in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -104,7 +127,7 @@ fn ctrl_c_saves_the_model_so_far_and_exits_130() {
             "--out",
             mam.to_str().expect("utf-8"),
         ],
-        Duration::from_secs(3),
+        Duration::from_secs(1),
     );
     assert_eq!(code, 130, "{err}");
     assert!(err.contains("stopped by Ctrl-C"), "{err}");
@@ -127,7 +150,7 @@ fn ctrl_c_saves_the_model_so_far_and_exits_130() {
             "--out",
             gfn.to_str().expect("utf-8"),
         ],
-        Duration::from_secs(3),
+        Duration::from_secs(1),
     );
     assert_eq!(code, 130, "{err}");
     let net = paperlab::nn::Mlp::from_bytes(&std::fs::read(&gfn).expect("saved")).expect("loads");
