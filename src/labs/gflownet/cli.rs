@@ -29,6 +29,7 @@ const TRAIN_KEYS: &[&str] = &[
     "layers",
     "lr",
     "lr_logz",
+    "lr_half_life",
     "epsilon",
     "seed",
     "eval_every",

@@ -12,7 +12,7 @@ use super::oc_lab::{
 };
 use super::settings::{GfnSettings, format_bumps};
 use super::ui::stat_pub;
-use crate::plot::HeatMap;
+use crate::plot::{HeatMap, axis};
 
 pub fn oc_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     ui.label(
@@ -258,12 +258,11 @@ fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
     };
     let modes_of = |v: &[usize]| v.iter().map(|&m| m as f64).collect::<Vec<f64>>();
     ui.horizontal_wrapped(|ui| {
-        Plot::new("oc_modes")
+        axis::count_x(Plot::new("oc_modes"))
             .width(width)
             .height(240.0)
             .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("training trajectories")
-            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label(format!("modes found (of {total})"))
             .include_y(0.0)
             .include_y(total)

@@ -45,6 +45,8 @@ pub struct GfnSettings {
     pub layers: u32,
     pub lr: f64,
     pub lr_logz: f64,
+    /// Trajectories over which both step sizes halve (0: constant).
+    pub lr_half_life: u32,
     pub epsilon: f64,
     pub seed: u64,
     /// Fresh samples per evaluation (L1, the sampled heat map).
@@ -115,6 +117,11 @@ pub const LR_LOGZ: Setting<f64> = Setting::new("lr_logz", 0.1, 1e-4, 1.0)
     .label("lr log Z")
     .log()
     .help("Adam step size of the learned log Z (trajectory balance).");
+pub const LR_HALF_LIFE: Setting<u32> = Setting::new("lr_half_life", 0, 0, 10_000_000)
+    .label("lr half-life")
+    .log()
+    .unit("trajectories")
+    .help("Both Adam step sizes halve every this many trajectories; 0 keeps them constant (the reference's set-up, under which the loss spikes and recovers once the fit has converged).");
 pub const EPSILON: Setting<f64> = Setting::new("epsilon", 0.0, 0.0, 1.0)
     .label("exploration ε")
     .help("Probability of a uniformly random valid action at each training step.");
@@ -158,6 +165,7 @@ impl Default for GfnSettings {
             layers: LAYERS.default,
             lr: LR.default,
             lr_logz: LR_LOGZ.default,
+            lr_half_life: LR_HALF_LIFE.default,
             epsilon: EPSILON.default,
             seed: SEED.default,
             eval_samples: EVAL_SAMPLES.default,
@@ -213,6 +221,7 @@ impl GfnSettings {
             hidden_layers: self.layers as usize,
             lr: self.lr as f32,
             lr_log_z: self.lr_logz as f32,
+            lr_half_life: u64::from(self.lr_half_life),
             epsilon: self.epsilon as f32,
             backward: self.pb,
             seed: self.seed,
@@ -272,6 +281,7 @@ impl Settings for GfnSettings {
         &LAYERS,
         &LR,
         &LR_LOGZ,
+        &LR_HALF_LIFE,
         &EPSILON,
         &SEED,
         &EVAL_SAMPLES,

@@ -13,7 +13,7 @@ use super::model::{BackwardPolicy, Loss};
 use super::settings::{self, RewardKind, View, format_bumps};
 use crate::labs::controls;
 use crate::labs::layout::Part;
-use crate::plot::HeatMap;
+use crate::plot::{HeatMap, axis};
 
 pub fn gfn_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     crate::labs::layout::lab_page(ui, "gfn", |ui, part| match part {
@@ -93,6 +93,7 @@ fn controls_ui(lab: &mut GfnLab, ui: &mut egui::Ui) {
     controls::number(ui, &mut s.layers, &settings::LAYERS);
     controls::number(ui, &mut s.lr, &settings::LR);
     controls::number(ui, &mut s.lr_logz, &settings::LR_LOGZ);
+    controls::number(ui, &mut s.lr_half_life, &settings::LR_HALF_LIFE);
     controls::number(ui, &mut s.epsilon, &settings::EPSILON);
     controls::drag(ui, &mut s.seed, &settings::SEED);
     ui.heading("OC-GFN comparison");
@@ -414,22 +415,20 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
         .map(|e| [e.trajectories, e.l1_noise_floor])
         .collect();
     ui.horizontal_wrapped(|ui| {
-        Plot::new("gfn_loss")
+        axis::log10_y(axis::count_x(Plot::new("gfn_loss")))
             .width(width)
             .height(200.0)
             .x_axis_label("training trajectories")
-            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
-            .y_axis_label("log10 loss")
+            .y_axis_label("loss (log scale)")
             .allow_scroll(false)
             .show(ui, |plot| {
                 plot.line(Line::new("loss", PlotPoints::from(loss)))
             });
-        Plot::new("gfn_l1")
+        axis::count_x(Plot::new("gfn_l1"))
             .width(width)
             .height(200.0)
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .x_axis_label("training trajectories")
-            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label("L1 (sum over states)")
             .include_y(0.0)
             .allow_scroll(false)
@@ -451,13 +450,12 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             });
-        Plot::new("gfn_logz")
+        axis::count_x(Plot::new("gfn_logz"))
             .width(width)
             .height(200.0)
             // Bottom right: log Z rises from 0 towards the true value, so the corner stays clear.
             .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("training trajectories")
-            .x_axis_formatter(|mark, _| crate::plot::axis::compact_count(mark.value))
             .y_axis_label("log Z")
             .allow_scroll(false)
             .show(ui, |plot| {
@@ -467,6 +465,17 @@ fn curves_ui(run: &LabRun, ui: &mut egui::Ui, log_z_true: Option<f64>) {
                 }
             });
     });
+    // Why: at the defaults (the reference's constant step sizes) the curves climb back after
+    // converging, which reads as a bug unless said (measured against torchgfn in BENCHMARKS).
+    ui.label(
+        egui::RichText::new(
+            "Once the fit has converged, loss and L1 spike and recover: at constant step sizes \
+             Adam keeps moving a policy that already fits (torchgfn, run the same way, does the \
+             same). An lr half-life lets the steps shrink.",
+        )
+        .small()
+        .weak(),
+    );
     curves_csv_buttons(run, ui);
 }
 
