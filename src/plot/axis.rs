@@ -99,6 +99,13 @@ pub fn log10_y(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
         .y_axis_formatter(log10_label)
 }
 
+/// `plot` with its x axis holding log10 of a quantity: [`log10_grid_spacer`] and
+/// [`log10_label`].
+pub fn log10_x(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
+    plot.x_grid_spacer(log10_grid_spacer())
+        .x_axis_formatter(log10_label)
+}
+
 /// Grid lines for an axis that holds log10 of a quantity (pair with [`log10_label`]).
 pub fn log10_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
     nice_grid_spacer(LOG10_AXIS_INTERVALS)

@@ -284,11 +284,11 @@ fn comparison_ui(c: &Comparison, ui: &mut egui::Ui) {
             });
         // Against reward calls: fine-tuning calls R for every (state, action, outcome) it
         // trains on, training from scratch once per trajectory.
-        Plot::new("oc_modes_evaluations")
+        axis::log10_x(Plot::new("oc_modes_evaluations"))
             .width(width)
             .height(240.0)
             .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-            .x_axis_label("calls of the reward R (log10)")
+            .x_axis_label("calls of the reward R (log scale)")
             .y_axis_label(format!("modes found (of {total})"))
             .include_y(0.0)
             .include_y(total)

@@ -750,10 +750,10 @@ fn training_plot(training: &super::jobs::PageTraining, ui: &mut egui::Ui) {
         .iter()
         .map(|&(step, e)| [step as f64, e.max(1e-4).log10()])
         .collect();
-    Plot::new("mam_training")
+    crate::plot::axis::log10_y(Plot::new("mam_training"))
         .height(280.0)
         .x_axis_label("training step")
-        .y_axis_label("log10 of the value")
+        .y_axis_label("value (log scale)")
         .allow_scroll(false)
         .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .show(ui, |plot| {
@@ -949,10 +949,10 @@ fn speed_ui(s: &MamSettings, state: &mut MamState, compute: &Compute, ui: &mut e
             .map(|t| [t.observed as f64, f(t).max(1e-6).log10()])
             .collect()
     };
-    Plot::new("mam_speed")
+    crate::plot::axis::log10_y(Plot::new("mam_speed"))
         .height(260.0)
         .x_axis_label("|S| observed sites")
-        .y_axis_label("log10 ms per query (CPU)")
+        .y_axis_label("ms per query, CPU (log scale)")
         .allow_scroll(false)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .show(ui, |plot| {
