@@ -31,6 +31,9 @@ const LOG10_AXIS_INTERVALS: f64 = 5.0;
 /// Most intervals between labels on a count axis: a third of a 1280-point screen is about 300
 /// points, and egui_plot paints x labels only more than 60 points apart.
 const COUNT_AXIS_INTERVALS: f64 = 4.0;
+/// Most intervals on a count y axis: y labels need only 20 points, so a 360-point plot has room
+/// for more.
+const COUNT_Y_AXIS_INTERVALS: f64 = 5.0;
 
 /// The labelled step of an axis spanning `span`: the smallest of ..., 0.1, 0.2, 0.5, 1, 2, 5,
 /// 10, ... that leaves at most `max_intervals` intervals. Why: egui_plot's default marks step in
@@ -92,6 +95,15 @@ pub fn count_x(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
         .x_axis_formatter(count_label)
 }
 
+/// `plot` with its y axis as a count or a total (regret in loss units): 1-2-5 steps, at most
+/// five intervals, labels as [`compact_count`].
+pub fn count_y(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
+    plot.y_grid_spacer(nice_grid_spacer(COUNT_Y_AXIS_INTERVALS))
+        .y_axis_formatter(|mark, range| {
+            label_on_step(mark, range, COUNT_Y_AXIS_INTERVALS, compact_count)
+        })
+}
+
 /// `plot` with its y axis holding log10 of a quantity: [`log10_grid_spacer`] and
 /// [`log10_label`].
 pub fn log10_y(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
@@ -106,30 +118,103 @@ pub fn log10_x(plot: egui_plot::Plot<'_>) -> egui_plot::Plot<'_> {
         .x_axis_formatter(log10_label)
 }
 
-/// Grid lines for an axis that holds log10 of a quantity (pair with [`log10_label`]).
-pub fn log10_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
-    nice_grid_spacer(LOG10_AXIS_INTERVALS)
+/// Narrowest and widest spans, in decades, that a log10 axis labels at 1, 2 and 5 times each
+/// power of ten. Why: with whole steps of the exponent, 1.5 decades (the bandits' horizons
+/// 156..5,000) got the single label "1000", and half-decade steps read "3.2", "32". Narrower
+/// spans keep the exponent steps (1, 2, 5 could leave a single label); wider ones have room for
+/// decades.
+const ONE_TWO_FIVE_DECADES: RangeInclusive<f64> = 0.7..=2.5;
+/// The step size egui_plot is told for the 2 and 5 marks: their smallest gap to a neighbour
+/// (1 to 2 and 5 to 10), so that it paints their labels only where those gaps have room.
+const TWO_FIVE_STEP: f64 = std::f64::consts::LOG10_2;
+/// The step size of the unlabelled lines at 3, 4, 6, 7, 8 and 9 times a power of ten (faint).
+const FINE_LOG_STEP: f64 = 0.05;
+
+/// Whether a log10 axis over `span` decades is labelled at 1, 2 and 5 times powers of ten.
+fn labels_one_two_five(span: f64) -> bool {
+    ONE_TWO_FIVE_DECADES.contains(&span.abs())
 }
 
-/// The label of a log10 axis mark as the quantity itself: "1", "0.01", "1e-6", "3.2e-5";
-/// empty between the labelled steps (egui_plot then paints no text there).
-pub fn log10_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
-    label_on_step(mark, range, LOG10_AXIS_INTERVALS, power_of_ten)
+/// Grid lines for an axis that holds log10 of a quantity (pair with [`log10_label`]): at
+/// [`nice_step`]s of the exponent, or, over 0.7 to 2.5 decades, at every digit times a power of
+/// ten (1, 2, 5 labelled).
+fn log10_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
+    let exponent_steps = nice_grid_spacer(LOG10_AXIS_INTERVALS);
+    Box::new(move |input: GridInput| {
+        let (low, high) = input.bounds;
+        if labels_one_two_five(high - low) {
+            digit_marks(low.min(high), low.max(high))
+        } else {
+            exponent_steps(input)
+        }
+    })
+}
+
+/// Marks at log10(d * 10^k) for every digit d within [low, high]: decades strongest, 2 and 5
+/// next, the rest faint.
+fn digit_marks(low: f64, high: f64) -> Vec<GridMark> {
+    // The span is at most 2.5 decades here, so at most four decades are visited.
+    let first_decade = low.floor() as i64;
+    let last_decade = high.ceil() as i64;
+    let mut marks = Vec::new();
+    for decade in first_decade..=last_decade {
+        for digit in 1..=9u8 {
+            let value = decade as f64 + f64::from(digit).log10();
+            if value < low || value > high {
+                continue;
+            }
+            let step_size = match digit {
+                1 => 1.0,
+                2 | 5 => TWO_FIVE_STEP,
+                _ => FINE_LOG_STEP,
+            };
+            marks.push(GridMark { value, step_size });
+        }
+    }
+    marks
+}
+
+/// The label of a log10 axis mark as the quantity itself: "1", "0.01", "1e-6", "3.2e-5"; over
+/// 0.7 to 2.5 decades "200", "500", "1000", "2000", "0.05"; empty between the labelled marks
+/// (egui_plot then paints no text there).
+fn log10_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+    if !labels_one_two_five(range.end() - range.start()) {
+        return label_on_step(mark, range, LOG10_AXIS_INTERVALS, power_of_ten);
+    }
+    let decade = mark.value.floor();
+    let leading = 10f64.powf(mark.value - decade);
+    let digit = leading.round();
+    if (leading - digit).abs() > 1e-6 || ![1.0, 2.0, 5.0].contains(&digit) {
+        return String::new();
+    }
+    digit_times_power_of_ten(digit, decade as i32)
+}
+
+/// `digit` x 10^`decade` as plain digits from 0.001 to 99,999 ("0.05", "2000"), else as "5e-6".
+fn digit_times_power_of_ten(digit: f64, decade: i32) -> String {
+    match decade {
+        0..=4 => format!("{:.0}", digit * 10f64.powi(decade)),
+        -3..=-1 => {
+            let decimals = decade.unsigned_abs() as usize;
+            format!("{:.decimals$}", digit * 10f64.powi(decade))
+        }
+        _ => format!("{digit:.0}e{decade}"),
+    }
 }
 
 /// Grid lines for a count axis (pair with [`count_label`]).
-pub fn count_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
+fn count_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
     nice_grid_spacer(COUNT_AXIS_INTERVALS)
 }
 
 /// The label of a count axis mark as [`compact_count`]; empty between the labelled steps.
-pub fn count_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+fn count_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     label_on_step(mark, range, COUNT_AXIS_INTERVALS, compact_count)
 }
 
 /// 10^`log10` as short text: whole decades as "1e-6" (plain digits from 0.01 to 100), others
 /// with two significant digits (whole numbers from 100 up).
-pub fn power_of_ten(log10: f64) -> String {
+fn power_of_ten(log10: f64) -> String {
     let rounded = log10.round();
     if (log10 - rounded).abs() < 1e-9 {
         return match rounded as i64 {
@@ -152,7 +237,10 @@ pub fn power_of_ten(log10: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{compact_count, count_label, log10_label, nice_step, power_of_ten};
+    use super::{
+        compact_count, count_label, digit_marks, digit_times_power_of_ten, log10_label, nice_step,
+        power_of_ten,
+    };
     use egui_plot::GridMark;
 
     #[test]
@@ -195,6 +283,54 @@ mod tests {
         // Trajectory counts at four intervals: 56,000 gets labels every 20k.
         assert_eq!(nice_step(56_000.0, 4.0), 20_000.0);
         assert_eq!(nice_step(129_000.0, 4.0), 50_000.0);
+    }
+
+    #[test]
+    fn short_log_axes_are_labelled_at_one_two_five() {
+        // The bandits' horizons, 156..5,000: 200, 500, 1000, 2000, 5000; 3000 unlabelled.
+        let range = 156f64.log10()..=5000f64.log10();
+        let marks = digit_marks(*range.start(), *range.end());
+        let labels: Vec<String> = marks
+            .iter()
+            .map(|m| log10_label(*m, &range))
+            .filter(|t| !t.is_empty())
+            .collect();
+        assert_eq!(labels, ["200", "500", "1000", "2000", "5000"]);
+        assert_eq!(marks.len(), 13, "every digit's line from 200 to 5000");
+        // The MaM speed axis, 0.07..3.2 ms: from 0.1 to 2.
+        let range = 0.07f64.log10()..=3.2f64.log10();
+        let labels: Vec<String> = digit_marks(*range.start(), *range.end())
+            .iter()
+            .map(|m| log10_label(*m, &range))
+            .filter(|t| !t.is_empty())
+            .collect();
+        assert_eq!(labels, ["0.1", "0.2", "0.5", "1", "2"]);
+        // Far from 1: exponents.
+        assert_eq!(digit_times_power_of_ten(5.0, -6), "5e-6");
+        assert_eq!(digit_times_power_of_ten(2.0, 5), "2e5");
+        assert_eq!(digit_times_power_of_ten(5.0, -3), "0.005");
+        // Wider spans keep the exponent steps: three decades label whole decades only.
+        let wide = 0.0..=3.0;
+        assert_eq!(
+            log10_label(
+                GridMark {
+                    value: 2f64.log10(),
+                    step_size: 0.3
+                },
+                &wide
+            ),
+            ""
+        );
+        assert_eq!(
+            log10_label(
+                GridMark {
+                    value: 1.0,
+                    step_size: 1.0
+                },
+                &wide
+            ),
+            "10"
+        );
     }
 
     #[test]

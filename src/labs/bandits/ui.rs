@@ -473,13 +473,11 @@ fn horizon_view(state: &LabState, ui: &mut egui::Ui) {
     {
         ui.colored_label(Color32::RED, format!("A sweep point failed: {e}"));
     }
-    Plot::new("cpr_vs_horizon")
+    crate::plot::axis::log10_x(crate::plot::axis::log10_y(Plot::new("cpr_vs_horizon")))
         .height(360.0)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("horizon T (log scale)")
         .y_axis_label("mean CPR at T (log scale)")
-        .x_axis_formatter(|mark, _| power_of_ten(mark.value))
-        .y_axis_formatter(|mark, _| power_of_ten(mark.value))
         .show(ui, |plot| {
             for algo in &Algo::LEARNERS {
                 let points: Vec<[f64; 2]> = done
@@ -554,16 +552,6 @@ fn horizon_view(state: &LabState, ui: &mut egui::Ui) {
     }
 }
 
-/// Axis label for a log10 coordinate: the value itself (1000, 3162, ...).
-fn power_of_ten(log10: f64) -> String {
-    let value = 10f64.powf(log10);
-    if value >= 100.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.3}")
-    }
-}
-
 /// Least-squares slope of y on x; `None` with fewer than two points.
 pub fn fit_slope(points: &[(f64, f64)]) -> Option<f64> {
     if points.len() < 2 {
@@ -633,7 +621,7 @@ fn size_view(s: &BanditSettings, state: &LabState, ui: &mut egui::Ui, axis: Size
         .iter()
         .filter_map(|(x, r)| Some((*x, r.as_ref()?.as_ref().ok()?)))
         .collect();
-    Plot::new(("cpr_vs_size", file))
+    crate::plot::axis::count_y(crate::plot::axis::count_x(Plot::new(("cpr_vs_size", file))))
         .height(360.0)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label(label)

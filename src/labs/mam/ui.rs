@@ -949,7 +949,7 @@ fn speed_ui(s: &MamSettings, state: &mut MamState, compute: &Compute, ui: &mut e
             .map(|t| [t.observed as f64, f(t).max(1e-6).log10()])
             .collect()
     };
-    crate::plot::axis::log10_y(Plot::new("mam_speed"))
+    crate::plot::axis::log10_y(crate::plot::axis::count_x(Plot::new("mam_speed")))
         .height(260.0)
         .x_axis_label("|S| observed sites")
         .y_axis_label("ms per query, CPU (log scale)")

@@ -190,15 +190,11 @@ fn metric_value(metric: ErrorMetric, m: &super::methods::Metrics) -> f64 {
     }
 }
 
-fn power_of_ten(log10: f64) -> String {
-    format!("{:.1e}", 10f64.powf(log10))
-}
-
 /// Error against bits per weight, one line per method.
 fn tradeoff_plot(metric: ErrorMetric, state: &LabState, ui: &mut egui::Ui) {
     // On a phone the long axis label ran off the edge and the legend covered most of the plot.
     let narrow = crate::labs::layout::is_narrow(ui.ctx());
-    Plot::new("tradeoff")
+    crate::plot::axis::log10_y(Plot::new("tradeoff"))
         .height(if narrow { 460.0 } else { 380.0 })
         // The ticks are one-digit bit counts about 38 px apart on a phone: egui_plot's default
         // spacing for x labels (60-80 px) hid them all there.
@@ -212,7 +208,6 @@ fn tradeoff_plot(metric: ErrorMetric, state: &LabState, ui: &mut egui::Ui) {
                 .label_spacing(24.0..=36.0),
         ])
         .y_axis_label(format!("{} (log scale)", metric.label()))
-        .y_axis_formatter(|mark, _| power_of_ten(mark.value))
         .include_x(1.5)
         .include_x(9.0)
         .allow_scroll(false)
