@@ -34,8 +34,11 @@ fn described_args(setting: &dyn Described, default_text: &str) -> Vec<Arg> {
         .help(help_line(setting, default_text));
     match setting.kind() {
         Kind::Flag => {
+            // `--flag=false` takes a value; `--flag FILE` must not: a positional argument after
+            // a bare flag (`aglfop --model-specific table.csv`) was read as the flag's value.
             let mut args = vec![
                 arg.num_args(0..=1)
+                    .require_equals(true)
                     .default_missing_value("true")
                     .value_name("BOOL"),
             ];
@@ -270,7 +273,9 @@ mod tests {
         let (demo, steps) = parse(&["--cpu", "--steps=7"]).expect("ok");
         assert!(demo.cpu);
         assert_eq!(steps, 7);
-        assert!(!parse(&["--cpu", "false"]).expect("ok").0.cpu);
+        assert!(!parse(&["--cpu=false"]).expect("ok").0.cpu);
+        // A bare flag takes no value from the next word, which may be a file.
+        assert!(parse(&["--cpu", "false"]).is_err());
         assert_eq!(parse(&[]).expect("defaults").0, Demo::default());
     }
 

@@ -88,11 +88,8 @@ fn pid_reproduces_the_public_check_values() {
     }
 }
 
-#[test]
-fn pid_fairness_examples_with_sources_in_any_column_order() {
-    // Target Z, sources (Yhat, S), the file's columns in another order.
-    let masked = "s,yhat,z,p\n0,0,0,0.25\n0,1,1,0.25\n1,1,0,0.25\n1,0,1,0.25\n";
-    let path = write_csv("masked.csv", masked);
+/// `paperlab pid --target z --sources yhat,s FILE`, which must succeed.
+fn pid_of_predictions(path: &std::path::Path) -> serde_json::Value {
     let (code, out, err) = run(&[
         "pid",
         "--target",
@@ -102,7 +99,14 @@ fn pid_fairness_examples_with_sources_in_any_column_order() {
         path.to_str().expect("utf-8"),
     ]);
     assert_eq!(code, 0, "{err}");
-    let v = json(&out);
+    json(&out)
+}
+
+#[test]
+fn pid_fairness_examples_with_sources_in_any_column_order() {
+    // Target Z, sources (Yhat, S), the file's columns in another order.
+    let masked = "s,yhat,z,p\n0,0,0,0.25\n0,1,1,0.25\n1,1,0,0.25\n1,0,1,0.25\n";
+    let v = pid_of_predictions(&write_csv("masked.csv", masked));
     assert!(
         v["mi_a"].as_f64().expect("number").abs() < 1e-9,
         "global 0: {v}"
@@ -178,7 +182,6 @@ fn aglfop_model_specific_from_a_yhat_column() {
     let path = write_csv("model.csv", &text);
     let path = path.to_str().expect("utf-8");
     let accuracy = |extra: &[&str]| {
-        // Flags take an optional value (`--model-specific false`), so they go before FILE.
         let mut args = vec!["aglfop"];
         args.extend_from_slice(extra);
         args.extend(["--eps-global", "0.005", "--eps-local", "0.005", path]);
@@ -197,6 +200,14 @@ fn aglfop_model_specific_from_a_yhat_column() {
         ms < any - 1e-3,
         "a 70% model cannot reach the bound: {v_ms} vs {v_any}"
     );
+    // A bare flag right before FILE leaves FILE alone (it once took it as its value), and
+    // `--flag=false` turns it off.
+    let (code, out, err) = run(&["aglfop", "--model-specific", path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["variant"], "model_specific");
+    let (code, out, err) = run(&["aglfop", "--model-specific=false", path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["variant"], "aglfop");
     // Without a yhat column the flag is a usage error.
     let plain = write_csv("plain.csv", "s,z,y,p\n0,0,0,0.5\n1,1,1,0.5\n");
     let (code, _, err) = run(&[
@@ -207,6 +218,77 @@ fn aglfop_model_specific_from_a_yhat_column() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("yhat"), "{err}");
+}
+
+/// `paperlab adult` on a small file in the census format: six JSON lines (three splits, train
+/// and held out), tables that `paperlab pid` reads, and clear errors for a bad file.
+#[test]
+fn adult_writes_tables_the_other_commands_read() {
+    let mut census = String::new();
+    for i in 0..300 {
+        census.push_str(&format!(
+            "{}, Private, 1, {}, 9, Never-married, Sales, Own-child, White, {}, {}, 0, {}, United-States, {}\n",
+            20 + i % 45,
+            ["HS-grad", "Bachelors", "Masters"][i % 3],
+            if i % 3 == 0 { "Female" } else { "Male" },
+            (i % 7) * 1000,
+            30 + i % 25,
+            if i % 4 == 0 || i % 7 == 0 { ">50K" } else { "<=50K" },
+        ));
+    }
+    let data = write_csv("adult.data", &census);
+    let out_dir = std::env::temp_dir().join(format!("paperlab-adult-{}", std::process::id()));
+    let (code, out, err) = run(&[
+        "adult",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(json).collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    for line in &lines {
+        let records = line["records"].as_u64().expect("records");
+        assert_eq!(records, if line["set"] == "train" { 210 } else { 90 });
+        assert_eq!(line["pid_predictions"]["status"], "solved", "{line}");
+        assert_eq!(
+            line["model_specific_at_model"]["accuracy_is_upper_bound"],
+            false
+        );
+    }
+    let v = pid_of_predictions(&out_dir.join("synergy-held_out.csv"));
+    assert!(v["synergistic"].as_f64().is_some(), "{v}");
+    let bad = write_csv("bad.data", &census.replacen("Female", "F", 1));
+    for (args, code, needle) in [
+        (vec!["adult"], 2, "--data <FILE>"),
+        (
+            vec!["adult", "--data", "/nonexistent/adult.data"],
+            1,
+            "/nonexistent",
+        ),
+        (
+            vec!["adult", "--data", bad.to_str().expect("utf-8")],
+            1,
+            "line 1: sex 'F'",
+        ),
+        (
+            vec![
+                "adult",
+                "--data",
+                data.to_str().expect("utf-8"),
+                "--seed",
+                "x",
+            ],
+            2,
+            "not a number",
+        ),
+    ] {
+        let (got, out, err) = run(&args);
+        assert_eq!(got, code, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+        assert!(err.contains(needle), "{args:?}: '{err}' lacks '{needle}'");
+    }
 }
 
 #[test]

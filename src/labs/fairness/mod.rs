@@ -5,8 +5,12 @@
 //!   row by row; `pid.rs`: BROJA PID as an exponential-cone program; `aglfop.rs`: the
 //!   accuracy limit under two disparity budgets; `data.rs`: scenarios and records;
 //!   `fedavg.rs`: the federated classifier with fairness penalties; `lab.rs`: the page's jobs;
-//!   `ui.rs`; `cli.rs`: `paperlab pid`, `paperlab aglfop`, `paperlab bench fairness`.
+//!   `ui.rs`; `cli.rs`: `paperlab pid`, `paperlab aglfop`, `paperlab adult`, `paperlab bench
+//!   fairness`; `adult.rs`: the paper's ADULT experiment (census records, the reference's client
+//!   splits, a logistic regression) as compact tables.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod adult;
 pub mod aglfop;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;

@@ -55,7 +55,7 @@ pub const VIEW: Choice<View> = Choice::new(
 // The synergy split by default: there both budgets bind across the heat map (on the
 // heterogeneous split the local budget barely moves the limit).
 pub const SCENARIO: Choice<Scenario> = Choice::new("scenario", Scenario::Synergy, &Scenario::ALL)
-    .help("Which records: canonical examples of each disparity kind, the paper's synthetic data and its splits, or custom clients.");
+    .help("Which records: canonical examples of each disparity kind, the paper's synthetic data and its splits, custom clients, or the ADULT census tables (the paper's real data) under the same splits.");
 pub const SAMPLES: Setting<u32> = Setting::new("samples", 1000, 40, MAX_SAMPLES)
     .label("records")
     .log()

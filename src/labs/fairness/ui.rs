@@ -43,6 +43,35 @@ fn controls_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui
             }
         });
     ui.label(RichText::new(s.scenario.description()).small());
+    if !s.scenario.is_generated() {
+        ui.add_space(6.0);
+        ui.heading("Model (logistic regression, trained offline)");
+        ui.label(
+            RichText::new(
+                "sklearn's default logistic regression (L2, C = 1) fitted by Newton's method to \
+                 all training records, race and sex withheld; the reference also trains one \
+                 model centrally. Gradient descent on the pooled records, which is FedAvg with \
+                 one local step, reaches the same optimum on any split. Its predictions are in \
+                 the shipped tables; the FedAvg settings apply to the generated scenarios.",
+            )
+            .small(),
+        );
+        if let Some(error) = state.data.as_ref().and_then(|d| d.tables_error.as_ref()) {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("The census tables could not be read ({error}); showing the synthetic synergy split."),
+            );
+        }
+    } else {
+        generated_controls(s, state, ui);
+    }
+    ui.add_space(6.0);
+    ui.heading("Accuracy limit (AGLFOP)");
+    controls::number(ui, &mut s.grid, &settings::GRID);
+}
+
+/// The record count and the FedAvg model's settings of the generated scenarios.
+fn generated_controls(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui) {
     controls::number(ui, &mut s.samples, &settings::SAMPLES);
     if s.scenario.uses_alpha() {
         controls::number(ui, &mut s.alpha, &settings::ALPHA);
@@ -75,9 +104,6 @@ fn controls_ui(s: &mut FairnessSettings, state: &mut LabState, ui: &mut egui::Ui
             state.retrain();
         }
     });
-    ui.add_space(6.0);
-    ui.heading("Accuracy limit (AGLFOP)");
-    controls::number(ui, &mut s.grid, &settings::GRID);
 }
 
 fn custom_clients_ui(s: &mut FairnessSettings, ui: &mut egui::Ui) {
@@ -760,6 +786,17 @@ fn budget_curve(ui: &mut egui::Ui, width: f32, c: BudgetCurve<'_>) {
 
 fn training_view(state: &LabState, ui: &mut egui::Ui) {
     let Some(m) = &state.model else {
+        if state
+            .data
+            .as_ref()
+            .is_some_and(|d| d.shipped_model.is_some())
+        {
+            ui.label(
+                "The census model was trained offline (scripts/adult-table, paperlab adult): there \
+                 are no federated rounds to show. Its accuracy and disparities are above; the \
+                 Decomposition view splits them.",
+            );
+        }
         return;
     };
     let line = |f: fn(&super::fedavg::RoundScores) -> f64| -> Vec<[f64; 2]> {
