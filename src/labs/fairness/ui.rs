@@ -324,10 +324,13 @@ fn pid_bars(pids: &[(&str, &Pid)], ui: &mut egui::Ui) {
     )
     .color(MASKED)
     .stack_on(&[&uni]);
+    // The scale follows the tallest bar down to 0.01 bits (the census's disparities are
+    // 0.01-0.04 bits, a quarter of the old 0.1-bit floor); below that it stays, so that
+    // solver round-off on an all-zero decomposition does not fill the plot.
     let tallest = pids
         .iter()
         .map(|(_, p)| p.mi_a.max(p.unique_a + p.synergistic))
-        .fold(0.1, f64::max);
+        .fold(0.01, f64::max);
     let narrow = crate::labs::layout::is_narrow(ui.ctx());
     Plot::new("pid_bars")
         .height(300.0)
