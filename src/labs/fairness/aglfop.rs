@@ -55,6 +55,12 @@ impl Data {
         })
     }
 
+    /// P(S, Z, Y) of a model's joint P(S, Z, Y, Yhat) (layout of [`Data::with_predictions`]),
+    /// checked as [`Data::new`] checks.
+    pub fn of_model(clients: usize, joint: &[f64]) -> Result<Self, String> {
+        Self::new(clients, joint.chunks(2).map(|c| c.iter().sum()).collect())
+    }
+
     fn p_z(&self, z: usize) -> f64 {
         (0..self.clients)
             .map(|s| self.at(s, z, 0) + self.at(s, z, 1))
@@ -431,6 +437,30 @@ fn solve_with(
         joint,
         almost,
     })
+}
+
+/// A model on one set of records, and the two limits at its own disparities there.
+pub struct AtModel {
+    pub scores: Scores,
+    pub roc: ModelRoc,
+    /// AGLFOP at the model's disparities: an upper bound on any classifier there.
+    pub upper_bound: Result<Optimum, String>,
+    /// The model-specific optimum there: the best post-processing of this model.
+    pub best_post_processing: Result<Optimum, String>,
+}
+
+/// The model's scores and both limits at its disparities; `joint` is the model's P(S, Z, Y,
+/// Yhat) on the records `data` summarises (the page's model view and `paperlab adult` share it).
+pub fn at_model(data: &Data, joint: &[f64]) -> AtModel {
+    let scores = scores(data.clients, joint);
+    let roc = ModelRoc::of(data.clients, joint);
+    let (g, l) = (Some(scores.global_disparity), Some(scores.local_disparity));
+    AtModel {
+        scores,
+        roc,
+        upper_bound: solve(data, g, l),
+        best_post_processing: solve_model_specific(data, g, l, &roc),
+    }
 }
 
 /// The budgets beyond which a constraint cannot bind: the disparities of Yhat = Y.

@@ -151,17 +151,28 @@ fn parse_budget(text: &str, flag: &str) -> Result<Budget, String> {
     }
 }
 
-fn optimum_json(result: &Result<aglfop::Optimum, String>) -> serde_json::Value {
+/// An optimum's line. `model_specific`: a post-processing of a real model, which is reachable;
+/// otherwise AGLFOP's optimum over P(Yhat | Y, Z, S), where Yhat may see the label, so its
+/// accuracy is only an upper bound.
+fn optimum_json(
+    result: &Result<aglfop::Optimum, String>,
+    model_specific: bool,
+) -> serde_json::Value {
+    let variant = if model_specific {
+        "model_specific"
+    } else {
+        "aglfop"
+    };
     match result {
         Ok(o) => json!({
             "accuracy": o.scores.accuracy,
             "global_disparity": o.scores.global_disparity,
             "local_disparity": o.scores.local_disparity,
             "status": if o.almost { "almost_solved" } else { "solved" },
-            // AGLFOP optimises over P(Yhat | Y, Z, S): Yhat may see the label.
-            "accuracy_is_upper_bound": true,
+            "variant": variant,
+            "accuracy_is_upper_bound": !model_specific,
         }),
-        Err(e) => json!({ "status": "failed", "reason": e }),
+        Err(e) => json!({ "status": "failed", "reason": e, "variant": variant }),
     }
 }
 
@@ -195,20 +206,7 @@ fn aglfop_command(args: &Args<'_>) -> Result<i32, CommandError> {
             Some(roc) => aglfop::solve_model_specific(&data, g, l, roc),
             None => aglfop::solve(&data, g, l),
         };
-        let mut line = optimum_json(&result);
-        if let Some(map) = line.as_object_mut() {
-            let variant = if roc.is_some() {
-                "model_specific"
-            } else {
-                "aglfop"
-            };
-            map.insert("variant".into(), json!(variant));
-            if map.contains_key("accuracy") {
-                // A post-processing of a real model is reachable; AGLFOP's optimum may not be.
-                map.insert("accuracy_is_upper_bound".into(), json!(roc.is_none()));
-            }
-        }
-        line
+        optimum_json(&result, roc.is_some())
     };
     let mut lines = Vec::new();
     if grid == 0 {
@@ -245,16 +243,6 @@ fn pid_json(pid: &Result<super::pid::Pid, String>) -> serde_json::Value {
     }
 }
 
-/// A model-specific optimum's line: a post-processing of a real model is reachable.
-fn reachable(mut line: serde_json::Value) -> serde_json::Value {
-    if let Some(map) = line.as_object_mut()
-        && map.contains_key("accuracy")
-    {
-        map.insert("accuracy_is_upper_bound".into(), json!(false));
-    }
-    line
-}
-
 /// The share of group `z`'s records on client 0 of a two-client count table.
 fn share_on_client_0(counts: &[u64], z: usize) -> f64 {
     let cells = |s: usize| -> u64 { counts[(s * 2 + z) * 4..(s * 2 + z) * 4 + 4].iter().sum() };
@@ -283,17 +271,13 @@ fn adult_command(args: &Args<'_>) -> Result<i32, CommandError> {
                     .map_err(|e| CommandError::failed(format!("{file}: {e}")))?;
             }
             let joint = adult::joint(counts);
-            let data = Data::new(2, (0..8).map(|c| joint[2 * c] + joint[2 * c + 1]).collect())
-                .map_err(CommandError::Failed)?;
-            let model = aglfop::scores(2, &joint);
-            let (g, l) = (Some(model.global_disparity), Some(model.local_disparity));
-            let limit = aglfop::solve(&data, g, l);
-            let roc = aglfop::ModelRoc::of(2, &joint);
-            let model_specific = aglfop::solve_model_specific(&data, g, l, &roc);
+            let data = Data::of_model(2, &joint).map_err(CommandError::Failed)?;
+            let at = aglfop::at_model(&data, &joint);
             let labels = pid_of(2, &joint, true);
             let predictions = pid_of(2, &joint, false);
-            failed |= labels.is_err() || predictions.is_err() || limit.is_err();
-            failed |= model_specific.is_err();
+            failed |= labels.is_err() || predictions.is_err();
+            failed |= at.upper_bound.is_err() || at.best_post_processing.is_err();
+            let model = at.scores;
             emit(json!({
                 "split": split.split.key(), "set": set,
                 "records": counts.iter().sum::<u64>(),
@@ -306,8 +290,8 @@ fn adult_command(args: &Args<'_>) -> Result<i32, CommandError> {
                 },
                 "pid_labels": pid_json(&labels),
                 "pid_predictions": pid_json(&predictions),
-                "aglfop_at_model": optimum_json(&limit),
-                "model_specific_at_model": reachable(optimum_json(&model_specific)),
+                "aglfop_at_model": optimum_json(&at.upper_bound, false),
+                "model_specific_at_model": optimum_json(&at.best_post_processing, true),
             }));
         }
     }

@@ -465,17 +465,15 @@ fn evaluate(model: &FedAvg, d: &DataState) -> ModelView {
 /// A model's view from its joints P(S, Z, Y, Yhat) on the training and held-out records.
 fn view_of(joint: &[f64], held_out: &[f64], data: &Data) -> ModelView {
     let clients = data.clients;
-    let scores = aglfop::scores(clients, joint);
-    let roc = ModelRoc::of(clients, joint);
-    let (g, l) = (Some(scores.global_disparity), Some(scores.local_disparity));
+    let at = aglfop::at_model(data, joint);
     ModelView {
-        scores,
+        scores: at.scores,
         pid: pid_of(clients, joint, false),
         held_out_scores: aglfop::scores(clients, held_out),
         held_out_pid: pid_of(clients, held_out, false),
-        limit: aglfop::solve(data, g, l),
-        limit_model_specific: aglfop::solve_model_specific(data, g, l, &roc),
-        roc,
+        limit: at.upper_bound,
+        limit_model_specific: at.best_post_processing,
+        roc: at.roc,
     }
 }
 
