@@ -5,7 +5,8 @@ use std::ops::RangeInclusive;
 
 use egui_plot::{GridInput, GridMark};
 
-/// A count as at most about four characters: 950, 12k, 2.5k, 1.2M.
+/// A count as at most about four characters: 950, 12k, 2.5k, 1.2M (fractions below 1,000 with
+/// at most two decimals: 0.5).
 pub fn compact_count(value: f64) -> String {
     let magnitude = value.abs();
     let (scaled, suffix) = if magnitude >= 1e9 {
@@ -14,8 +15,14 @@ pub fn compact_count(value: f64) -> String {
         (value / 1e6, "M")
     } else if magnitude >= 1e3 {
         (value / 1e3, "k")
+    } else if (value - value.round()).abs() < 1e-9 {
+        // `+ 0.0` turns -0 into 0: no "-0" label.
+        return format!("{:.0}", value.round() + 0.0);
     } else {
-        return format!("{value:.0}");
+        // A fraction (an axis spanning a few units steps by 0.2 or 0.5): at most two decimals.
+        let text = format!("{value:.2}");
+        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+        return if trimmed == "-0" { "0" } else { trimmed }.to_string();
     };
     let text = if scaled.abs() >= 10.0 || scaled.fract().abs() < 1e-9 {
         format!("{scaled:.0}")
@@ -207,8 +214,14 @@ fn count_grid_spacer() -> Box<dyn Fn(GridInput) -> Vec<GridMark>> {
     nice_grid_spacer(COUNT_AXIS_INTERVALS)
 }
 
-/// The label of a count axis mark as [`compact_count`]; empty between the labelled steps.
+/// The label of a count axis mark as [`compact_count`]; empty between the labelled steps and
+/// where no count can be. Why: an empty plot (before training) spans egui_plot's default -1..1,
+/// whose half-steps read "-0", "0", "0" (-0.5, 0 and 0.5 rounded).
 fn count_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+    let whole = (mark.value - mark.value.round()).abs() < 1e-9;
+    if !whole || mark.value < -0.5 {
+        return String::new();
+    }
     label_on_step(mark, range, COUNT_AXIS_INTERVALS, compact_count)
 }
 
@@ -255,6 +268,19 @@ mod tests {
         // Twelve decades: labels every 5 decades.
         assert_eq!(log10_label(mark(-10.0), &(-11.0..=1.0)), "1e-10");
         assert_eq!(log10_label(mark(-4.0), &(-11.0..=1.0)), "");
+        // An empty plot's default -1..1: 0 and 1, no "-0" and no half counts.
+        let empty = -1.0..=1.0;
+        let labels: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0]
+            .into_iter()
+            .map(|v| count_label(mark(v), &empty))
+            .collect();
+        assert_eq!(labels, ["", "", "0", "", "1"]);
+        assert_eq!(compact_count(-0.0), "0");
+        assert_eq!(compact_count(-0.5), "-0.5");
+        assert_eq!(compact_count(0.2), "0.2");
+        assert_eq!(compact_count(3.001), "3");
+        assert_eq!(compact_count(-0.001), "0");
+        assert_eq!(compact_count(-3.0), "-3");
     }
 
     #[test]

@@ -294,8 +294,13 @@ async function exports(browser, base) {
 /// A phone-sized viewport: the narrow layout (controls folded above full-width plots).
 async function phone(browser, base) {
   for (const [name, link] of [['phone-home', '#lab=home'], ['phone-bandits', '#lab=bandits&runs=64&horizon=2000'],
-    ['phone-gfn', '#lab=gfn'], ['phone-fairness', '#lab=fairness&view=frontier']]) {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
+    ['phone-gfn', '#lab=gfn'], ['phone-fairness', '#lab=fairness&view=frontier'], ['phone-mam', '#lab=mam'],
+    ['phone-quant', '#lab=quant']]) {
+    // deviceScaleFactor 1: with an emulated factor of 2, Chromium's ResizeObserver still reports
+    // the canvas's device-pixel size in CSS pixels (microsoft/playwright#18591), so eframe sizes
+    // its canvas at half the device pixels and the screenshot shows the page at twice a phone's
+    // zoom (a layout 195 points wide). A real phone reports its device pixels.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (err) => errors.push(err.message));
