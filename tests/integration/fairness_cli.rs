@@ -220,22 +220,29 @@ fn aglfop_model_specific_from_a_yhat_column() {
     assert!(err.contains("yhat"), "{err}");
 }
 
+/// 300 records in the census format: every third a woman with HS-grad, the others men with
+/// Bachelors or Masters; income above 50K where `rich(i)`.
+fn census_lines(rich: impl Fn(usize) -> bool) -> String {
+    (0..300)
+        .map(|i| {
+            format!(
+                "{}, Private, 1, {}, 9, Never-married, Sales, Own-child, White, {}, {}, 0, {}, United-States, {}\n",
+                20 + i % 45,
+                ["HS-grad", "Bachelors", "Masters"][i % 3],
+                if i % 3 == 0 { "Female" } else { "Male" },
+                (i % 7) * 1000,
+                30 + i % 25,
+                if rich(i) { ">50K" } else { "<=50K" },
+            )
+        })
+        .collect()
+}
+
 /// `paperlab adult` on a small file in the census format: six JSON lines (three splits, train
 /// and held out), tables that `paperlab pid` reads, and clear errors for a bad file.
 #[test]
 fn adult_writes_tables_the_other_commands_read() {
-    let mut census = String::new();
-    for i in 0..300 {
-        census.push_str(&format!(
-            "{}, Private, 1, {}, 9, Never-married, Sales, Own-child, White, {}, {}, 0, {}, United-States, {}\n",
-            20 + i % 45,
-            ["HS-grad", "Bachelors", "Masters"][i % 3],
-            if i % 3 == 0 { "Female" } else { "Male" },
-            (i % 7) * 1000,
-            30 + i % 25,
-            if i % 4 == 0 || i % 7 == 0 { ">50K" } else { "<=50K" },
-        ));
-    }
+    let census = census_lines(|i| i % 4 == 0 || i % 7 == 0);
     let data = write_csv("adult.data", &census);
     let out_dir = std::env::temp_dir().join(format!("paperlab-adult-{}", std::process::id()));
     let (code, out, err) = run(&[
@@ -283,11 +290,58 @@ fn adult_writes_tables_the_other_commands_read() {
             2,
             "not a number",
         ),
+        (
+            vec![
+                "adult",
+                "--data",
+                data.to_str().expect("utf-8"),
+                "--lambda-local",
+                "-1",
+            ],
+            2,
+            "--lambda-local",
+        ),
     ] {
         let (got, out, err) = run(&args);
         assert_eq!(got, code, "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?} printed {out}");
         assert!(err.contains(needle), "{args:?}: '{err}' lacks '{needle}'");
+    }
+}
+
+/// `paperlab adult --lambda-global`: the lines name the penalty, and it lowers the global
+/// disparity on the training records of every split.
+#[test]
+fn adult_fairness_penalties_lower_the_disparity() {
+    // The label follows the education column, which carries the sex exactly (every third
+    // record is a woman with HS-grad), so the unpenalised model's predictions are far from fair.
+    let skewed = census_lines(|i| i % 3 == 0 || i % 11 == 0);
+    let skewed = write_csv("skewed.data", &skewed);
+    let adult = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["adult", "--data", skewed.to_str().expect("utf-8")];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        out.lines().map(json).collect()
+    };
+    let (plain, penalised) = (adult(&[]), adult(&["--lambda-global", "50"]));
+    assert_eq!(penalised.len(), 6);
+    for (fair, plain) in penalised.iter().zip(&plain) {
+        assert_eq!(fair["lambda_global"], 50.0);
+        let global = |line: &serde_json::Value| {
+            line["model"]["global_disparity"]
+                .as_f64()
+                .expect("a disparity")
+        };
+        if fair["set"] == "train" {
+            assert!(global(plain) > 0.3, "{}", global(plain));
+            assert!(
+                global(fair) < 0.5 * global(plain),
+                "{} against {}",
+                global(fair),
+                global(plain)
+            );
+        }
     }
 }
 

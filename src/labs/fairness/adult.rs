@@ -320,6 +320,28 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The Hessian of the L2-penalised summed log-loss at `w` (d x d, row-major).
+fn log_loss_hessian(rows: &[Vec<f64>], w: &[f64]) -> Vec<f64> {
+    let d = w.len();
+    let mut h = vec![0.0; d * d];
+    for i in 0..d - 1 {
+        h[i * d + i] = L2_PENALTY;
+    }
+    for x in rows {
+        let p = sigmoid(dot(x, w));
+        let weight = (p * (1.0 - p)).max(1e-12);
+        for (i, &xi) in x.iter().enumerate() {
+            if xi == 0.0 {
+                continue; // one-hot rows are mostly zeros
+            }
+            for (hij, &xj) in h[i * d..i * d + d].iter_mut().zip(x) {
+                *hij += weight * xi * xj;
+            }
+        }
+    }
+    h
+}
+
 /// Logistic regression by Newton's method on the penalised log-loss (sklearn's default
 /// objective), to a step below 1e-10. Gradient descent on the pooled clients is FedAvg with one
 /// local step per round; Newton reaches the same optimum exactly, in a few iterations.
@@ -331,24 +353,7 @@ pub fn fit_logistic(rows: &[Vec<f64>], labels: &[usize]) -> Result<Vec<f64>, Str
     let mut w = vec![0.0; d];
     for _ in 0..100 {
         let g = gradient(rows, labels, &w);
-        let mut h = vec![0.0; d * d];
-        for i in 0..d - 1 {
-            h[i * d + i] = L2_PENALTY;
-        }
-        for x in rows {
-            let p = sigmoid(dot(x, &w));
-            let weight = (p * (1.0 - p)).max(1e-12);
-            for (i, &xi) in x.iter().enumerate() {
-                if xi == 0.0 {
-                    continue; // one-hot rows are mostly zeros
-                }
-                let row = &mut h[i * d..i * d + d];
-                for (hij, &xj) in row.iter_mut().zip(x) {
-                    *hij += weight * xi * xj;
-                }
-            }
-        }
-        let step = solve_spd(h, g)?;
+        let step = solve_spd(log_loss_hessian(rows, &w), g)?;
         for (wi, si) in w.iter_mut().zip(&step) {
             *wi -= si;
         }
@@ -357,6 +362,182 @@ pub fn fit_logistic(rows: &[Vec<f64>], labels: &[usize]) -> Result<Vec<f64>, Str
         }
     }
     Err("Newton's method did not converge in 100 iterations".to_owned())
+}
+
+/// Fairness penalties on the soft predictions p = sigmoid(w . x), weighted as the page's FedAvg
+/// weighs them (`fedavg.rs`): `global` G(w)^2 + `local` sum_k (n_k / N) gap_k(w)^2 per record,
+/// where G is the difference in mean p between Z = 1 and Z = 0 over every record and gap_k the
+/// same on client k. Added, times N, to the summed log-loss of [`fit_logistic`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Penalties {
+    pub global: f64,
+    pub local: f64,
+}
+
+impl Penalties {
+    pub fn is_zero(self) -> bool {
+        self.global == 0.0 && self.local == 0.0
+    }
+}
+
+/// A penalised fit's training records: inputs, labels, each record's group Z and client S
+/// (0 or 1), and the penalties.
+pub struct FairFit<'a> {
+    pub rows: &'a [Vec<f64>],
+    pub labels: &'a [usize],
+    pub z: &'a [usize],
+    pub client: &'a [usize],
+    pub penalties: Penalties,
+}
+
+/// One group's demographic-parity gap and its gradient: mean p over Z = 1 minus over Z = 0,
+/// restricted to the records `member` admits; (0, 0) where a side is empty.
+fn parity_gap(
+    rows: &[Vec<f64>],
+    p: &[f64],
+    z: &[usize],
+    member: impl Fn(usize) -> bool,
+) -> (f64, Vec<f64>) {
+    let d = rows.first().map_or(0, Vec::len);
+    let mut sum = [0.0; 2];
+    let mut count = [0usize; 2];
+    let mut grad = [vec![0.0; d], vec![0.0; d]];
+    for (i, x) in rows.iter().enumerate() {
+        if !member(i) {
+            continue;
+        }
+        let side = z[i].min(1);
+        sum[side] += p[i];
+        count[side] += 1;
+        let slope = p[i] * (1.0 - p[i]);
+        for (g, xi) in grad[side].iter_mut().zip(x) {
+            *g += slope * xi;
+        }
+    }
+    if count[0] == 0 || count[1] == 0 {
+        return (0.0, vec![0.0; d]);
+    }
+    let (n0, n1) = (count[0] as f64, count[1] as f64);
+    let gap = sum[1] / n1 - sum[0] / n0;
+    let gradient = grad[1]
+        .iter()
+        .zip(&grad[0])
+        .map(|(a, b)| a / n1 - b / n0)
+        .collect();
+    (gap, gradient)
+}
+
+impl FairFit<'_> {
+    /// The penalty terms at predictions `p`: each as (weight, gap, gradient of the gap), so
+    /// that the objective adds N weight gap^2.
+    fn terms(&self, p: &[f64]) -> Vec<(f64, f64, Vec<f64>)> {
+        let n = self.rows.len().max(1) as f64;
+        let mut terms = Vec::new();
+        if self.penalties.global > 0.0 {
+            let (gap, grad) = parity_gap(self.rows, p, self.z, |_| true);
+            terms.push((self.penalties.global, gap, grad));
+        }
+        if self.penalties.local > 0.0 {
+            for k in 0..2 {
+                let share = self.client.iter().filter(|&&c| c == k).count() as f64 / n;
+                let (gap, grad) = parity_gap(self.rows, p, self.z, |i| self.client[i] == k);
+                terms.push((self.penalties.local * share, gap, grad));
+            }
+        }
+        terms
+    }
+
+    fn predictions(&self, w: &[f64]) -> Vec<f64> {
+        self.rows.iter().map(|x| sigmoid(dot(x, w))).collect()
+    }
+
+    /// The penalised objective: summed log-loss, half the squared weights (intercept
+    /// excluded), and N times the fairness penalties.
+    pub fn objective(&self, w: &[f64]) -> f64 {
+        let log_loss: f64 = self
+            .rows
+            .iter()
+            .zip(self.labels)
+            .map(|(x, &y)| {
+                // log(1 + e^u) - y u, stable for large |u|.
+                let u = dot(x, w);
+                u.max(0.0) + (-u.abs()).exp().ln_1p() - y as f64 * u
+            })
+            .sum();
+        let l2: f64 = 0.5 * L2_PENALTY * w[..w.len() - 1].iter().map(|v| v * v).sum::<f64>();
+        let fairness: f64 = self
+            .terms(&self.predictions(w))
+            .iter()
+            .map(|(weight, gap, _)| weight * gap * gap)
+            .sum();
+        log_loss + l2 + self.rows.len() as f64 * fairness
+    }
+
+    /// The gradient of [`FairFit::objective`].
+    pub fn gradient(&self, w: &[f64]) -> Vec<f64> {
+        let mut g = gradient(self.rows, self.labels, w);
+        let n = self.rows.len() as f64;
+        for (weight, gap, grad) in self.terms(&self.predictions(w)) {
+            for (gi, di) in g.iter_mut().zip(&grad) {
+                *gi += n * weight * 2.0 * gap * di;
+            }
+        }
+        g
+    }
+
+    /// Logistic regression with the fairness penalties: Gauss-Newton steps (the log-loss's Hessian
+    /// plus 2 N weight (grad gap)(grad gap)^T per penalty term, which keeps the system positive
+    /// definite where the exact Hessian of a squared gap need not be), each shortened until the
+    /// objective falls (Armijo). Starts from `start` (the unpenalised fit); stops when a step moves
+    /// no weight by 1e-9 or the objective stops falling.
+    pub fn fit(&self, start: &[f64]) -> Result<Vec<f64>, String> {
+        let rows = self.rows;
+        let d = start.len();
+        if rows.is_empty() || rows.iter().any(|x| x.len() != d) {
+            return Err("no training records, or rows of another width".to_owned());
+        }
+        let n = rows.len() as f64;
+        let mut w = start.to_vec();
+        let mut value = self.objective(&w);
+        for _ in 0..200 {
+            let g = self.gradient(&w);
+            let p = self.predictions(&w);
+            let mut h = log_loss_hessian(rows, &w);
+            for (weight, _, grad) in self.terms(&p) {
+                let scale = 2.0 * n * weight;
+                for i in 0..d {
+                    for j in 0..d {
+                        h[i * d + j] += scale * grad[i] * grad[j];
+                    }
+                }
+            }
+            let step = solve_spd(h, g.clone())?;
+            let slope: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
+            let mut t = 1.0;
+            let accepted = loop {
+                let trial: Vec<f64> = w.iter().zip(&step).map(|(wi, si)| wi - t * si).collect();
+                let trial_value = self.objective(&trial);
+                if trial_value <= value - 1e-4 * t * slope {
+                    break Some((trial, trial_value));
+                }
+                t *= 0.5;
+                if t < 1e-10 {
+                    break None;
+                }
+            };
+            let Some((next, next_value)) = accepted else {
+                return Ok(w); // no descent left along the step: converged to rounding
+            };
+            let moved = step.iter().map(|s| (t * s).abs()).fold(0.0, f64::max);
+            let fell = value - next_value;
+            w = next;
+            value = next_value;
+            if moved < 1e-9 || fell <= 1e-13 * value.abs().max(1.0) {
+                return Ok(w);
+            }
+        }
+        Err("the penalised fit did not converge in 200 steps".to_owned())
+    }
 }
 
 /// One split's joint tables, laid out [((s * 2 + z) * 2 + y) * 2 + yhat] as counts.
@@ -376,7 +557,7 @@ pub struct Experiment {
     pub splits: Vec<SplitCounts>,
 }
 
-pub fn run(census: &Census, seed: u64) -> Result<Experiment, String> {
+pub fn run(census: &Census, seed: u64, penalties: Penalties) -> Result<Experiment, String> {
     let mut rng = SplitMix64::new(seed);
     let (train, test) = train_test(census.people.len(), &mut rng);
     let features = Features::new(census, &train);
@@ -385,23 +566,41 @@ pub fn run(census: &Census, seed: u64) -> Result<Experiment, String> {
         .map(|&i| features.row(&census.people[i]))
         .collect();
     let labels: Vec<usize> = train.iter().map(|&i| census.people[i].y).collect();
+    let z: Vec<usize> = train.iter().map(|&i| census.people[i].z).collect();
     let weights = fit_logistic(&rows, &labels)?;
-    let predict = |person: &Person| usize::from(dot(&features.row(person), &weights) >= 0.0);
     let mut splits = Vec::new();
     for split in Split::ALL {
-        let mut tables = [train.as_slice(), test.as_slice()].map(|set| {
-            let people: Vec<Person> = set.iter().map(|&i| census.people[i].clone()).collect();
-            let client = assign_clients(&people, split, &mut rng);
+        let [train_people, test_people] = [train.as_slice(), test.as_slice()]
+            .map(|set| -> Vec<Person> { set.iter().map(|&i| census.people[i].clone()).collect() });
+        // Both sets' clients first, in this order: the generator's draws, and so the unpenalised
+        // tables, do not depend on the penalties.
+        let train_clients = assign_clients(&train_people, split, &mut rng);
+        let test_clients = assign_clients(&test_people, split, &mut rng);
+        // A local penalty depends on the partition, so a penalised model is fitted per split.
+        let model = if penalties.is_zero() {
+            weights.clone()
+        } else {
+            let fit = FairFit {
+                rows: &rows,
+                labels: &labels,
+                z: &z,
+                client: &train_clients,
+                penalties,
+            };
+            fit.fit(&weights)?
+        };
+        let predict = |person: &Person| usize::from(dot(&features.row(person), &model) >= 0.0);
+        let count = |people: &[Person], clients: &[usize]| {
             let mut counts = vec![0u64; 16];
-            for (person, s) in people.iter().zip(client) {
+            for (person, &s) in people.iter().zip(clients) {
                 counts[((s * 2 + person.z) * 2 + person.y) * 2 + predict(person)] += 1;
             }
             counts
-        });
+        };
         splits.push(SplitCounts {
             split,
-            train: std::mem::take(&mut tables[0]),
-            held_out: std::mem::take(&mut tables[1]),
+            train: count(&train_people, &train_clients),
+            held_out: count(&test_people, &test_clients),
         });
     }
     Ok(Experiment {
@@ -555,6 +754,89 @@ mod tests {
         }
     }
 
+    /// Records where a feature carries the group: z follows x0, y follows x0 and x1.
+    fn grouped_rows(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<usize>, Vec<usize>, Vec<usize>) {
+        let mut rng = SplitMix64::new(seed);
+        let mut rows = Vec::new();
+        let (mut labels, mut z, mut client) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let (a, b) = (rng.next_normal(), rng.next_normal());
+            rows.push(vec![a, b, 1.0]);
+            z.push(usize::from(a + 0.5 * rng.next_normal() > 0.0));
+            labels.push(usize::from(a + b + 0.5 * rng.next_normal() > 0.0));
+            client.push(i % 2);
+        }
+        (rows, labels, z, client)
+    }
+
+    #[test]
+    fn the_fair_gradient_is_the_objectives() {
+        let (rows, labels, z, client) = grouped_rows(300, 5);
+        let fit = FairFit {
+            rows: &rows,
+            labels: &labels,
+            z: &z,
+            client: &client,
+            penalties: Penalties {
+                global: 3.0,
+                local: 2.0,
+            },
+        };
+        let w = [0.7, -0.4, 0.2];
+        let g = fit.gradient(&w);
+        for i in 0..3 {
+            let h = 1e-5;
+            let (mut up, mut down) = (w, w);
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (fit.objective(&up) - fit.objective(&down)) / (2.0 * h);
+            assert!(
+                (numeric - g[i]).abs() < 1e-5 * numeric.abs().max(1.0),
+                "weight {i}: {numeric} against {}",
+                g[i]
+            );
+        }
+    }
+
+    #[test]
+    fn penalties_close_the_gap_they_penalise() {
+        let (rows, labels, z, client) = grouped_rows(600, 9);
+        let plain = fit_logistic(&rows, &labels).expect("converges");
+        let soft_gap = |w: &[f64]| {
+            let p: Vec<f64> = rows.iter().map(|x| sigmoid(dot(x, w))).collect();
+            parity_gap(&rows, &p, &z, |_| true).0
+        };
+        let mut fit = FairFit {
+            rows: &rows,
+            labels: &labels,
+            z: &z,
+            client: &client,
+            penalties: Penalties {
+                global: 100.0,
+                local: 0.0,
+            },
+        };
+        let fair = fit.fit(&plain).expect("converges");
+        // A stationary point of the penalised objective, below where it started.
+        let g = fit.gradient(&fair);
+        assert!(g.iter().all(|v| v.abs() < 1e-3), "{g:?}");
+        assert!(fit.objective(&fair) < fit.objective(&plain));
+        // The feature that carries the group opens a gap the penalty nearly closes.
+        assert!(soft_gap(&plain) > 0.3, "{}", soft_gap(&plain));
+        assert!(
+            soft_gap(&fair).abs() < 0.1 * soft_gap(&plain),
+            "{} against {}",
+            soft_gap(&fair),
+            soft_gap(&plain)
+        );
+        // No penalty: the plain fit is already the optimum.
+        fit.penalties = Penalties::default();
+        let same = fit.fit(&plain).expect("ok");
+        for (a, b) in same.iter().zip(&plain) {
+            assert!((a - b).abs() < 1e-9);
+        }
+    }
+
     #[test]
     fn tables_hold_every_record_once() {
         let text: String = (0..200)
@@ -570,7 +852,7 @@ mod tests {
             })
             .collect();
         let census = parse(&text).expect("parses");
-        let experiment = run(&census, 42).expect("runs");
+        let experiment = run(&census, 42, Penalties::default()).expect("runs");
         assert_eq!(experiment.train_records, 140);
         assert_eq!(experiment.held_out_records, 60);
         for split in &experiment.splits {
@@ -584,7 +866,7 @@ mod tests {
             assert!(model.is_some());
         }
         // Deterministic: the same seed gives the same tables.
-        let again = run(&census, 42).expect("runs");
+        let again = run(&census, 42, Penalties::default()).expect("runs");
         assert_eq!(again.splits, experiment.splits);
     }
 

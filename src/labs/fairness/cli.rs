@@ -8,6 +8,7 @@ use super::aglfop::{self, Budget, Data};
 use super::data::{Scenario, generate};
 use super::lab::{grid_budget, pid_of};
 use super::pid::broja;
+use super::settings::{LAMBDA_GLOBAL, LAMBDA_LOCAL};
 use super::table;
 use crate::command::{Args, CommandError, LabCommand, emit, flag_arg, number_arg, text_arg};
 use crate::share::{Flag, Setting};
@@ -91,12 +92,16 @@ pub fn commands() -> Vec<LabCommand> {
                 held_out) the model's accuracy and disparities, the PID of the labels and of the \
                 predictions (target Z = sex, sources Yhat and S), and the AGLFOP and model-specific \
                 limits at the model's disparities. With --out DIR, writes each table as \
-                DIR/SPLIT-SET.csv (s,z,y,yhat,p), the files paperlab pid and paperlab aglfop read.",
+                DIR/SPLIT-SET.csv (s,z,y,yhat,p), the files paperlab pid and paperlab aglfop read. \
+                With --lambda-global or --lambda-local, each split gets its own model, fitted with \
+                the page's FedAvg fairness penalties on the split's training clients.",
             args: || {
                 vec![
                     text_arg("data", "FILE", "the census records (adult.data)").required(true),
                     text_arg("out", "DIR", "write the compact tables here"),
                     number_arg(&ADULT_SEED),
+                    number_arg(&LAMBDA_GLOBAL),
+                    number_arg(&LAMBDA_LOCAL),
                 ]
             },
             run: adult_command,
@@ -257,7 +262,11 @@ fn adult_command(args: &Args<'_>) -> Result<i32, CommandError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
     let census = adult::parse(&text).map_err(|e| CommandError::failed(format!("{path}: {e}")))?;
-    let experiment = adult::run(&census, seed).map_err(CommandError::Failed)?;
+    let penalties = adult::Penalties {
+        global: args.number(&LAMBDA_GLOBAL)?,
+        local: args.number(&LAMBDA_LOCAL)?,
+    };
+    let experiment = adult::run(&census, seed, penalties).map_err(CommandError::Failed)?;
     let out = args.text("out");
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| CommandError::failed(format!("{dir}: {e}")))?;
@@ -280,6 +289,7 @@ fn adult_command(args: &Args<'_>) -> Result<i32, CommandError> {
             let model = at.scores;
             emit(json!({
                 "split": split.split.key(), "set": set,
+                "lambda_global": penalties.global, "lambda_local": penalties.local,
                 "records": counts.iter().sum::<u64>(),
                 "men_on_client_0": share_on_client_0(counts, 1),
                 "women_on_client_0": share_on_client_0(counts, 0),
