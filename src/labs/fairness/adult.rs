@@ -475,10 +475,16 @@ impl FairFit<'_> {
 
     /// The gradient of [`FairFit::objective`].
     pub fn gradient(&self, w: &[f64]) -> Vec<f64> {
+        self.gradient_with(w, &self.terms(&self.predictions(w)))
+    }
+
+    /// The gradient at `w` given its penalty terms (which [`FairFit::fit`] also needs for the
+    /// Hessian, so they are computed once per step).
+    fn gradient_with(&self, w: &[f64], terms: &[(f64, f64, Vec<f64>)]) -> Vec<f64> {
         let mut g = gradient(self.rows, self.labels, w);
         let n = self.rows.len() as f64;
-        for (weight, gap, grad) in self.terms(&self.predictions(w)) {
-            for (gi, di) in g.iter_mut().zip(&grad) {
+        for (weight, gap, grad) in terms {
+            for (gi, di) in g.iter_mut().zip(grad) {
                 *gi += n * weight * 2.0 * gap * di;
             }
         }
@@ -500,10 +506,10 @@ impl FairFit<'_> {
         let mut w = start.to_vec();
         let mut value = self.objective(&w);
         for _ in 0..200 {
-            let g = self.gradient(&w);
-            let p = self.predictions(&w);
+            let terms = self.terms(&self.predictions(&w));
+            let g = self.gradient_with(&w, &terms);
             let mut h = log_loss_hessian(rows, &w);
-            for (weight, _, grad) in self.terms(&p) {
+            for (weight, _, grad) in &terms {
                 let scale = 2.0 * n * weight;
                 for i in 0..d {
                     for j in 0..d {
@@ -548,8 +554,9 @@ pub struct SplitCounts {
     pub held_out: Vec<u64>,
 }
 
-/// The whole experiment: the split into training and held-out records, the model (trained on
-/// every training record, which the splits only partition), and each split's counts.
+/// The whole experiment: the split into training and held-out records, the unpenalised model
+/// (trained on every training record, which the splits only partition; a penalised model is
+/// fitted per split and only its counts are kept), and each split's counts.
 pub struct Experiment {
     pub weights: Vec<f64>,
     pub train_records: usize,
